@@ -1,0 +1,155 @@
+/* conf.h - dnsroute's configuration: dnsmasq's command line and configuration files read
+ * unchanged (conf-file, conf-dir, servers-file, resolv-file), turned into one immutable
+ * generation: scalar options, the upstream server table, the set tables and the domain tree.
+ *
+ * Pure module (no sockets). conf_load() may be called again to build a new generation for a
+ * reload; a generation is never changed after conf_load() returns. */
+#pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dnsroute/domtree.h"
+#include "dnsroute/sockaddr.h"
+
+/* dnsmasq's exit codes (dnsmasq.h EC_*). */
+enum conf_exit {
+    CONF_EXIT_OK = 0,
+    CONF_EXIT_BADCONF = 1,
+    CONF_EXIT_BADNET = 2,
+    CONF_EXIT_FILE = 3,
+    CONF_EXIT_NOMEM = 4,
+    CONF_EXIT_MISC = 5,
+};
+
+/* One upstream server (server=, or a resolv-file nameserver). Servers are interned: identical
+ * (addr, source, interface) specs share one id, the index into conf.servers. */
+struct conf_server {
+    union sockaddr_any addr;   /* address and port of the upstream */
+    union sockaddr_any source; /* sa_family 0: none; port 0: random */
+    char iface[IF_NAMESIZE];   /* "" when none (SO_BINDTODEVICE) */
+    bool from_resolv;          /* came from resolv-file */
+    bool from_servers_file;    /* came from servers-file (re-read on SIGHUP) */
+};
+
+enum conf_set_kind { CONF_SET_IPSET, CONF_SET_NFTSET };
+
+/* One kernel set named by ipset= or nftset=; interned, the id is the index into conf.sets. */
+struct conf_set {
+    enum conf_set_kind kind;
+    uint8_t only_family; /* nftset "4#"/"6#" prefix: 4 or 6; 0 = both */
+    uint8_t nf_family;   /* nftset table family: NFPROTO_INET/IPV4/IPV6 (default ip = IPV4) */
+    char table[64];      /* nftset table name; "" for ipset */
+    char name[64];       /* ipset name or nftset set name */
+    char spec[160];      /* the spec as written, for logs ("4#inet#fw4#set4" or "set4") */
+};
+
+/* A list of set ids (one ipset=/nftset= line); list ids index conf.setlists. */
+struct conf_setlist {
+    uint32_t first; /* index into conf.setlist_items */
+    uint32_t count;
+};
+
+/* bogus-nxdomain=addr[/prefix] */
+struct conf_prefix {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    uint8_t prefix_len;
+};
+
+enum conf_log_queries { CONF_LOG_QUERIES_OFF = 0, CONF_LOG_QUERIES_ON, CONF_LOG_QUERIES_EXTRA };
+
+struct conf {
+    /* Listening (port=, listen-address=, interface=, except-interface=, bind-interfaces). */
+    uint16_t port;                     /* default 53; 0 disables DNS */
+    union sockaddr_any *listen_addrs;  /* listen-address= in order */
+    size_t listen_addr_count;
+    char (*interfaces)[IF_NAMESIZE];   /* interface= in order */
+    size_t interface_count;
+    char (*except_interfaces)[IF_NAMESIZE];
+    size_t except_interface_count;
+    bool bind_interfaces;
+
+    /* Upstreams. */
+    struct conf_server *servers;
+    size_t server_count;
+    bool no_resolv;
+    char **resolv_files; /* default {"/etc/resolv.conf"} */
+    size_t resolv_file_count;
+    char *servers_file;  /* NULL when unset */
+    bool strict_order;
+    bool all_servers;
+    uint16_t query_port;       /* 0 = random per query */
+    uint16_t min_port, max_port;
+    uint32_t dns_forward_max;  /* dnsroute default: 5000 (dnsmasq: 150) */
+    uint16_t edns_packet_max;  /* default 1232 */
+    uint32_t max_tcp_connections; /* default 20 (dnsmasq); dnsroute serves them in-process */
+
+    /* Cache and answers. */
+    uint32_t cache_size;       /* default 150; 0 disables */
+    uint32_t min_cache_ttl_s;  /* capped at 3600 like dnsmasq */
+    uint32_t max_cache_ttl_s;  /* 0 = no cap */
+    uint32_t neg_ttl_s;
+    uint32_t local_ttl_s;
+    uint32_t max_ttl_s;        /* 0 = no cap */
+    bool no_negcache;
+    bool domain_needed;
+    bool bogus_priv;
+    bool filter_a;
+    bool filter_aaaa;
+    bool no_hosts;
+    struct conf_prefix *bogus_nxdomain;
+    size_t bogus_nxdomain_count;
+
+    /* Sets (ipset=, nftset=). */
+    struct conf_set *sets;
+    size_t set_count;
+    struct conf_setlist *setlists;
+    size_t setlist_count;
+    uint32_t *setlist_items;
+    size_t setlist_item_count;
+
+    /* Daemon. */
+    enum conf_log_queries log_queries;
+    char *log_facility;   /* NULL: syslog daemon facility; "-": stderr; contains '/': file */
+    char *user;           /* default "nobody"; NULL after an explicit empty user= */
+    char *group;          /* default "dip" */
+    char *pid_file;       /* default "/var/run/dnsmasq.pid"; NULL: none */
+    bool keep_in_foreground; /* -k */
+    bool no_daemon;          /* -d */
+    bool test_only;          /* --test */
+    char **explain_names;    /* --explain=NAME[,TYPE] (dnsroute): print routing, then exit */
+    size_t explain_count;
+
+    struct domtree *tree;    /* every server/local/address/ipset/nftset rule */
+    size_t warnings;         /* number of "ignored option" warnings printed */
+};
+
+/* Error report of a failed load: message is dnsmasq's wording with the "dnsroute: " prefix and,
+ * for file lines, " at line N of FILE" (e.g. "dnsroute: bad option at line 3 of /etc/x.conf");
+ * exit_code is one of enum conf_exit. */
+struct conf_error {
+    int exit_code;
+    char message[1400];
+};
+
+/* Builds a configuration generation from the command line (argv[0] is skipped) and every file
+ * it names (default /etc/dnsmasq.conf, missing is fine unless named by -C). Warnings for
+ * ignored options go to the logger. On failure returns a negative code, fills *err, and leaves
+ * *c deinitialised. The caller owns *c and calls conf_deinit. */
+int conf_load(struct conf *c, int argc, char *const argv[], struct conf_error *err);
+void conf_deinit(struct conf *c);
+
+/* Prints the routing decision for name (and qtype, default A) to out: action, upstream group
+ * and its servers, local answer, ipset and nftset lists (dnsroute's --explain). */
+void conf_explain(const struct conf *c, const char *name, uint16_t qtype, FILE *out);
+
+/* Server ids of a group, as conf_server pointers via c->servers[id]. */
+static inline const uint32_t *conf_group_servers(const struct conf *c, uint32_t group,
+                                                 uint32_t *count)
+{
+    return domtree_group_servers(c->tree, group, count);
+}

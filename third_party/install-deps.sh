@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs every Debian package dnsroute builds, tests and benchmarks with (third_party/packages.txt).
+# Idempotent: apt-get install skips what is already there. Needs root (or sudo).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+pkgs=$(grep -v '^#' "$here/packages.txt" | awk 'NF {print $1}')
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    $SUDO apt-get update -q
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+# The smartdns package starts a service on install where an init system runs; the bench starts its own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet smartdns 2>/dev/null; then
+    $SUDO systemctl disable --now smartdns >/dev/null 2>&1 || true
+fi
+echo "install-deps: all packages present"
