@@ -1,0 +1,64 @@
+/* query.h - the path of one query, from the listener to the reply: parse and validate, look up
+ * the domain tree, answer locally or forward upstream, check and rewrite the reply, queue its
+ * addresses for the sets, and hand the reply to the listener. The states and the data flow live
+ * in query.c, and only there. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "dnsroute/conf.h"
+#include "dnsroute/server.h"
+
+struct upstream;
+struct nlset;
+struct query;
+
+/* One configuration generation as queries see it. A query holds a reference from arrival to
+ * its end, so a reload never changes the rules under a query in flight. */
+struct query_gen {
+    struct conf conf;
+    struct upstream *upstream;
+    struct nlset *nlset; /* NULL when no ipset=/nftset= rule exists */
+    uint32_t refs;       /* the daemon's (while current) plus one per query */
+    /* Called when the last reference goes; the daemon frees the generation. */
+    void (*released)(struct query_gen *gen, void *arg);
+    void *released_arg;
+};
+
+struct query_stats {
+    uint64_t received;
+    uint64_t forwarded;
+    uint64_t answered_locally;
+    uint64_t replies;          /* upstream replies relayed */
+    uint64_t servfail;         /* upstream failures answered with SERVFAIL */
+    uint64_t refused_full;     /* dns-forward-max reached */
+    uint64_t formerr;
+    uint64_t notimp;
+    uint64_t dropped;          /* unparseable, or a response sent to us */
+    uint64_t truncated;        /* replies cut to the client's UDP size */
+    uint64_t set_additions;    /* addresses queued for sets */
+    uint64_t bogus_nxdomain;
+};
+
+struct query_ctx {
+    uv_loop_t *loop;
+    struct server *server;
+    struct query_gen *gen; /* current generation */
+    struct query_stats stats;
+    struct query *free_list;
+    uint32_t free_count;
+    uint32_t in_flight;
+};
+
+/* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation. */
+void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
+                    struct query_gen *gen);
+/* Frees the query free list. Every query must have ended. */
+void query_ctx_deinit(struct query_ctx *ctx);
+/* server_query_cb: a query arrived (arg is the query_ctx). */
+void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len);
+/* Takes and drops a reference to a generation. */
+void query_gen_ref(struct query_gen *gen);
+void query_gen_unref(struct query_gen *gen);

@@ -1,0 +1,553 @@
+/* query.c - the path of one query, top to bottom: receive -> parse -> route (domain tree) ->
+ * answer locally or forward upstream -> check the reply -> rewrite it for the client -> queue its
+ * addresses for the sets -> queue the reply. The daemon flushes the set batch before the replies
+ * leave (daemon.c on_check), so the client's first packet already takes the right route.
+ * Every query ends in query_end(). */
+#include "dnsroute/query.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dnsroute/dname.h"
+#include "dnsroute/dnsmsg.h"
+#include "dnsroute/domtree.h"
+#include "dnsroute/err.h"
+#include "dnsroute/log.h"
+#include "dnsroute/mem.h"
+#include "dnsroute/nlset.h"
+#include "dnsroute/upstream.h"
+
+/* Largest client query kept: a question, an OPT and generous options (padding, cookies). */
+#define QUERY_BUF_LEN   4096
+/* Room for a reply over TCP, plus an OPT we may append. */
+#define QUERY_REPLY_CAP (65535 + 64)
+#define QUERY_ADDRS_MAX 64
+#define QUERY_FREE_MAX  1024
+
+enum query_state { QUERY_IDLE, QUERY_PARSED, QUERY_FORWARDING };
+
+struct query {
+    struct query_ctx *ctx;
+    struct query_gen *gen; /* the rules this query started with */
+    enum query_state state;
+    struct server_client client;
+    struct upstream_req up;
+    struct dnsmsg_query q; /* parsed client query (offsets into buf) */
+    struct domtree_result route;
+    uint64_t serial;       /* log-queries=extra */
+    uint16_t udp_limit;    /* 0 over TCP */
+    size_t len;
+    size_t key_len;
+    char key[DNAME_KEY_MAX];
+    uint8_t buf[QUERY_BUF_LEN];
+    struct query *next_free;
+};
+
+/* One scratch buffer for building replies: the loop is single-threaded and a reply is copied
+ * out (server_reply) before the next one is built. */
+static uint8_t *query_scratch(struct query_ctx *ctx)
+{
+    (void)ctx;
+    static uint8_t scratch[QUERY_REPLY_CAP];
+    return scratch;
+}
+
+void query_gen_ref(struct query_gen *gen)
+{
+    gen->refs++;
+}
+
+void query_gen_unref(struct query_gen *gen)
+{
+    if (--gen->refs == 0 && gen->released != NULL) {
+        gen->released(gen, gen->released_arg);
+    }
+}
+
+void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
+                    struct query_gen *gen)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->loop = loop;
+    ctx->server = server;
+    ctx->gen = gen;
+}
+
+void query_ctx_deinit(struct query_ctx *ctx)
+{
+    while (ctx->free_list != NULL) {
+        struct query *q = ctx->free_list;
+        ctx->free_list = q->next_free;
+        free(q);
+    }
+    ctx->free_count = 0;
+}
+
+static struct query *query_alloc(struct query_ctx *ctx)
+{
+    struct query *q = ctx->free_list;
+    if (q != NULL) {
+        ctx->free_list = q->next_free;
+        ctx->free_count--;
+    } else {
+        q = mem_alloc(sizeof(*q));
+    }
+    q->ctx = ctx;
+    q->gen = ctx->gen;
+    q->state = QUERY_IDLE;
+    q->key_len = 0;
+    q->key[0] = '\0';
+    query_gen_ref(q->gen);
+    ctx->in_flight++;
+    return q;
+}
+
+/* The one exit of every query: the client was answered (or dropped) before this. */
+static void query_end(struct query *q)
+{
+    struct query_ctx *ctx = q->ctx;
+    ctx->in_flight--;
+    query_gen_unref(q->gen);
+    if (ctx->free_count < QUERY_FREE_MAX) {
+        q->next_free = ctx->free_list;
+        ctx->free_list = q;
+        ctx->free_count++;
+    } else {
+        free(q);
+    }
+}
+
+/* ---- Logging in dnsmasq's log-queries format. */
+
+static bool query_logging(const struct query *q)
+{
+    return q->gen->conf.log_queries != CONF_LOG_QUERIES_OFF;
+}
+
+static const char *query_name(const struct query *q)
+{
+    return q->key_len ? q->key : ".";
+}
+
+static void query_log(const struct query *q, const char *fmt, ...) DNSROUTE_PRINTF(2, 3);
+
+static void query_log(const struct query *q, const char *fmt, ...)
+{
+    char prefix[SOCKADDR_TEXT_MAX + 32] = "";
+    if (q->gen->conf.log_queries == CONF_LOG_QUERIES_EXTRA) {
+        char peer[SOCKADDR_TEXT_MAX];
+        sockaddr_format(&q->client.peer, false, peer, sizeof(peer));
+        snprintf(prefix, sizeof(prefix), "%llu %s/%u ", (unsigned long long)q->serial, peer,
+                 (unsigned)sockaddr_port(&q->client.peer));
+    }
+    char line[DNAME_KEY_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    log_info("%s%s", prefix, line);
+}
+
+static void query_log_received(const struct query *q)
+{
+    char tbuf[DNSMSG_TYPE_NAME_MAX], peer[SOCKADDR_TEXT_MAX];
+    sockaddr_format(&q->client.peer, false, peer, sizeof(peer));
+    query_log(q, "query[%s] %s from %s", dnsmsg_type_name(q->q.qtype, tbuf), query_name(q), peer);
+}
+
+static void query_log_addr(const struct query *q, const char *what, int family, const uint8_t *a)
+{
+    char text[64];
+    inet_ntop(family, a, text, sizeof(text));
+    query_log(q, "%s %s is %s", what, query_name(q), text);
+}
+
+/* ---- Replies. */
+
+static void query_send(struct query *q, const uint8_t *pkt, size_t len)
+{
+    server_reply(q->ctx->server, &q->client, pkt, len);
+    query_end(q);
+}
+
+static void query_answer_rcode(struct query *q, uint8_t rcode)
+{
+    uint8_t *out = query_scratch(q->ctx);
+    int len = dnsmsg_write_rcode(out, QUERY_REPLY_CAP, &q->q, rcode, q->gen->conf.edns_packet_max);
+    if (len < 0) {
+        server_drop(q->ctx->server, &q->client);
+        query_end(q);
+        return;
+    }
+    query_send(q, out, (size_t)len);
+}
+
+/* address=, local=, and REFUSED for names without a server (dnsmasq make_local_answer). */
+static void query_answer_local(struct query *q)
+{
+    const struct domtree_result *r = &q->route;
+    struct dnsmsg_local a;
+    memset(&a, 0, sizeof(a));
+    a.udp_limit = q->udp_limit;
+    a.edns_size = q->gen->conf.edns_packet_max;
+    a.ttl_s = q->gen->conf.local_ttl_s;
+    switch (r->action) {
+    case DOMTREE_ADDRESS:
+        a.rcode = DNSMSG_RCODE_NOERROR;
+        a.aa = true;
+        a.addr_type = r->addr_family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A;
+        a.addrs = r->addrs;
+        a.addr_count = r->addr_count;
+        for (uint32_t i = 0; query_logging(q) && i < r->addr_count; i++) {
+            query_log_addr(q, "config", r->addr_family,
+                           r->addrs + i * (r->addr_family == AF_INET6 ? 16 : 4));
+        }
+        break;
+    case DOMTREE_NODATA:
+        a.rcode = DNSMSG_RCODE_NOERROR;
+        if (query_logging(q)) {
+            query_log(q, "config %s is %s", query_name(q), "NODATA");
+        }
+        break;
+    case DOMTREE_NXDOMAIN:
+        a.rcode = DNSMSG_RCODE_NXDOMAIN;
+        if (query_logging(q)) {
+            query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
+        }
+        break;
+    default:
+        a.rcode = DNSMSG_RCODE_REFUSED;
+        break;
+    }
+    q->ctx->stats.answered_locally++;
+    uint8_t *out = query_scratch(q->ctx);
+    int len = dnsmsg_write_local(out, QUERY_REPLY_CAP, &q->q, &a);
+    if (len < 0) {
+        server_drop(q->ctx->server, &q->client);
+        query_end(q);
+        return;
+    }
+    query_send(q, out, (size_t)len);
+}
+
+/* ---- Policy checks before forwarding (dnsmasq domain-needed, bogus-priv). */
+
+static bool query_is_dotless(const struct query *q)
+{
+    return q->key_len > 0 && memchr(q->key, '.', q->key_len) == NULL;
+}
+
+/* True for a PTR name inside RFC 6303 private space (dnsmasq's bogus-priv list). */
+static bool query_is_private_ptr(const struct query *q)
+{
+    static const char *const zones[] = {
+        "10.in-addr.arpa",        "168.192.in-addr.arpa", "127.in-addr.arpa",
+        "0.in-addr.arpa",         "254.169.in-addr.arpa", "2.0.192.in-addr.arpa",
+        "100.51.198.in-addr.arpa", "113.0.203.in-addr.arpa", "255.255.255.255.in-addr.arpa",
+        "d.f.ip6.arpa",           "8.e.f.ip6.arpa",       "9.e.f.ip6.arpa",
+        "a.e.f.ip6.arpa",         "b.e.f.ip6.arpa",       "c.e.f.ip6.arpa",
+        "d.e.f.ip6.arpa",         "e.e.f.ip6.arpa",       "f.e.f.ip6.arpa",
+        "8.b.d.0.1.0.0.2.ip6.arpa",
+    };
+    if (q->q.qtype != DNSMSG_TYPE_PTR) {
+        return false;
+    }
+    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(zones); i++) {
+        size_t zl = strlen(zones[i]);
+        if (q->key_len >= zl && memcmp(q->key + q->key_len - zl, zones[i], zl) == 0 &&
+            (q->key_len == zl || q->key[q->key_len - zl - 1] == '.')) {
+            return true;
+        }
+    }
+    /* 172.16.0.0/12 and 100.64.0.0/10: the second octet decides. */
+    unsigned a = 0, b = 0;
+    char tail[32];
+    if (sscanf(q->key, "%*u.%*u.%u.%u.%31s", &b, &a, tail) == 3 &&
+        strcmp(tail, "in-addr.arpa") == 0) {
+        return (a == 172 && b >= 16 && b <= 31) || (a == 100 && b >= 64 && b <= 127);
+    }
+    /* The v6 zero and loopback addresses (:: and ::1) in nibble form. */
+    static const char v6zero[] = "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa";
+    size_t zl = sizeof(v6zero) - 1;
+    return q->key_len == zl + 2 && (q->key[0] == '0' || q->key[0] == '1') && q->key[1] == '.' &&
+           memcmp(q->key + 2, v6zero, zl) == 0;
+}
+
+/* ---- Forwarding. */
+
+static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply,
+                             size_t len, uint32_t server_id);
+
+static void query_forward(struct query *q)
+{
+    const struct conf *c = &q->gen->conf;
+    int len = dnsmsg_query_set_edns(q->buf, q->len, sizeof(q->buf), &q->q, c->edns_packet_max);
+    if (len < 0) {
+        query_answer_rcode(q, DNSMSG_RCODE_FORMERR);
+        return;
+    }
+    int rc = upstream_send(q->gen->upstream, q->route.group, q->buf, (size_t)len,
+                           q->client.transport == SERVER_TCP, &q->up, on_upstream_done);
+    if (rc == ERR_FULL) {
+        static struct log_ratelimit rl = {.interval_ms = 5000};
+        q->ctx->stats.refused_full++;
+        if (log_ratelimit_pass(&rl, uv_now(q->ctx->loop))) {
+            log_warn("Maximum number of concurrent DNS queries reached (max: %u)",
+                     c->dns_forward_max);
+        }
+        query_answer_rcode(q, DNSMSG_RCODE_REFUSED);
+        return;
+    }
+    if (rc < 0) {
+        query_answer_rcode(q, DNSMSG_RCODE_REFUSED);
+        return;
+    }
+    q->state = QUERY_FORWARDING;
+    q->ctx->stats.forwarded++;
+    if (query_logging(q)) {
+        uint32_t n = 0;
+        const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
+        char text[SOCKADDR_TEXT_MAX];
+        sockaddr_format(&c->servers[ids[0]].addr, false, text, sizeof(text));
+        query_log(q, "forwarded %s to %s", query_name(q), text);
+    }
+}
+
+static void query_route(struct query *q)
+{
+    const struct conf *c = &q->gen->conf;
+    domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
+    if (q->route.action != DOMTREE_FORWARD) {
+        query_answer_local(q);
+        return;
+    }
+    if (c->domain_needed && query_is_dotless(q)) {
+        q->ctx->stats.answered_locally++;
+        query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        return;
+    }
+    if (c->bogus_priv && !q->route.domain_specific && query_is_private_ptr(q)) {
+        q->ctx->stats.answered_locally++;
+        query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        return;
+    }
+    query_forward(q);
+}
+
+void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len)
+{
+    struct query_ctx *ctx = arg;
+    ctx->stats.received++;
+    if (len > QUERY_BUF_LEN || len < DNSMSG_HEADER_LEN) {
+        ctx->stats.dropped++;
+        server_drop(ctx->server, client);
+        return;
+    }
+    struct query *q = query_alloc(ctx);
+    q->client = *client;
+    q->serial = ctx->stats.received;
+    memcpy(q->buf, pkt, len);
+    q->len = len;
+    dnsmsg_parse_query(&q->q, q->buf, len);
+    q->udp_limit = client->transport == SERVER_UDP
+                       ? dnsmsg_udp_limit(&q->q.edns, q->gen->conf.edns_packet_max)
+                       : 0;
+    switch (q->q.reject) {
+    case DNSMSG_REJECT_DROP:
+        ctx->stats.dropped++;
+        server_drop(ctx->server, client);
+        query_end(q);
+        return;
+    case DNSMSG_REJECT_FORMERR:
+        ctx->stats.formerr++;
+        query_answer_rcode(q, DNSMSG_RCODE_FORMERR);
+        return;
+    case DNSMSG_REJECT_NOTIMP:
+        ctx->stats.notimp++;
+        query_answer_rcode(q, DNSMSG_RCODE_NOTIMP);
+        return;
+    default:
+        break;
+    }
+    int klen = dname_wire_to_key(q->q.qname, q->q.qname_len, q->key, sizeof(q->key));
+    if (klen < 0) {
+        ctx->stats.formerr++;
+        query_answer_rcode(q, DNSMSG_RCODE_FORMERR);
+        return;
+    }
+    q->key_len = (size_t)klen;
+    q->state = QUERY_PARSED;
+    if (query_logging(q)) {
+        query_log_received(q);
+    }
+    query_route(q);
+}
+
+/* ---- Upstream replies. */
+
+static bool query_prefix_match(const struct conf_prefix *p, int family, const uint8_t *a)
+{
+    if (p->family != family) {
+        return false;
+    }
+    unsigned bits = p->prefix_len, full = bits / 8, rest = bits % 8;
+    if (memcmp(p->addr, a, full) != 0) {
+        return false;
+    }
+    return rest == 0 || ((p->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+/* dnsmasq bogus-nxdomain: any A/AAAA in the answer section inside a listed prefix. */
+static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
+                           const struct dnsmsg_reply *r)
+{
+    if (c->bogus_nxdomain_count == 0 || r->ancount == 0) {
+        return false;
+    }
+    struct dnsmsg_cursor cur;
+    dnsmsg_cursor_init(&cur, pkt, len);
+    dnsmsg_cursor_skip(&cur, r->question_end);
+    for (uint16_t i = 0; i < r->ancount; i++) {
+        struct dnsmsg_rr rr;
+        if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
+            return false;
+        }
+        dnsmsg_cursor_skip(&cur, rr.rdlen);
+        int family = rr.type == DNSMSG_TYPE_A && rr.rdlen == 4       ? AF_INET
+                     : rr.type == DNSMSG_TYPE_AAAA && rr.rdlen == 16 ? AF_INET6
+                                                                     : 0;
+        for (size_t k = 0; family != 0 && k < c->bogus_nxdomain_count; k++) {
+            if (query_prefix_match(&c->bogus_nxdomain[k], family, pkt + rr.rdata_off)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Queues the answer's addresses (the CNAME chain from the question name) for every set of the
+ * question name's ipset= and nftset= lists (dnsmasq extract_addresses). */
+static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
+                              const struct dnsmsg_reply *r)
+{
+    const struct conf *c = &q->gen->conf;
+    uint32_t lists[2] = {q->route.ipset_list, q->route.nftset_list};
+    if (q->gen->nlset == NULL || (lists[0] == DOMTREE_NONE && lists[1] == DOMTREE_NONE)) {
+        return;
+    }
+    struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
+    int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
+                               QUERY_ADDRS_MAX);
+    for (int i = 0; i < n; i++) {
+        int family = addrs[i].len == 16 ? AF_INET6 : AF_INET;
+        for (size_t l = 0; l < 2; l++) {
+            if (lists[l] == DOMTREE_NONE) {
+                continue;
+            }
+            const struct conf_setlist *sl = &c->setlists[lists[l]];
+            for (uint32_t k = 0; k < sl->count; k++) {
+                uint32_t set_id = c->setlist_items[sl->first + k];
+                if (nlset_add(q->gen->nlset, set_id, family, addrs[i].addr, addrs[i].ttl_s) == 0) {
+                    q->ctx->stats.set_additions++;
+                }
+            }
+        }
+    }
+}
+
+static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t len,
+                            const struct dnsmsg_reply *r)
+{
+    if (r->rcode == DNSMSG_RCODE_NXDOMAIN) {
+        query_log(q, "reply %s is %s", query_name(q), "NXDOMAIN");
+        return;
+    }
+    if (r->rcode != DNSMSG_RCODE_NOERROR) {
+        query_log(q, "reply %s is %s", query_name(q), r->rcode == DNSMSG_RCODE_SERVFAIL ? "SERVFAIL"
+                                                  : r->rcode == DNSMSG_RCODE_REFUSED ? "REFUSED"
+                                                                                      : "error");
+        return;
+    }
+    struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
+    int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
+                               QUERY_ADDRS_MAX);
+    for (int i = 0; i < n; i++) {
+        query_log_addr(q, "reply", addrs[i].len == 16 ? AF_INET6 : AF_INET, addrs[i].addr);
+    }
+    if (n <= 0) {
+        query_log(q, "reply %s is %s", query_name(q),
+                  r->ancount == 0 ? (q->q.qtype == DNSMSG_TYPE_AAAA ? "NODATA-IPv6"
+                                     : q->q.qtype == DNSMSG_TYPE_A  ? "NODATA-IPv4"
+                                                                    : "NODATA")
+                                  : "<answer>");
+    }
+}
+
+/* Rewrites a checked upstream reply for the client and queues it. */
+static void query_relay(struct query *q, uint8_t *pkt, size_t len)
+{
+    const struct conf *c = &q->gen->conf;
+    struct dnsmsg_reply r;
+    if (dnsmsg_parse_reply(&r, pkt, len, &q->q) < 0) {
+        q->ctx->stats.servfail++;
+        query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
+        return;
+    }
+    dnsmsg_set_id(pkt, q->q.id);
+    /* dnsmasq process_reply: RA on, AD off (we do not validate). */
+    dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, DNSMSG_FLAG_AD);
+    bool answer = (r.rcode == DNSMSG_RCODE_NOERROR) && !r.tc;
+    if (answer && query_is_bogus(c, pkt, len, &r)) {
+        q->ctx->stats.bogus_nxdomain++;
+        if (query_logging(q)) {
+            query_log(q, "reply %s is %s", query_name(q), "NXDOMAIN (bogus)");
+        }
+        query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        return;
+    }
+    if (answer && q->q.qclass == DNSMSG_CLASS_IN) {
+        query_add_to_sets(q, pkt, len, &r);
+    }
+    if (query_logging(q)) {
+        query_log_reply(q, pkt, len, &r);
+    }
+    if ((c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA) ||
+        (c->filter_a && q->q.qtype == DNSMSG_TYPE_A)) {
+        /* dnsmasq filter-AAAA: the sets got the addresses; the client gets NODATA. */
+        query_answer_rcode(q, DNSMSG_RCODE_NOERROR);
+        return;
+    }
+    int n = dnsmsg_reply_set_edns(pkt, len, QUERY_REPLY_CAP, &r, &q->q.edns, c->edns_packet_max);
+    if (n < 0) {
+        query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
+        return;
+    }
+    len = (size_t)n;
+    if (q->udp_limit != 0 && len > q->udp_limit) {
+        len = (size_t)dnsmsg_reply_truncate(pkt, len, &r, q->udp_limit);
+        q->ctx->stats.truncated++;
+    }
+    q->ctx->stats.replies++;
+    query_send(q, pkt, len);
+}
+
+static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply,
+                             size_t len, uint32_t server_id)
+{
+    struct query *q = DNSROUTE_CONTAINER_OF(req, struct query, up);
+    (void)server_id;
+    if (status < 0 || len > QUERY_REPLY_CAP - 64) {
+        q->ctx->stats.servfail++;
+        if (query_logging(q)) {
+            query_log(q, "reply %s is %s", query_name(q), status == ERR_TIMEOUT ? "SERVFAIL (timeout)"
+                                                                       : "SERVFAIL");
+        }
+        query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
+        return;
+    }
+    uint8_t *pkt = query_scratch(q->ctx);
+    memcpy(pkt, reply, len);
+    query_relay(q, pkt, len);
+}

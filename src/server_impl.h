@@ -1,0 +1,86 @@
+/* server_impl.h - private parts of the listener module shared by server.c, server_udp.c and
+ * server_tcp.c. */
+#pragma once
+
+#include "dnsroute/server.h"
+
+/* A queued UDP reply: bytes live in the socket's outbox arena. */
+/* Datagrams read per recvmmsg call. */
+#define SERVER_RX_BATCH 32
+
+struct server_udp_out {
+    size_t off, len;
+    union sockaddr_any peer;
+    union sockaddr_any local;
+    int ifindex;
+};
+
+struct server_udp_sock {
+    uv_poll_t poll;
+    int fd;
+    int family;
+    bool wildcard; /* bound to 0.0.0.0/:: : answer from the query's destination address */
+    struct server *owner;
+    struct server_udp_sock *next;
+    /* Replies waiting for server_flush. */
+    struct server_udp_out *out;
+    size_t out_count, out_cap;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+};
+
+struct server_tcp_listener {
+    uv_tcp_t handle;
+    struct server *owner;
+    struct server_tcp_listener *next;
+};
+
+struct server_tcp_conn {
+    uv_tcp_t handle;
+    uv_timer_t idle;
+    struct server *owner;
+    struct server_tcp_conn *prev, *next;
+    union sockaddr_any peer, local;
+    uint8_t *buf; /* accumulator: 2-byte length + message, possibly several */
+    size_t len, cap;
+    uint32_t in_flight;    /* queries handed out and not yet replied/dropped */
+    uint32_t handles_open; /* handle + timer: freed when both closed */
+    bool reading;
+    bool closing;
+    bool dispatching; /* inside server_tcp_dispatch: replies may come synchronously */
+    /* Replies waiting for server_flush: framed bytes. */
+    uint8_t *out;
+    size_t out_len, out_cap;
+};
+
+struct server {
+    uv_loop_t *loop;
+    const struct conf *conf;
+    server_query_cb *cb;
+    void *cb_arg;
+    struct server_udp_sock *udp;
+    struct server_tcp_listener *tcp;
+    struct server_tcp_conn *conns;
+    struct server_stats stats;
+    size_t udp_max; /* largest accepted query datagram */
+    uint8_t *rx;    /* recvmmsg buffers, shared by all UDP sockets (one loop thread) */
+    bool pending;
+    bool freeing;
+    uint32_t handles_open;
+};
+
+int server_udp_open(struct server *s, const union sockaddr_any *addr, bool wildcard, char *errbuf,
+                    size_t errlen);
+void server_udp_reply(struct server_udp_sock *u, const struct server_client *c, const uint8_t *pkt,
+                      size_t len);
+void server_udp_flush(struct server_udp_sock *u);
+void server_udp_close(struct server_udp_sock *u);
+
+int server_tcp_open(struct server *s, const union sockaddr_any *addr, char *errbuf, size_t errlen);
+void server_tcp_reply(struct server_tcp_conn *c, const uint8_t *pkt, size_t len);
+void server_tcp_done(struct server_tcp_conn *c);
+void server_tcp_flush(struct server_tcp_conn *c);
+void server_tcp_close_all(struct server *s);
+
+/* Called by close callbacks: frees the server when the last handle has closed. */
+void server_handle_closed(struct server *s);
