@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dnsroute/cache.h"
 #include "dnsroute/dname.h"
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
@@ -73,6 +74,8 @@ void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *serve
     ctx->loop = loop;
     ctx->server = server;
     ctx->gen = gen;
+    ctx->cache = cache_new(gen->conf.cache_size);
+    ctx->refresh_sets_on_hit = true;
 }
 
 void query_ctx_deinit(struct query_ctx *ctx)
@@ -83,6 +86,8 @@ void query_ctx_deinit(struct query_ctx *ctx)
         free(q);
     }
     ctx->free_count = 0;
+    cache_free(ctx->cache);
+    ctx->cache = NULL;
 }
 
 static struct query *query_alloc(struct query_ctx *ctx)
@@ -275,6 +280,84 @@ static bool query_is_private_ptr(const struct query *q)
            memcmp(q->key + 2, v6zero, zl) == 0;
 }
 
+/* ---- Cache (dnsmasq cache.c semantics: cached types, TTL bounds, negative answers). */
+
+static bool query_cacheable_type(uint16_t qtype)
+{
+    return qtype == DNSMSG_TYPE_A || qtype == DNSMSG_TYPE_AAAA || qtype == DNSMSG_TYPE_CNAME ||
+           qtype == DNSMSG_TYPE_SRV || qtype == DNSMSG_TYPE_PTR;
+}
+
+static void query_cache_key(const struct query *q, struct cache_key *k)
+{
+    memcpy(k->name, q->q.qname, q->q.qname_len);
+    k->name_len = (uint8_t)q->q.qname_len;
+    k->qtype = q->q.qtype;
+    k->qclass = q->q.qclass;
+    k->variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
+                           ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
+}
+
+/* The TTL a reply is cached with, 0 for "do not cache". */
+static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
+                                const struct dnsmsg_reply *r)
+{
+    const struct conf *c = &q->gen->conf;
+    uint32_t ttl = 0;
+    if (r->tc || (q->q.flags & DNSMSG_FLAG_CD) || !query_cacheable_type(q->q.qtype)) {
+        return 0;
+    }
+    bool negative = r->rcode == DNSMSG_RCODE_NXDOMAIN ||
+                    (r->rcode == DNSMSG_RCODE_NOERROR && r->ancount == 0);
+    if (r->rcode != DNSMSG_RCODE_NOERROR && r->rcode != DNSMSG_RCODE_NXDOMAIN) {
+        return 0;
+    }
+    if (negative) {
+        if (c->no_negcache) {
+            return 0;
+        }
+        if (dnsmsg_neg_ttl(pkt, len, r, &ttl) < 0) {
+            ttl = c->neg_ttl_s; /* no SOA: cached only with neg-ttl */
+        }
+        return ttl;
+    }
+    if (dnsmsg_min_ttl(pkt, len, r, &ttl) < 0) {
+        return 0;
+    }
+    if (c->max_cache_ttl_s != 0 && ttl > c->max_cache_ttl_s) {
+        ttl = c->max_cache_ttl_s;
+    }
+    if (ttl < c->min_cache_ttl_s) {
+        ttl = c->min_cache_ttl_s;
+    }
+    return ttl;
+}
+
+static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache);
+
+/* Answers from the cache when it can: the stored reply gets the client's ID and question case,
+ * TTLs counted down, and goes through the same relay path (sets refreshed, EDNS, truncation). */
+static bool query_answer_cached(struct query *q)
+{
+    struct cache_key k;
+    struct cache_hit hit;
+    query_cache_key(q, &k);
+    if (!cache_lookup(q->ctx->cache, &k, uv_now(q->ctx->loop), &hit)) {
+        return false;
+    }
+    uint8_t *pkt = query_scratch(q->ctx);
+    memcpy(pkt, hit.reply, hit.len);
+    memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
+    struct dnsmsg_reply r;
+    if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
+        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, q->gen->conf.max_ttl_s) < 0) {
+        return false;
+    }
+    q->ctx->stats.cache_hits++;
+    query_relay(q, pkt, hit.len, true);
+    return true;
+}
+
 /* ---- Forwarding. */
 
 static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply,
@@ -331,6 +414,9 @@ static void query_route(struct query *q)
     if (c->bogus_priv && !q->route.domain_specific && query_is_private_ptr(q)) {
         q->ctx->stats.answered_locally++;
         query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        return;
+    }
+    if (query_answer_cached(q)) {
         return;
     }
     query_forward(q);
@@ -458,14 +544,14 @@ static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
 }
 
 static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t len,
-                            const struct dnsmsg_reply *r)
+                            const struct dnsmsg_reply *r, const char *word)
 {
     if (r->rcode == DNSMSG_RCODE_NXDOMAIN) {
-        query_log(q, "reply %s is %s", query_name(q), "NXDOMAIN");
+        query_log(q, "%s %s is %s", word, query_name(q), "NXDOMAIN");
         return;
     }
     if (r->rcode != DNSMSG_RCODE_NOERROR) {
-        query_log(q, "reply %s is %s", query_name(q), r->rcode == DNSMSG_RCODE_SERVFAIL ? "SERVFAIL"
+        query_log(q, "%s %s is %s", word, query_name(q), r->rcode == DNSMSG_RCODE_SERVFAIL ? "SERVFAIL"
                                                   : r->rcode == DNSMSG_RCODE_REFUSED ? "REFUSED"
                                                                                       : "error");
         return;
@@ -474,10 +560,10 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
     int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
                                QUERY_ADDRS_MAX);
     for (int i = 0; i < n; i++) {
-        query_log_addr(q, "reply", addrs[i].len == 16 ? AF_INET6 : AF_INET, addrs[i].addr);
+        query_log_addr(q, word, addrs[i].len == 16 ? AF_INET6 : AF_INET, addrs[i].addr);
     }
     if (n <= 0) {
-        query_log(q, "reply %s is %s", query_name(q),
+        query_log(q, "%s %s is %s", word, query_name(q),
                   r->ancount == 0 ? (q->q.qtype == DNSMSG_TYPE_AAAA ? "NODATA-IPv6"
                                      : q->q.qtype == DNSMSG_TYPE_A  ? "NODATA-IPv4"
                                                                     : "NODATA")
@@ -485,8 +571,8 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
     }
 }
 
-/* Rewrites a checked upstream reply for the client and queues it. */
-static void query_relay(struct query *q, uint8_t *pkt, size_t len)
+/* Rewrites a checked upstream (or cached) reply for the client and queues it. */
+static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache)
 {
     const struct conf *c = &q->gen->conf;
     struct dnsmsg_reply r;
@@ -507,11 +593,22 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len)
         query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
         return;
     }
-    if (answer && q->q.qclass == DNSMSG_CLASS_IN) {
+    if (!from_cache) {
+        uint32_t ttl = query_cache_ttl(q, pkt, len, &r);
+        if (ttl > 0) {
+            struct cache_key k;
+            query_cache_key(q, &k);
+            cache_insert(q->ctx->cache, &k, pkt, len, ttl, uv_now(q->ctx->loop));
+        }
+        if (q->gen->conf.max_ttl_s != 0) {
+            dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf.max_ttl_s);
+        }
+    }
+    if (answer && q->q.qclass == DNSMSG_CLASS_IN && (!from_cache || q->ctx->refresh_sets_on_hit)) {
         query_add_to_sets(q, pkt, len, &r);
     }
     if (query_logging(q)) {
-        query_log_reply(q, pkt, len, &r);
+        query_log_reply(q, pkt, len, &r, from_cache ? "cached" : "reply");
     }
     if ((c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA) ||
         (c->filter_a && q->q.qtype == DNSMSG_TYPE_A)) {
@@ -549,5 +646,5 @@ static void on_upstream_done(struct upstream_req *req, int status, const uint8_t
     }
     uint8_t *pkt = query_scratch(q->ctx);
     memcpy(pkt, reply, len);
-    query_relay(q, pkt, len);
+    query_relay(q, pkt, len, false);
 }

@@ -13,6 +13,7 @@
 
 struct upstream;
 struct nlset;
+struct cache;
 struct query;
 
 /* One configuration generation as queries see it. A query holds a reference from arrival to
@@ -40,22 +41,26 @@ struct query_stats {
     uint64_t truncated;        /* replies cut to the client's UDP size */
     uint64_t set_additions;    /* addresses queued for sets */
     uint64_t bogus_nxdomain;
+    uint64_t cache_hits;
 };
 
 struct query_ctx {
     uv_loop_t *loop;
     struct server *server;
     struct query_gen *gen; /* current generation */
+    struct cache *cache;   /* answers, shared by generations; cache-size=0: stores nothing */
+    bool refresh_sets_on_hit; /* cached answers add their addresses to the sets again */
     struct query_stats stats;
     struct query *free_list;
     uint32_t free_count;
     uint32_t in_flight;
 };
 
-/* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation. */
+/* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation; the
+ * cache gets gen's cache-size. */
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
                     struct query_gen *gen);
-/* Frees the query free list. Every query must have ended. */
+/* Frees the query free list and the cache. Every query must have ended. */
 void query_ctx_deinit(struct query_ctx *ctx);
 /* server_query_cb: a query arrived (arg is the query_ctx). */
 void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len);
