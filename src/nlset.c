@@ -181,7 +181,7 @@ static void buffers_alloc(struct nlset *n)
     n->gen = 1;
     /* Worst case per address: an nft interval element with timeout (84 bytes); per set: a
      * message header. Running out only sends earlier, so this need not be exact. */
-    n->arena_len = (size_t)cap * 96 + n->set_count * 512 + 2 * NLSET_CHUNK_MAX;
+    n->arena_len = (size_t)cap * 96 + n->set_count * 512 + (size_t)2 * NLSET_CHUNK_MAX;
     n->arena = mem_alloc(n->arena_len);
     n->chunk_cap = (uint32_t)(n->arena_len / (NLSET_CHUNK_MAX / 2)) + 8;
     n->chunks = mem_calloc(n->chunk_cap, sizeof(*n->chunks));
@@ -197,6 +197,25 @@ static void buffers_alloc(struct nlset *n)
 
 typedef void nlset_reply_cb(struct nlset *n, const struct nlmsghdr *nlh, void *ctx);
 
+/* Handles a failed recv(); returns true when reading should go on. */
+static bool recv_failed(struct nlset *n, int e)
+{
+    if (e == EINTR) {
+        return true;
+    }
+    if (e != ENOBUFS) {
+        return false;
+    }
+    /* The receive queue overflowed: some replies are lost, the messages they answered are
+     * then counted as failed ("no reply"). */
+    n->lost_replies++;
+    if (log_ratelimit_pass(&n->rl, now_ms())) {
+        log_warn("nlset: netlink receive buffer overrun, replies lost (%" PRIu64 " times)",
+                 n->lost_replies);
+    }
+    return true;
+}
+
 /* Reads every queued reply without blocking and hands each message to cb. The kernel answers
  * netfilter requests inside sendmsg(), so everything is already queued. */
 static void recv_all(struct nlset *n, nlset_reply_cb *cb, void *ctx)
@@ -204,16 +223,7 @@ static void recv_all(struct nlset *n, nlset_reply_cb *cb, void *ctx)
     for (;;) {
         ssize_t r = recv(n->fd, n->rbuf, n->rbuf_len, MSG_DONTWAIT);
         if (r < 0) {
-            int e = errno;
-            if (e == EINTR) {
-                continue;
-            }
-            if (e == ENOBUFS) {
-                n->lost_replies++;
-                if (log_ratelimit_pass(&n->rl, now_ms())) {
-                    log_warn("nlset: netlink receive buffer overrun, replies lost (%" PRIu64
-                             " times)", n->lost_replies);
-                }
+            if (recv_failed(n, errno)) {
                 continue;
             }
             return;
@@ -254,7 +264,7 @@ static void on_probe_reply(struct nlset *n, const struct nlmsghdr *nlh, void *ct
         return;
     }
     int rc = p->tmp->conf.kind == CONF_SET_IPSET ? nlset_ipset_parse_probe(nlh, p->tmp)
-                                                  : nlset_nft_parse_probe(nlh, p->tmp);
+                                                 : nlset_nft_parse_probe(nlh, p->tmp);
     if (rc == 0) {
         p->parsed = true;
     } else {
@@ -268,8 +278,7 @@ static void log_state(struct nlset_set *s, int err)
     switch (s->state) {
     case NLSET_STATE_READY:
         log_info("%s %s: %s, family %s%s%s", kind, s->conf.spec, s->type,
-                 s->family == AF_INET ? "inet" : "inet6",
-                 s->has_timeout ? ", timeout" : "",
+                 s->family == AF_INET ? "inet" : "inet6", s->has_timeout ? ", timeout" : "",
                  s->interval ? ", interval (each add costs O(set size); prefer a plain set)" : "");
         if (s->conf.only_family != 0 && (s->conf.only_family == 4) != (s->family == AF_INET)) {
             log_warn("%s %s: the %u# prefix never matches %s keys; nothing will be added", kind,
@@ -281,9 +290,9 @@ static void log_state(struct nlset_set *s, int err)
                  s->conf.spec, s->type);
         break;
     default:
-        log_warn("%s %s: %s; its addresses are dropped until the set exists (re-checked "
-                 "periodically)",
-                 kind, s->conf.spec, nlset_err_str(err != 0 ? err : -ENOENT));
+        log_warn("%s %s: cannot use the set: %s; its addresses are dropped until it can be used "
+                 "(re-checked periodically)",
+                 kind, s->conf.spec, nlset_err_str(err != 0 ? err : -ENOMSG));
         break;
     }
     s->logged_state = true;
@@ -294,7 +303,7 @@ static void log_state(struct nlset_set *s, int err)
 static int probe_set(struct nlset *n, struct nlset_set *s)
 {
     struct nlset_set tmp = *s;
-    uint8_t buf[512];
+    uint32_t buf[128]; /* netlink headers need 4-byte alignment */
     uint32_t seq = n->seq++;
     size_t len = s->conf.kind == CONF_SET_IPSET ? nlset_ipset_write_probe(buf, sizeof(buf), seq, s)
                                                 : nlset_nft_write_probe(buf, sizeof(buf), seq, s);
@@ -347,8 +356,8 @@ int nlset_new(const struct conf_set *sets, size_t count, const struct nlset_opti
         nlset_options_default(&n->opt);
     }
     n->opt.timeout_min_s = clamp_u32(n->opt.timeout_min_s, 1, NLSET_TIMEOUT_MAX_S);
-    n->opt.timeout_max_s = clamp_u32(n->opt.timeout_max_s, n->opt.timeout_min_s,
-                                     NLSET_TIMEOUT_MAX_S);
+    n->opt.timeout_max_s =
+        clamp_u32(n->opt.timeout_max_s, n->opt.timeout_min_s, NLSET_TIMEOUT_MAX_S);
     n->opt.batch_max = clamp_u32(n->opt.batch_max, 1, 1u << 20);
     n->rl.interval_ms = (uint64_t)n->opt.log_interval_s * 1000;
     n->seq = (uint32_t)time(NULL);
@@ -429,8 +438,9 @@ void nlset_log_stats(const struct nlset *n)
                  ", missing %" PRIu64 ", family %" PRIu64 ", full %" PRIu64 ", timeout %" PRIu64
                  ", permission %" PRIu64 ", other %" PRIu64 "; last error: %s",
                  set_kind_str(s), s->conf.spec,
-                 s->state == NLSET_STATE_READY ? "ready"
-                 : s->state == NLSET_STATE_UNUSABLE ? "unusable" : "missing",
+                 s->state == NLSET_STATE_READY      ? "ready"
+                 : s->state == NLSET_STATE_UNUSABLE ? "unusable"
+                                                    : "missing",
                  st->added, st->deduped, st->wrong_family, st->errors[NLSET_ERR_MISSING],
                  st->errors[NLSET_ERR_FAMILY], st->errors[NLSET_ERR_FULL],
                  st->errors[NLSET_ERR_TIMEOUT], st->errors[NLSET_ERR_PERM],
@@ -597,9 +607,9 @@ static void build_set(struct nlset *n, uint32_t set_id)
         uint8_t *at = n->arena + c->off + c->len;
         size_t len = nft ? nlset_nft_write_add(at, chunk_room(n), seq, s, &n->opt, &cur, &count)
                          : nlset_ipset_write_add(at, chunk_room(n), seq, s, &n->opt, &cur, &count);
+        /* A fresh chunk always takes one element; anything else would loop forever. */
+        DNSROUTE_REQUIRE(len != 0 || !fresh);
         if (len == 0) {
-            /* A fresh chunk always takes one element; anything else would loop forever. */
-            DNSROUTE_REQUIRE(!fresh);
             chunk_open(n, nft);
             fresh = true;
             continue;
@@ -737,19 +747,20 @@ static uint32_t finish_set(struct nlset *n, struct nlset_set *s)
     if (lost == 0) {
         return s->pending;
     }
-    enum nlset_err_kind kind = s->conf.kind == CONF_SET_IPSET ? nlset_ipset_err_kind(err)
-                                                             : nlset_nft_err_kind(err);
+    enum nlset_err_kind kind =
+        s->conf.kind == CONF_SET_IPSET ? nlset_ipset_err_kind(err) : nlset_nft_err_kind(err);
     s->stats.errors[kind] += lost;
     s->stats.last_error = err;
     if (log_ratelimit_pass(&s->rl, now_ms())) {
         char quiet[96] = "";
         if (s->rl.suppressed != 0) {
-            snprintf(quiet, sizeof(quiet), " (%" PRIu64 " similar failures in the last %u s not logged)",
-                     s->rl.suppressed, n->opt.log_interval_s);
+            (void)snprintf(quiet, sizeof(quiet),
+                           " (%" PRIu64 " similar failures in the last %u s not logged)",
+                           s->rl.suppressed, n->opt.log_interval_s);
         }
-        log_warn("%s %s: %u of %u addresses not added: %s%s%s", set_kind_str(s), s->conf.spec,
-                 lost, s->pending, nlset_err_str(err),
-                 kind == NLSET_ERR_MISSING ? "; will re-check" : "", quiet);
+        log_warn("%s %s: %u of %u addresses not added: %s%s%s", set_kind_str(s), s->conf.spec, lost,
+                 s->pending, nlset_err_str(err), kind == NLSET_ERR_MISSING ? "; will re-check" : "",
+                 quiet);
         s->rl.suppressed = 0;
     }
     if (kind == NLSET_ERR_MISSING) {
@@ -786,6 +797,7 @@ int nlset_flush(struct nlset *n)
     if (n->entry_count == 0) {
         return 0;
     }
+    n->seq_base = n->seq;
     for (int pass = 0; pass < 2; pass++) {
         /* ipset messages first, then the nft transaction, so each chunk holds one kind. */
         enum conf_set_kind kind = pass == 0 ? CONF_SET_IPSET : CONF_SET_NFTSET;

@@ -22,7 +22,7 @@
 #define NLSET_IPSET_PROTOCOL 7
 /* Header (nlmsghdr, nfgenmsg, protocol, name, lineno, ADT) and the largest element
  * (DATA, IP, IPv6 address, timeout, lineno). */
-#define NLSET_IPSET_HDR_MAX 112u
+#define NLSET_IPSET_HDR_MAX  112u
 #define NLSET_IPSET_ELEM_MAX 44u
 
 static struct nlmsghdr *ipset_put_header(void *buf, uint16_t cmd, uint16_t flags, uint32_t seq,
@@ -99,12 +99,12 @@ int nlset_ipset_parse_probe(const struct nlmsghdr *nlh, struct nlset_set *s)
     }
     const char *type = mnl_attr_get_str(tb[IPSET_ATTR_TYPENAME]);
     uint8_t nfproto = mnl_attr_get_u8(tb[IPSET_ATTR_FAMILY]);
-    snprintf(s->type, sizeof(s->type), "%s", type);
+    (void)snprintf(s->type, sizeof(s->type), "%s", type);
     s->family = nfproto == NFPROTO_IPV4 ? AF_INET : nfproto == NFPROTO_IPV6 ? AF_INET6 : 0;
     s->has_timeout = tb[IPSET_ATTR_DATA] != NULL && ipset_data_has_timeout(tb[IPSET_ATTR_DATA]);
     s->interval = false;
-    s->state = s->family != 0 && ipset_type_takes_address(type) ? NLSET_STATE_READY
-                                                                 : NLSET_STATE_UNUSABLE;
+    s->state =
+        s->family != 0 && ipset_type_takes_address(type) ? NLSET_STATE_READY : NLSET_STATE_UNUSABLE;
     return 0;
 }
 
@@ -141,7 +141,8 @@ size_t nlset_ipset_write_add(void *buf, size_t room, uint32_t seq, const struct 
     /* No NLM_F_EXCL: an existing element is not an error and gets its timeout refreshed.
      * NLM_F_ACK: a positive answer per message, so a silently dropped message is noticed. */
     uint8_t nfproto = s->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
-    struct nlmsghdr *nlh = ipset_put_header(buf, IPSET_CMD_ADD, NLM_F_ACK, seq, nfproto, s->conf.name);
+    struct nlmsghdr *nlh =
+        ipset_put_header(buf, IPSET_CMD_ADD, NLM_F_ACK, seq, nfproto, s->conf.name);
     /* LINENO is required with ADT; its value is only echoed back. */
     mnl_attr_put_u32(nlh, IPSET_ATTR_LINENO, 0);
     struct nlattr *adt = mnl_attr_nest_start(nlh, IPSET_ATTR_ADT);
@@ -172,8 +173,7 @@ uint32_t nlset_ipset_error_lineno(const struct nlmsghdr *nlh)
     const struct nlattr *a;
     mnl_attr_for_each(a, req, sizeof(struct nfgenmsg))
     {
-        if (mnl_attr_get_type(a) == IPSET_ATTR_LINENO &&
-            mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+        if (mnl_attr_get_type(a) == IPSET_ATTR_LINENO && mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
             return mnl_attr_get_u32(a);
         }
     }

@@ -22,7 +22,7 @@
 enum { NLSET_NFT_TYPE_IPADDR = 7, NLSET_NFT_TYPE_IP6ADDR = 8 };
 /* Header (nlmsghdr, nfgenmsg, table, set, element list) and the largest element: key, timeout,
  * and the interval end element. */
-#define NLSET_NFT_HDR_MAX 180u
+#define NLSET_NFT_HDR_MAX  180u
 #define NLSET_NFT_ELEM_MAX 84u
 
 static struct nlmsghdr *nft_put_header(void *buf, uint16_t type, uint16_t flags, uint32_t seq,
@@ -44,8 +44,8 @@ size_t nlset_nft_write_probe(void *buf, size_t room, uint32_t seq, const struct 
     if (room < NLSET_NFT_HDR_MAX) {
         return 0;
     }
-    struct nlmsghdr *nlh = nft_put_header(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSET, 0,
-                                          seq, s->conf.nf_family, 0);
+    struct nlmsghdr *nlh = nft_put_header(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSET, 0, seq,
+                                          s->conf.nf_family, 0);
     mnl_attr_put_strz(nlh, NFTA_SET_TABLE, s->conf.table);
     mnl_attr_put_strz(nlh, NFTA_SET_NAME, s->conf.name);
     return nlh->nlmsg_len;
@@ -84,12 +84,12 @@ int nlset_nft_parse_probe(const struct nlmsghdr *nlh, struct nlset_set *s)
     s->family = 0;
     if (key_len == 4 && key_type == NLSET_NFT_TYPE_IPADDR) {
         s->family = AF_INET;
-        snprintf(s->type, sizeof(s->type), "ipv4_addr");
+        (void)snprintf(s->type, sizeof(s->type), "ipv4_addr");
     } else if (key_len == 16 && key_type == NLSET_NFT_TYPE_IP6ADDR) {
         s->family = AF_INET6;
-        snprintf(s->type, sizeof(s->type), "ipv6_addr");
+        (void)snprintf(s->type, sizeof(s->type), "ipv6_addr");
     } else {
-        snprintf(s->type, sizeof(s->type), "key type %u len %u", key_type, key_len);
+        (void)snprintf(s->type, sizeof(s->type), "key type %u len %u", key_type, key_len);
     }
     /* Maps and object maps need data with each key; concatenations need more than an address. */
     bool plain = (flags & (NFT_SET_MAP | NFT_SET_OBJECT | NFT_SET_CONCAT)) == 0;
@@ -159,9 +159,8 @@ size_t nlset_nft_write_add(void *buf, size_t room, uint32_t seq, const struct nl
         return 0;
     }
     /* NLM_F_CREATE without NLM_F_EXCL: `nft add element`, existing elements are accepted. */
-    struct nlmsghdr *nlh =
-        nft_put_header(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
-                       NLM_F_CREATE | NLM_F_ACK, seq, s->conf.nf_family, 0);
+    struct nlmsghdr *nlh = nft_put_header(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
+                                          NLM_F_CREATE | NLM_F_ACK, seq, s->conf.nf_family, 0);
     mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, s->conf.table);
     mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s->conf.name);
     struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);

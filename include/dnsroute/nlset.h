@@ -57,15 +57,15 @@ enum nlset_err_kind {
 /* Counters and probe results of one set, for SIGUSR1 statistics and tests. */
 struct nlset_stats {
     enum nlset_state state;
-    int family;        /* AF_INET or AF_INET6 accepted by the set; 0 when not known */
-    bool has_timeout;  /* elements carry a timeout */
-    bool interval;     /* nft interval set (each address is sent as [a, a+1)) */
-    uint64_t queued;   /* addresses accepted by nlset_add (after dedupe) */
-    uint64_t added;    /* addresses the kernel confirmed (new or refreshed) */
-    uint64_t deduped;  /* nlset_add calls merged into an address already queued */
+    int family;            /* AF_INET or AF_INET6 accepted by the set; 0 when not known */
+    bool has_timeout;      /* elements carry a timeout */
+    bool interval;         /* nft interval set (each address is sent as [a, a+1)) */
+    uint64_t queued;       /* addresses accepted by nlset_add (after dedupe) */
+    uint64_t added;        /* addresses the kernel confirmed (new or refreshed) */
+    uint64_t deduped;      /* nlset_add calls merged into an address already queued */
     uint64_t wrong_family; /* skipped: the address family does not match the set */
     uint64_t errors[NLSET_ERR_KIND_COUNT]; /* addresses not added, by kind */
-    int last_error;    /* last error code (see nlset_err_str), 0 when none */
+    int last_error;                        /* last error code (see nlset_err_str), 0 when none */
 };
 
 /* Fills *opt with the defaults documented in struct nlset_options. */
@@ -105,8 +105,8 @@ size_t nlset_pending(const struct nlset *n);
  * is marked so and re-probed by nlset_recheck(). A failing nft set is taken out of the transaction
  * and the rest is sent again, so one bad set does not block the others.
  * Returns the number of addresses the kernel confirmed (>= 0); send failures are counted per set
- * like kernel errors. Never allocates. Safe inside loop callbacks (it may block on the kernel's nfnetlink
- * mutex while another process runs `ipset restore` or `nft -f`). */
+ * like kernel errors. Never allocates. Safe inside loop callbacks (it may block on the kernel's
+ * nfnetlink mutex while another process runs `ipset restore` or `nft -f`). */
 int nlset_flush(struct nlset *n);
 
 /* Probes again the sets that are missing, unusable, or whose last errors suggest they were
