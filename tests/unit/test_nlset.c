@@ -543,31 +543,35 @@ static void test_bench(void)
 {
     CHECK_INT_EQ(sh("ipset create b4 hash:ip maxelem 1000000 timeout 600"), 0);
     CHECK_INT_EQ(sh("ipset create b6 hash:ip family inet6 maxelem 1000000"), 0);
+    CHECK_INT_EQ(sh("ipset create b4p hash:ip hashsize 65536 maxelem 1000000 timeout 600"), 0);
     CHECK_INT_EQ(sh("nft 'add table inet tb; add set inet tb s4 { type ipv4_addr; "
                     "flags timeout; }; add set inet tb s6 { type ipv6_addr; }'"),
                  0);
     struct conf_set sets[] = {ipset_conf("b4"), ipset_conf("b6"),
                               nft_conf(0, NFPROTO_INET, "tb", "s4"),
-                              nft_conf(0, NFPROTO_INET, "tb", "s6")};
-    struct nlset *n = open_sets(sets, 4, NULL);
-    static const char *const names[] = {"ipset v4 (timeout)", "ipset v6", "nft v4 (timeout)",
-                                        "nft v6"};
-    for (uint32_t id = 0; id < 4; id++) {
-        int family = id % 2 == 0 ? AF_INET : AF_INET6;
+                              nft_conf(0, NFPROTO_INET, "tb", "s6"), ipset_conf("b4p")};
+    struct nlset *n = open_sets(sets, 5, NULL);
+    static const char *const names[] = {"ipset v4 timeout", "ipset v6", "nft v4 timeout", "nft v6",
+                                        "ipset v4 presized"};
+    /* New addresses in batches of 64 then 1000 (ipset: includes hash growth from the default
+     * hashsize, except the presized set), then the first addresses again (refreshes). */
+    for (uint32_t id = 0; id < 5; id++) {
+        int family = id == 1 || id == 3 ? AF_INET6 : AF_INET;
         uint32_t base = 1;
         double b64 = bench_one(n, id, family, 64, 300, &base);
         double b1000 = bench_one(n, id, family, 1000, 20, &base);
-        /* The same addresses again: refreshes of existing elements. */
         base = 1;
         double again = bench_one(n, id, family, 64, 300, &base);
         fprintf(stderr,
-                "  bench %-18s batch 64: %6.0f ns/address, batch 1000: %6.0f ns/address, "
-                "re-add batch 64: %6.0f ns/address\n",
+                "  bench %-17s new, batch 64: %5.0f ns/address; new, batch 1000: %5.0f "
+                "ns/address; re-add, batch 64: %5.0f ns/address\n",
                 names[id], b64, b1000, again);
         CHECK_INT_EQ(stats_of(n, id).added, 64 * 300 * 2 + 1000 * 20);
     }
     nlset_free(n);
-    CHECK_INT_EQ(sh("ipset destroy b4; ipset destroy b6; nft delete table inet tb"), 0);
+    CHECK_INT_EQ(sh("ipset destroy b4; ipset destroy b6; ipset destroy b4p; "
+                    "nft delete table inet tb"),
+                 0);
 }
 
 static const struct check_case cases[] = {
