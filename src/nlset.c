@@ -135,6 +135,8 @@ const char *nlset_err_str(int code)
         return "set does not exist";
     case ENFILE:
         return "nft set is full (size)";
+    case EINVAL:
+        return "invalid argument (nft: the key type or timeout does not match the set)";
     case ENOMSG:
         return "no reply from the kernel (request dropped)";
     default:
@@ -313,6 +315,8 @@ static int probe_set(struct nlset *n, struct nlset_set *s)
     struct probe_result p = {.seq = seq, .tmp = &tmp};
     recv_all(n, on_probe_reply, &p);
     enum nlset_state old = s->state;
+    bool changed = p.parsed && (tmp.family != s->family || tmp.has_timeout != s->has_timeout ||
+                                tmp.interval != s->interval || strcmp(tmp.type, s->type) != 0);
     if (p.parsed) {
         s->state = tmp.state;
         s->family = tmp.family;
@@ -324,7 +328,7 @@ static int probe_set(struct nlset *n, struct nlset_set *s)
         s->stats.last_error = p.err != 0 ? p.err : -ENOMSG;
     }
     s->reprobe = false;
-    if (s->state != old || !s->logged_state) {
+    if (s->state != old || changed || !s->logged_state) {
         log_state(s, p.err);
     }
     return 0;

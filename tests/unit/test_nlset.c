@@ -467,6 +467,38 @@ static void test_unusable_type(void)
     CHECK_INT_EQ(sh("ipset destroy ipp; nft delete table ip tu"), 0);
 }
 
+/* A set destroyed and created again with other properties while dnsroute runs: the kernel's
+ * refusal is counted by kind, and nlset_recheck() learns the new properties. */
+static void test_recreated_set(void)
+{
+    CHECK_INT_EQ(sh("ipset create r4 hash:ip timeout 100"), 0);
+    CHECK_INT_EQ(sh("nft 'add table ip tr; add set ip tr s { type ipv4_addr; flags timeout; }'"),
+                 0);
+    struct conf_set sets[] = {ipset_conf("r4"), nft_conf(0, NFPROTO_IPV4, "tr", "s")};
+    struct nlset *n = open_sets(sets, 2, NULL);
+    CHECK_INT_EQ(stats_of(n, 0).has_timeout, true);
+    CHECK_INT_EQ(sh("ipset destroy r4; ipset create r4 hash:ip"), 0);
+    CHECK_INT_EQ(sh("nft 'delete table ip tr; add table ip tr; "
+                    "add set ip tr s { type ipv6_addr; }'"),
+                 0);
+    CHECK_INT_EQ(add_text(n, 0, "198.18.9.1", 60), 0);
+    CHECK_INT_EQ(add_text(n, 1, "198.18.9.1", 60), 0);
+    CHECK_INT_EQ(nlset_flush(n), 0);
+    CHECK_INT_EQ(stats_of(n, 0).errors[NLSET_ERR_TIMEOUT], 1);
+    CHECK_INT_EQ(stats_of(n, 1).errors[NLSET_ERR_FAMILY], 1);
+    CHECK_INT_EQ(nlset_recheck(n), 0);
+    CHECK_INT_EQ(stats_of(n, 0).has_timeout, false);
+    CHECK_INT_EQ(stats_of(n, 1).family, AF_INET6);
+    CHECK_INT_EQ(add_text(n, 0, "198.18.9.1", 60), 0);
+    CHECK_INT_EQ(add_text(n, 1, "198.18.9.1", 60), -EAFNOSUPPORT);
+    CHECK_INT_EQ(add_text(n, 1, "2001:db8::9", 60), 0);
+    CHECK_INT_EQ(nlset_flush(n), 2);
+    CHECK_INT_EQ(sh("ipset test r4 198.18.9.1"), 0);
+    CHECK_INT_EQ(sh("nft get element ip tr s '{ 2001:db8::9 }'"), 0);
+    nlset_free(n);
+    CHECK_INT_EQ(sh("ipset destroy r4; nft delete table ip tr"), 0);
+}
+
 /* Runs in a forked child that left the namespace's user namespace, so it has no CAP_NET_ADMIN
  * there; exits 0 when EPERM was counted for both sets, 3 when it cannot drop the capability. */
 static void no_permission_child(struct nlset *n)
@@ -584,6 +616,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_set_full),
     CHECK_CASE(test_unusable_type),
     CHECK_CASE(test_no_permission),
+    CHECK_CASE(test_recreated_set),
     CHECK_CASE(test_bench),
     {0},
 };
