@@ -86,8 +86,8 @@ static inline void check_fail_(const char *file, int line)
 
 static inline int check_main(int argc, char **argv, const struct check_case *cases)
 {
-    int failed = 0, ran = 0, skipped = 0;
-    for (const struct check_case *c = cases; c->name != NULL; c++) {
+    volatile int failed = 0, ran = 0, skipped = 0;
+    for (const struct check_case *volatile c = cases; c->name != NULL; c++) {
         if (argc > 1) {
             bool wanted = false;
             for (int i = 1; i < argc; i++) {
