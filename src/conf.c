@@ -16,6 +16,7 @@
 
 #include "conf_impl.h"
 #include "dnsroute/dname.h"
+#include "dnsroute/err.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 
