@@ -153,16 +153,22 @@ static bool server_eq(const struct conf_loader *l, uint32_t id, const void *key)
 uint32_t conf_intern_server(struct conf_loader *l, const struct conf_server *s)
 {
     struct conf *c = l->c;
+    /* Long lists name one upstream over and over: try the previous one first. */
+    if (l->last_server < c->server_count && server_eq(l, l->last_server, s)) {
+        return l->last_server;
+    }
     uint32_t hash = hash_bytes(2166136261u, s, sizeof(*s));
-    size_t slot;
+    size_t slot = 0;
     uint32_t id = htab_find(l, &l->server_index, hash, server_eq, s, &slot);
     if (id != DOMTREE_NONE) {
+        l->last_server = id;
         return id;
     }
     mem_grow((void **)&c->servers, &l->server_cap, c->server_count + 1, sizeof(*s));
     id = (uint32_t)c->server_count++;
     c->servers[id] = *s;
     htab_insert(&l->server_index, slot, hash, id);
+    l->last_server = id;
     return id;
 }
 
@@ -176,7 +182,7 @@ uint32_t conf_intern_set(struct conf_loader *l, const struct conf_set *s)
 {
     struct conf *c = l->c;
     uint32_t hash = hash_bytes(2166136261u + s->kind, s->spec, strlen(s->spec));
-    size_t slot;
+    size_t slot = 0;
     uint32_t id = htab_find(l, &l->set_index, hash, set_eq, s, &slot);
     if (id != DOMTREE_NONE) {
         return id;
@@ -206,7 +212,7 @@ uint32_t conf_intern_setlist(struct conf_loader *l, const uint32_t *ids, uint32_
     struct conf *c = l->c;
     struct setlist_key key = {ids, count};
     uint32_t hash = hash_bytes(2166136261u, ids, count * sizeof(uint32_t));
-    size_t slot;
+    size_t slot = 0;
     uint32_t id = htab_find(l, &l->setlist_index, hash, setlist_eq, &key, &slot);
     if (id != DOMTREE_NONE) {
         return id;

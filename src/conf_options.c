@@ -40,7 +40,7 @@ static int number(struct conf_loader *l, char *arg, uint32_t *out)
 /* dnsmasq's atoi_check16: a number 0..65535. */
 static int number16(struct conf_loader *l, char *arg, uint16_t *out)
 {
-    uint32_t v;
+    uint32_t v = 0;
     if (number(l, arg, &v) < 0 || v > 65535) {
         return conf_fail(l, "error");
     }
@@ -270,7 +270,7 @@ static int opt_log_facility(struct conf_loader *l, char *arg)
 
 static int opt_cache_size(struct conf_loader *l, char *arg)
 {
-    uint32_t v;
+    uint32_t v = 0;
     if (number(l, arg, &v) < 0) {
         return -1;
     }
@@ -301,7 +301,7 @@ static int opt_max_port(struct conf_loader *l, char *arg)
 /* edns-packet-max: dnsmasq keeps it in an unsigned short; dnsroute clamps instead of wrapping. */
 static int opt_edns_packet_max(struct conf_loader *l, char *arg)
 {
-    uint32_t v;
+    uint32_t v = 0;
     if (number(l, arg, &v) < 0) {
         return -1;
     }
@@ -316,7 +316,7 @@ static int opt_dns_forward_max(struct conf_loader *l, char *arg)
 
 static int opt_max_tcp_connections(struct conf_loader *l, char *arg)
 {
-    uint32_t v;
+    uint32_t v = 0;
     if (number(l, arg, &v) < 0 || v < 1) {
         return conf_fail(l, "error");
     }
@@ -347,7 +347,7 @@ static int opt_max_cache_ttl(struct conf_loader *l, char *arg)
 /* min-cache-ttl is silently capped at one hour, like dnsmasq's TTL_FLOOR_LIMIT. */
 static int opt_min_cache_ttl(struct conf_loader *l, char *arg)
 {
-    uint32_t v;
+    uint32_t v = 0;
     if (number(l, arg, &v) < 0) {
         return -1;
     }

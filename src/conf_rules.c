@@ -27,6 +27,17 @@ struct rule_set {
     unsigned count;
 };
 
+/* Copies src into dst[cap]; false (dst untouched) when it does not fit. */
+static bool copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t len = strlen(src);
+    if (len >= cap) {
+        return false;
+    }
+    memcpy(dst, src, len + 1);
+    return true;
+}
+
 static bool parse_port(const char *text, uint16_t *port)
 {
     /* dnsmasq's atoi_check16: digits only (an empty string is 0), 0..65535. */
@@ -433,18 +444,16 @@ static int parse_set_list(struct conf_loader *l, char *list, enum conf_set_kind 
         struct conf_set s;
         memset(&s, 0, sizeof(s));
         s.kind = kind;
-        if (strlen(name) >= sizeof(s.spec) || count == DNSROUTE_ARRAY_LEN(ids)) {
+        if (count == DNSROUTE_ARRAY_LEN(ids) || !copy_str(s.spec, sizeof(s.spec), name)) {
             return conf_fail(l, "error");
         }
-        snprintf(s.spec, sizeof(s.spec), "%s", name);
         if (kind == CONF_SET_NFTSET && parse_nftset(l, name, &s) < 0) {
             return -1;
         }
         if (kind == CONF_SET_IPSET) {
-            if (strlen(name) >= sizeof(s.name)) {
+            if (!copy_str(s.name, sizeof(s.name), name)) {
                 return conf_fail(l, "error");
             }
-            snprintf(s.name, sizeof(s.name), "%s", name);
         }
         ids[count++] = conf_intern_set(l, &s);
         name = next;
