@@ -20,7 +20,7 @@
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 
-#define DEFAULT_CONF_FILE "/etc/dnsmasq.conf"
+#define DEFAULT_CONF_FILE   "/etc/dnsmasq.conf"
 #define DEFAULT_RESOLV_FILE "/etc/resolv.conf"
 
 /* Per-row bits of conf_loader.usage. */
@@ -73,7 +73,7 @@ int conf_fail(struct conf_loader *l, const char *msg)
 
 int conf_fail_code(struct conf_loader *l, const char *msg, int exit_code)
 {
-    snprintf(l->msg, sizeof(l->msg), "%s", msg);
+    (void)snprintf(l->msg, sizeof(l->msg), "%s", msg);
     l->exit_code = exit_code;
     return -1;
 }
@@ -86,7 +86,7 @@ static int fail_hard(struct conf_loader *l, int exit_code, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     int n = snprintf(l->err->message, sizeof(l->err->message), "dnsroute: ");
-    vsnprintf(l->err->message + n, sizeof(l->err->message) - (size_t)n, fmt, ap);
+    (void)vsnprintf(l->err->message + n, sizeof(l->err->message) - (size_t)n, fmt, ap);
     va_end(ap);
     l->err->exit_code = exit_code;
     l->failed_hard = true;
@@ -107,8 +107,8 @@ static uint32_t hash_bytes(uint32_t h, const void *data, size_t len)
 typedef bool (*htab_eq_cb)(const struct conf_loader *l, uint32_t id, const void *key);
 
 /* Returns the id equal to key, or DOMTREE_NONE with *slot set to the empty slot to fill. */
-static uint32_t htab_find(struct conf_loader *l, struct conf_htab *h, uint32_t hash,
-                          htab_eq_cb eq, const void *key, size_t *slot)
+static uint32_t htab_find(struct conf_loader *l, struct conf_htab *h, uint32_t hash, htab_eq_cb eq,
+                          const void *key, size_t *slot)
 {
     if (h->count * 2 >= h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
@@ -145,9 +145,12 @@ static void htab_insert(struct conf_htab *h, size_t slot, uint32_t hash, uint32_
     h->count++;
 }
 
+/* Entries are zeroed before they are filled, so their bytes compare equal exactly when the
+ * specs do (padding included). */
 static bool server_eq(const struct conf_loader *l, uint32_t id, const void *key)
 {
-    return memcmp(&l->c->servers[id], key, sizeof(struct conf_server)) == 0;
+    const unsigned char *a = (const unsigned char *)&l->c->servers[id];
+    return memcmp(a, key, sizeof(struct conf_server)) == 0;
 }
 
 uint32_t conf_intern_server(struct conf_loader *l, const struct conf_server *s)
@@ -295,29 +298,38 @@ static int apply_option(struct conf_loader *l, size_t row, char *arg)
 
 /* ---- The line reader (dnsmasq's read_file). ---- */
 
-/* Removes quotes (with \\ \" \t \n \e \b \r escapes, hiding metacharacters inside), maps every
- * isspace() to ' ' and cuts a '#' comment that starts a word. Returns -1 on a missing quote. */
+/* Removes the quote at p and the matching closing one, resolving \\ \" \t \n \e \b \r and
+ * hiding metacharacters in between. Returns the position after the quoted text, or NULL when the
+ * closing quote is missing. */
+static char *unquote(char *p)
+{
+    static const char from[] = "tnebr", to[] = "\t\n\033\b\r";
+    memmove(p, p + 1, strlen(p + 1) + 1);
+    for (; *p != '\0' && *p != '"'; p++) {
+        if (*p == '\\' && p[1] != '\0' && strchr("\"tnebr\\", p[1]) != NULL) {
+            const char *m = strchr(from, p[1]);
+            if (m != NULL) {
+                p[1] = to[m - from];
+            }
+            memmove(p, p + 1, strlen(p + 1) + 1);
+        }
+        *p = hide_meta(*p);
+    }
+    if (*p == '\0') {
+        return NULL;
+    }
+    memmove(p, p + 1, strlen(p + 1) + 1);
+    return p;
+}
+
+/* Removes quotes, maps every isspace() to ' ' and cuts a '#' comment that starts a word.
+ * Returns -1 on a missing closing quote. */
 static int clean_line(char *buf)
 {
     bool white = true;
     for (char *p = buf; *p != '\0'; p++) {
-        if (*p == '"') {
-            memmove(p, p + 1, strlen(p + 1) + 1);
-            for (; *p != '\0' && *p != '"'; p++) {
-                if (*p == '\\' && p[1] != '\0' && strchr("\"tnebr\\", p[1]) != NULL) {
-                    static const char from[] = "tnebr", to[] = "\t\n\033\b\r";
-                    const char *m = strchr(from, p[1]);
-                    if (m != NULL) {
-                        p[1] = to[m - from];
-                    }
-                    memmove(p, p + 1, strlen(p + 1) + 1);
-                }
-                *p = hide_meta(*p);
-            }
-            if (*p == '\0') {
-                return -1;
-            }
-            memmove(p, p + 1, strlen(p + 1) + 1);
+        if (*p == '"' && (p = unquote(p)) == NULL) {
+            return -1;
         }
         if (isspace((unsigned char)*p)) {
             *p = ' ';
@@ -325,11 +337,10 @@ static int clean_line(char *buf)
         } else if (white && *p == '#') {
             *p = '\0';
             break;
+        } else if (*p == '\0') {
+            break;
         } else {
             white = false;
-        }
-        if (*p == '\0') {
-            break;
         }
     }
     return 0;
@@ -401,8 +412,8 @@ static int read_lines(struct conf_loader *l, FILE *f, const char *name)
             log_error("%s at line %u of %s", l->msg, l->line, name);
             continue;
         }
-        snprintf(l->err->message, sizeof(l->err->message), "dnsroute: %s at line %u of %s",
-                 l->msg, l->line, name);
+        (void)snprintf(l->err->message, sizeof(l->err->message), "dnsroute: %s at line %u of %s",
+                       l->msg, l->line, name);
         l->err->exit_code = l->exit_code;
         l->failed_hard = true;
         rc = -1;
@@ -452,7 +463,7 @@ int conf_read_file(struct conf_loader *l, const char *path, bool missing_ok)
     char *name = mem_strdup(path);
     int rc = read_lines(l, f, name);
     free(name);
-    fclose(f);
+    (void)fclose(f);
     return rc;
 }
 
@@ -496,8 +507,7 @@ static int list_dir(struct conf_loader *l, const char *dir, char **suffixes, siz
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
-        return fail_hard(l, CONF_EXIT_FILE, "cannot access directory %s: %s", dir,
-                         strerror(errno));
+        return fail_hard(l, CONF_EXIT_FILE, "cannot access directory %s: %s", dir, strerror(errno));
     }
     size_t cap = 0;
     int rc = 0;
@@ -507,7 +517,7 @@ static int list_dir(struct conf_loader *l, const char *dir, char **suffixes, siz
         }
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
         char *path = mem_alloc(len);
-        snprintf(path, len, "%s/%s", dir, e->d_name);
+        (void)snprintf(path, len, "%s/%s", dir, e->d_name);
         struct stat st;
         if (stat(path, &st) < 0) {
             rc = fail_hard(l, CONF_EXIT_FILE, "cannot access %s: %s", path, strerror(errno));
@@ -593,8 +603,8 @@ static int read_cmdline(struct conf_loader *l, int argc, char *const argv[])
 {
     struct option *longopts = mem_calloc(conf_option_count + 1, sizeof(*longopts));
     for (size_t i = 0; i < conf_option_count; i++) {
-        longopts[i] = (struct option){conf_options[i].name, (int)conf_options[i].has_arg, NULL,
-                                      256 + (int)i};
+        longopts[i] =
+            (struct option){conf_options[i].name, (int)conf_options[i].has_arg, NULL, 256 + (int)i};
     }
     int rc = 0;
     optind = 0; /* GNU: full re-initialisation, so conf_load may run more than once. */
@@ -633,7 +643,7 @@ static void read_servers_file(struct conf_loader *l)
     l->servers_only = true;
     read_lines(l, f, path);
     l->servers_only = false;
-    fclose(f);
+    (void)fclose(f);
 }
 
 /* One "nameserver ADDR[%scope]" line: a default server on port 53. */
@@ -681,7 +691,7 @@ static void read_resolv(struct conf_loader *l)
     while (fgets(line, sizeof(line), f) != NULL) {
         resolv_line(l, line);
     }
-    fclose(f);
+    (void)fclose(f);
 }
 
 /* ---- Load, defaults, teardown. ---- */

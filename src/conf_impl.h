@@ -65,7 +65,7 @@ struct conf_loader {
 
     const char *file; /* file being read, NULL on the command line */
     unsigned line;
-    bool servers_only;      /* reading servers-file: only server=/rev-server= */
+    bool servers_only; /* reading servers-file: only server=/rev-server= */
     bool stdin_read;
     bool resolv_is_default; /* resolv_files still holds only the built-in default */
     char *main_conffile;    /* first -C of the command line (replaces /etc/dnsmasq.conf) */
@@ -76,7 +76,7 @@ struct conf_loader {
     struct {
         dev_t dev;
         ino_t ino;
-    } *files_read;
+    } * files_read;
     size_t files_read_count, files_read_cap;
 
     uint32_t last_server; /* id of the last server interned (fast path) */

@@ -14,7 +14,7 @@
 
 /* dnsmasq's TTL_FLOOR_LIMIT (min-cache-ttl cap) and cache-size cap. */
 #define MIN_CACHE_TTL_CAP 3600
-#define CACHE_SIZE_CAP 5000000
+#define CACHE_SIZE_CAP    5000000
 
 /* dnsmasq's atoi_check: digits only (so no sign; an empty value is 0). Saturates at UINT32_MAX
  * where dnsmasq's atoi() would overflow. */
@@ -157,18 +157,18 @@ static int opt_help(struct conf_loader *l, char *arg)
     if (l->file != NULL) {
         return 0;
     }
-    printf("Usage: dnsroute [options]\n\nValid options are the DNS options of dnsmasq (see "
-           "docs/compatibility.md), plus:\n"
-           "    --explain=<name>[,<type>]  Print how a query would be routed, then exit.\n"
-           "Other dnsmasq options are accepted with a warning and ignored.\n");
+    (void)printf("Usage: dnsroute [options]\n\nValid options are the DNS options of dnsmasq (see "
+                 "docs/compatibility.md), plus:\n"
+                 "    --explain=<name>[,<type>]  Print how a query would be routed, then exit.\n"
+                 "Other dnsmasq options are accepted with a warning and ignored.\n");
     for (size_t i = 0; i < conf_option_count; i++) {
         if (conf_options[i].handler == NULL) {
             continue;
         }
         if (conf_options[i].short_opt != 0) {
-            printf("-%c, --%s\n", conf_options[i].short_opt, conf_options[i].name);
+            (void)printf("-%c, --%s\n", conf_options[i].short_opt, conf_options[i].name);
         } else {
-            printf("    --%s\n", conf_options[i].name);
+            (void)printf("    --%s\n", conf_options[i].name);
         }
     }
     l->c->info_only = true;
@@ -181,9 +181,9 @@ static int opt_version(struct conf_loader *l, char *arg)
     if (l->file != NULL) {
         return 0;
     }
-    printf("dnsroute version %s\nReads dnsmasq 2.92 configuration (DNS forwarding, server=, "
-           "ipset=, nftset=).\n",
-           DNSROUTE_VERSION);
+    (void)printf("dnsroute version %s\nReads dnsmasq 2.92 configuration (DNS forwarding, server=, "
+                 "ipset=, nftset=).\n",
+                 DNSROUTE_VERSION);
     l->c->info_only = true;
     return 0;
 }
@@ -245,9 +245,9 @@ static int opt_resolv_file(struct conf_loader *l, char *arg)
 static bool is_facility(const char *name)
 {
     static const char *const names[] = {
-        "auth",   "authpriv", "cron",   "daemon", "ftp",    "kern",   "lpr",
+        "auth",   "authpriv", "cron",     "daemon", "ftp",    "kern",   "lpr",
         "mail",   "news",     "security", "syslog", "user",   "uucp",   "local0",
-        "local1", "local2",   "local3", "local4", "local5", "local6", "local7",
+        "local1", "local2",   "local3",   "local4", "local5", "local6", "local7",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcasecmp(name, names[i]) == 0) {
@@ -371,8 +371,7 @@ static int opt_listen_address(struct conf_loader *l, char *arg)
         } else {
             return conf_fail(l, "error");
         }
-        mem_grow((void **)&c->listen_addrs, &l->listen_cap, c->listen_addr_count + 1,
-                 sizeof(addr));
+        mem_grow((void **)&c->listen_addrs, &l->listen_cap, c->listen_addr_count + 1, sizeof(addr));
         c->listen_addrs[c->listen_addr_count++] = addr;
         a = next;
     }
@@ -391,7 +390,7 @@ static int add_names(struct conf_loader *l, char *arg, char (**list)[IF_NAMESIZE
         }
         if (*a != '\0') {
             mem_grow((void **)list, cap, *count + 1, IF_NAMESIZE);
-            snprintf((*list)[(*count)++], IF_NAMESIZE, "%s", a);
+            (void)snprintf((*list)[(*count)++], IF_NAMESIZE, "%s", a);
         }
         a = next;
     }
@@ -475,7 +474,8 @@ const struct conf_option conf_options[] = {
     {"listen-address", 'a', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_listen_address},
     {"local-service", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"bogus-priv", 'b', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_bogus_priv},
-    {"bogus-nxdomain", 'B', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_bogus_nxdomain},
+    {"bogus-nxdomain", 'B', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE,
+     conf_opt_bogus_nxdomain},
     {"ignore-address", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"selfmx", 'e', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"filterwin2k", 'f', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
@@ -502,7 +502,8 @@ const struct conf_option conf_options[] = {
     {"addn-hosts", 'H', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"hostsdir", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"query-port", 'Q', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_query_port},
-    {"except-interface", 'I', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_except_interface},
+    {"except-interface", 'I', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE,
+     opt_except_interface},
     {"no-dhcp-interface", '2', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"no-dhcpv4-interface", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"no-dhcpv6-interface", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
@@ -515,7 +516,8 @@ const struct conf_option conf_options[] = {
     {"dhcp-userclass", 'j', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-ignore", 'J', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"edns-packet-max", 'P', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_edns_packet_max},
-    {"keep-in-foreground", 'k', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_keep_in_foreground},
+    {"keep-in-foreground", 'k', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE,
+     opt_keep_in_foreground},
     {"dhcp-authoritative", 'K', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"srv-host", 'W', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"localise-queries", 'y', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
@@ -641,7 +643,8 @@ const struct conf_option conf_options[] = {
     {"fast-dns-retry", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"use-stale-cache", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"no-ident", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
-    {"max-tcp-connections", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_max_tcp_connections},
+    {"max-tcp-connections", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE,
+     opt_max_tcp_connections},
     {"leasequery", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"explain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_CMDLINE_ONLY, opt_explain},
 };

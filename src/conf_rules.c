@@ -81,7 +81,7 @@ static int parse_source(struct conf_loader *l, char *source, struct conf_server 
         char *tmp = source;
         source = iface;
         iface = tmp;
-        snprintf(s->iface, sizeof(s->iface), "%s", iface);
+        (void)snprintf(s->iface, sizeof(s->iface), "%s", iface);
     }
     uint16_t port = 0;
     char *portno = conf_split(source, '#');
@@ -94,7 +94,7 @@ static int parse_source(struct conf_loader *l, char *source, struct conf_server 
     if (s->iface[0] != '\0') {
         return conf_fail(l, "interface can only be specified once");
     }
-    snprintf(s->iface, sizeof(s->iface), "%s", source);
+    (void)snprintf(s->iface, sizeof(s->iface), "%s", source);
     return 0;
 }
 
@@ -114,8 +114,8 @@ static int check_families(struct conf_loader *l, const struct conf_server *s)
 static int resolve_hostname(struct conf_loader *l, const char *host, struct conf_server *s,
                             uint16_t port, struct rule_set *out)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-                             .ai_flags = AI_ADDRCONFIG};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
@@ -133,8 +133,8 @@ static int resolve_hostname(struct conf_loader *l, const char *host, struct conf
             ret = -1;
             break;
         }
-        out->rules[out->count++] = (struct domtree_rule){
-            .kind = DOMTREE_RULE_SERVER, .id = conf_intern_server(l, s)};
+        out->rules[out->count++] =
+            (struct domtree_rule){.kind = DOMTREE_RULE_SERVER, .id = conf_intern_server(l, s)};
     }
     freeaddrinfo(res);
     return ret;
@@ -212,7 +212,8 @@ static int parse_spec(struct conf_loader *l, enum rule_option opt, char *spec, s
 }
 
 /* Canonicalises one domain of a /d1/d2/ list into key[DNAME_KEY_MAX]; sets *scope. Returns the
- * key length or -1. "" is dnsmasq's '//' (names without dots) for server rules, '#' is every name. */
+ * key length or -1. "" is dnsmasq's '//' (names without dots) for server rules, '#' is every name.
+ */
 static int domain_key(struct conf_loader *l, char *text, bool server_rule, char *key,
                       enum domtree_scope *scope)
 {
@@ -335,7 +336,7 @@ static void reverse_name(int family, const uint8_t *addr, unsigned units, char *
         unsigned v = family == AF_INET ? addr[i] : (addr[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf;
         n += (size_t)snprintf(out + n, cap - n, family == AF_INET ? "%u." : "%x.", v);
     }
-    snprintf(out + n, cap - n, "%s", family == AF_INET ? "in-addr.arpa" : "ip6.arpa");
+    (void)snprintf(out + n, cap - n, "%s", family == AF_INET ? "in-addr.arpa" : "ip6.arpa");
 }
 
 /* rev-server=addr[/prefix][,spec]: server=/<reverse zone>/spec for every zone the prefix spans. */
@@ -400,7 +401,7 @@ static int parse_nftset(struct conf_loader *l, const char *text, struct conf_set
     char buf[sizeof(s->spec)];
     char *tok[5];
     unsigned n = 0;
-    snprintf(buf, sizeof(buf), "%s", text);
+    (void)snprintf(buf, sizeof(buf), "%s", text);
     for (char *save = NULL, *t = strtok_r(buf, "# ", &save); t != NULL;
          t = strtok_r(NULL, "# ", &save)) {
         if (n == DNSROUTE_ARRAY_LEN(tok)) {
@@ -427,8 +428,8 @@ static int parse_nftset(struct conf_loader *l, const char *text, struct conf_set
     if (n - i != 2 || strlen(tok[i]) >= sizeof(s->table) || strlen(tok[i + 1]) >= sizeof(s->name)) {
         return conf_fail(l, "error");
     }
-    snprintf(s->table, sizeof(s->table), "%s", tok[i]);
-    snprintf(s->name, sizeof(s->name), "%s", tok[i + 1]);
+    (void)snprintf(s->table, sizeof(s->table), "%s", tok[i]);
+    (void)snprintf(s->name, sizeof(s->name), "%s", tok[i + 1]);
     return 0;
 }
 
@@ -471,7 +472,7 @@ static int set_option(struct conf_loader *l, char *arg, enum conf_set_kind kind)
     char *list;
     char *domains = split_domains(arg, &list);
     struct domtree_rule rule = {.kind = kind == CONF_SET_IPSET ? DOMTREE_RULE_IPSET
-                                                              : DOMTREE_RULE_NFTSET};
+                                                               : DOMTREE_RULE_NFTSET};
     if (parse_set_list(l, list, kind, &rule.id) < 0) {
         return -1;
     }
