@@ -298,6 +298,12 @@ static int apply_option(struct conf_loader *l, size_t row, char *arg)
 
 /* ---- The line reader (dnsmasq's read_file). ---- */
 
+/* isspace() in the C locale, without the locale table lookup (this runs on every byte). */
+static inline bool is_space(char ch)
+{
+    return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
 /* Removes the quote at p and the matching closing one, resolving \\ \" \t \n \e \b \r and
  * hiding metacharacters in between. Returns the position after the quoted text, or NULL when the
  * closing quote is missing. */
@@ -331,7 +337,7 @@ static int clean_line(char *buf)
         if (*p == '"' && (p = unquote(p)) == NULL) {
             return -1;
         }
-        if (isspace((unsigned char)*p)) {
+        if (is_space(*p)) {
             *p = ' ';
             white = true;
         } else if (white && *p == '#') {
