@@ -41,7 +41,8 @@ static int add(struct domtree *t, enum domtree_rule_kind kind, const char *domai
     return domtree_add(t, key, (size_t)len, &r);
 }
 
-#define ADD(t, kind, domain, id, addr) CHECK_INT_EQ(add(t, DOMTREE_RULE_##kind, domain, id, addr), 0)
+#define ADD(t, kind, domain, id, addr)                                                             \
+    CHECK_INT_EQ(add(t, DOMTREE_RULE_##kind, domain, id, addr), 0)
 
 static struct domtree_result look(const struct domtree *t, const char *name, uint16_t qtype)
 {
@@ -797,7 +798,8 @@ static void ref_compare(const struct domtree *t, const char *name, size_t nlen, 
     bool ok = got.action == want->action && got.ipset_list == want->ipset &&
               got.nftset_list == want->nftset;
     if (ok && got.action != DOMTREE_REFUSED) {
-        ok = got.route_key_len == want->rklen && memcmp(got.route_key, want->rkey, want->rklen) == 0;
+        ok =
+            got.route_key_len == want->rklen && memcmp(got.route_key, want->rkey, want->rklen) == 0;
     }
     if (ok && got.action == DOMTREE_FORWARD) {
         uint32_t count;
@@ -811,8 +813,9 @@ static void ref_compare(const struct domtree *t, const char *name, size_t nlen, 
              memcmp(got.addrs, want->addrs, step * want->naddrs) == 0;
     }
     if (!ok) {
-        fprintf(stderr, "  mismatch for '%.*s' type %u: action %d/%d ipset %u/%u nftset %u/%u "
-                        "route '%.*s'/'%.*s'\n",
+        fprintf(stderr,
+                "  mismatch for '%.*s' type %u: action %d/%d ipset %u/%u nftset %u/%u "
+                "route '%.*s'/'%.*s'\n",
                 (int)nlen, name, qtype, got.action, want->action, got.ipset_list, want->ipset,
                 got.nftset_list, want->nftset, (int)got.route_key_len, got.route_key,
                 (int)want->rklen, want->rkey);
@@ -1095,7 +1098,8 @@ static void test_differential_china(void)
     struct domtree *t = ref_build(&s);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-    fprintf(stderr, "  %s: %zu lines, %zu rules, %zu domains, %u groups, %zu bytes, build %.1f ms\n",
+    fprintf(stderr,
+            "  %s: %zu lines, %zu rules, %zu domains, %u groups, %zu bytes, build %.1f ms\n",
             origin, lines, s.count, domtree_domain_count(t), domtree_group_count(t),
             domtree_memory(t), ms);
     CHECK(domtree_domain_count(t) > 100000);
