@@ -4,14 +4,14 @@
  * no I/O. */
 #include "dnsroute/dname.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "dnsroute/err.h"
 
 static inline char fold(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    unsigned char u = (unsigned char)c;
+    return (u >= 'A' && u <= 'Z') ? (char)(u | 0x20) : c;
 }
 
 /* Bytes a configured domain may hold: printable ASCII without space (dnsmasq without IDN). */
@@ -70,6 +70,28 @@ static inline bool key_byte_plain(uint8_t c)
     return c > 0x20 && c < 0x7f && c != '.' && c != '\\';
 }
 
+/* Appends one wire label to out[*n..], keeping room for the NUL; false when cap is too small. */
+static bool label_to_key(const uint8_t *label, size_t ll, char *out, size_t cap, size_t *n)
+{
+    for (size_t i = 0; i < ll; i++) {
+        uint8_t c = label[i];
+        size_t need = key_byte_plain(c) ? 1 : 4;
+        if (*n + need >= cap) {
+            return false;
+        }
+        if (need == 1) {
+            out[(*n)++] = fold((char)c);
+            continue;
+        }
+        /* Upper case letters are plain, so escaped bytes need no folding. */
+        out[(*n)++] = '\\';
+        out[(*n)++] = (char)('0' + c / 100);
+        out[(*n)++] = (char)('0' + c / 10 % 10);
+        out[(*n)++] = (char)('0' + c % 10);
+    }
+    return true;
+}
+
 int dname_wire_to_key(const uint8_t *wire, size_t wire_len, char *out, size_t cap)
 {
     size_t pos = 0, n = 0;
@@ -90,21 +112,8 @@ int dname_wire_to_key(const uint8_t *wire, size_t wire_len, char *out, size_t ca
             }
             out[n++] = '.';
         }
-        for (size_t i = 0; i < ll; i++) {
-            uint8_t c = wire[pos + i];
-            if (key_byte_plain(c)) {
-                if (n + 1 >= cap) {
-                    return ERR_FULL;
-                }
-                out[n++] = fold((char)c);
-                continue;
-            }
-            if (n + 4 >= cap) {
-                return ERR_FULL;
-            }
-            /* Upper case letters are plain, so escaped bytes need no folding. */
-            snprintf(out + n, 5, "\\%03u", (unsigned)c);
-            n += 4;
+        if (!label_to_key(wire + pos, ll, out, cap, &n)) {
+            return ERR_FULL;
         }
         pos += ll;
     }
@@ -157,7 +166,7 @@ int dname_text_to_wire(const char *text, size_t len, uint8_t *out, size_t cap)
     if (len == 1 && text[0] == '.') {
         len = 0;
     }
-    size_t n = 0;     /* bytes written, including the current label's length byte */
+    size_t n = 0;      /* bytes written, including the current label's length byte */
     size_t lstart = 0; /* offset of the current label's length byte */
     size_t i = 0;
     bool open = false; /* a label has been started */

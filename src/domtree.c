@@ -76,9 +76,9 @@ struct domtree {
     struct dt_table wild;   /* SCOPE_WILDCARD nodes */
     uint64_t label_mask;    /* bit n: a suffix key with n labels exists (63: 63 or more) */
     uint64_t wild_len_mask[(DNAME_KEY_MAX + 64) / 64]; /* bit n: a wildcard key of n bytes */
-    uint32_t root;          /* the "" node (defaults), or DOMTREE_NONE */
-    uint32_t nodots;        /* the server=// node, or DOMTREE_NONE */
-    uint32_t default_group; /* the root's group, or DOMTREE_NONE */
+    uint32_t root;                                     /* the "" node (defaults), or DOMTREE_NONE */
+    uint32_t nodots;                                   /* the server=// node, or DOMTREE_NONE */
+    uint32_t default_group;                            /* the root's group, or DOMTREE_NONE */
     bool has_ipset, has_nftset, finished;
 
     uint32_t *group_off; /* group g: servers[group_off[g] .. group_off[g + 1]) */
@@ -446,7 +446,7 @@ static void intern_grow(struct domtree *t, struct dt_intern *map)
 static uint32_t group_intern(struct domtree *t, struct dt_intern *map, const uint32_t *ids,
                              size_t count)
 {
-    if ((t->group_count + 1) * 2 > (map->mask ? map->mask + 1 : 0)) {
+    if (((size_t)t->group_count + 1) * 2 > (map->mask ? map->mask + 1 : 0)) {
         intern_grow(t, map);
     }
     size_t i = list_hash(ids, count) & map->mask;

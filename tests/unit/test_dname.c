@@ -219,10 +219,11 @@ static void test_key_labels(void)
 }
 
 static const struct check_case cases[] = {
-    CHECK_CASE(test_canon_basic),  CHECK_CASE(test_canon_wildcard), CHECK_CASE(test_canon_reject),
-    CHECK_CASE(test_wire_to_key),  CHECK_CASE(test_wire_too_long),  CHECK_CASE(test_text_to_wire),
-    CHECK_CASE(test_round_trip),   CHECK_CASE(test_wire_equal),     CHECK_CASE(test_key_labels),
-    {0},
+    CHECK_CASE(test_canon_basic),   CHECK_CASE(test_canon_wildcard),
+    CHECK_CASE(test_canon_reject),  CHECK_CASE(test_wire_to_key),
+    CHECK_CASE(test_wire_too_long), CHECK_CASE(test_text_to_wire),
+    CHECK_CASE(test_round_trip),    CHECK_CASE(test_wire_equal),
+    CHECK_CASE(test_key_labels),    {0},
 };
 
 int main(int argc, char **argv)
