@@ -417,13 +417,20 @@ static int parse_nftset(struct conf_loader *l, const char *text, struct conf_set
     s->nf_family = NFPROTO_IPV4;
     if (n - i == 3) {
         const char *f = tok[i++];
-        if (strcmp(f, "inet") == 0) {
-            s->nf_family = NFPROTO_INET;
-        } else if (strcmp(f, "ip6") == 0) {
-            s->nf_family = NFPROTO_IPV6;
-        } else if (strcmp(f, "ip") != 0) {
+        static const struct {
+            const char *name;
+            uint8_t family;
+        } families[] = {{"ip", NFPROTO_IPV4},       {"ip6", NFPROTO_IPV6},
+                        {"inet", NFPROTO_INET},     {"arp", NFPROTO_ARP},
+                        {"bridge", NFPROTO_BRIDGE}, {"netdev", NFPROTO_NETDEV}};
+        size_t k = 0;
+        while (k < DNSROUTE_ARRAY_LEN(families) && strcmp(f, families[k].name) != 0) {
+            k++;
+        }
+        if (k == DNSROUTE_ARRAY_LEN(families)) {
             return conf_fail(l, "error");
         }
+        s->nf_family = families[k].family;
     }
     if (n - i != 2 || strlen(tok[i]) >= sizeof(s->table) || strlen(tok[i + 1]) >= sizeof(s->name)) {
         return conf_fail(l, "error");
@@ -512,7 +519,8 @@ int conf_opt_bogus_nxdomain(struct conf_loader *l, char *arg)
     if (slash != NULL) {
         char *end;
         unsigned long v = strtoul(slash, &end, 10);
-        if (*slash == '\0' || *end != '\0' || !isdigit((unsigned char)*slash) || v > max) {
+        /* dnsmasq's atoi_check: digits only, so "1.2.3.4/" is prefix 0 there too. */
+        if (*end != '\0' || (*slash != '\0' && !isdigit((unsigned char)*slash)) || v > max) {
             return conf_fail(l, "error");
         }
         p.prefix_len = (uint8_t)v;

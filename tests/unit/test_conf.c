@@ -266,6 +266,8 @@ static void test_file_errors(void)
         {"ipset=/a.com/\n", "error", 1},
         {"nftset=/a.com/\n", "error", 1},
         {"nftset=/a.com/a#b#c#d#e\n", "error", 1},
+        {"nftset=/a.com/4#s\n", "error", 1},
+        {"nftset=/a.com/bogus#t#s\n", "error", 1},
         {"listen-address=localhost\n", "error", 1},
         {"listen-address=fe80::1%lo\n", "error", 1},
         {"server=1.2.3.4@::1\n", "cannot use IPv4 server address with IPv6 source address", 1},
