@@ -123,6 +123,7 @@ struct conf {
     bool test_only;          /* --test */
     char **explain_names;    /* --explain=NAME[,TYPE] (dnsroute): print routing, then exit */
     size_t explain_count;
+    bool info_only;          /* --help or --version was printed to stdout: exit 0 at once */
 
     struct domtree *tree;    /* every server/local/address/ipset/nftset rule */
     size_t warnings;         /* number of "ignored option" warnings printed */

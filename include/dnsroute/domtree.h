@@ -75,14 +75,23 @@ void domtree_free(struct domtree *t);
 
 /* Adds one rule for the canonical key (see dname_canonicalise) of len bytes. Rules are added in
  * configuration order; that order decides server order within a group and the first ipset=/
- * nftset= line for a domain. Returns 0 or ERR_BAD_DOMAIN. Not after domtree_finish. */
+ * nftset= line for a domain. A server id repeated for one domain keeps its first place only.
+ * A WILDCARD rule with an empty key is a default ("" SUFFIX) rule; NODOTS rules take key "".
+ * Returns 0, ERR_BAD_DOMAIN (key not canonical: upper case, space, control or non-ASCII bytes,
+ * over DNAME_KEY_MAX, or a non-empty NODOTS key) or ERR_UNSUPPORTED (IPSET/NFTSET with a scope
+ * other than SUFFIX: dnsmasq has no '*' or '//' form for sets). Not after domtree_finish. */
 int domtree_add(struct domtree *t, const char *key, size_t len, const struct domtree_rule *rule);
 
 /* Freezes the tree: builds the lookup table and interns server lists into groups. */
 int domtree_finish(struct domtree *t);
 
-/* Routes a query: key is the query name as a key (dname_wire_to_key), qtype its type.
- * Thread-safe on a finished tree; never fails. */
+/* Routes a query: key is the query name as a key (dname_wire_to_key), qtype its type. ASCII
+ * letters in key may be of either case. Thread-safe on a finished tree; never fails; no
+ * allocation (about 16 KB of stack).
+ * - FORWARD: domain_specific is false when the group is the "" domain's (defaults), including
+ *   server=/d/# (USE_RESOLV), whose route_key is still d; true for server=// (NODOTS).
+ * - ADDRESS for address=/d/#: one all-zero address of the query's family.
+ * - REFUSED: route_key is "". */
 void domtree_lookup(const struct domtree *t, const char *key, size_t len, uint16_t qtype,
                     struct domtree_result *out);
 
