@@ -339,7 +339,9 @@ int daemon_main(int argc, char **argv)
         return err.exit_code;
     }
     int rc;
-    if (gen->conf.explain_count > 0) {
+    if (gen->conf.info_only) {
+        rc = 0;
+    } else if (gen->conf.explain_count > 0) {
         rc = daemon_explain(&gen->conf);
     } else if (gen->conf.test_only) {
         fprintf(stderr, "dnsroute: syntax check OK.\n");
