@@ -71,6 +71,8 @@ bool log_enabled(enum log_level level)
 
 static const int log_syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
+static void log_emit(enum log_level level, const char *fmt, va_list ap) DNSROUTE_PRINTF(2, 0);
+
 static void log_emit(enum log_level level, const char *fmt, va_list ap)
 {
     char line[2048];
