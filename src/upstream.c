@@ -28,17 +28,27 @@ uint64_t upstream_now_ms(struct upstream *u)
     return uv_now(u->loop);
 }
 
-/* 32 unpredictable bits from the kernel's CSPRNG (getrandom), fetched 256 bytes at a time. */
+/* Refills the buffer from the kernel's CSPRNG; getrandom() without flags only blocks before the
+ * pool is initialised at boot. */
+static void upstream_refill_random(struct upstream *u)
+{
+    size_t got = 0;
+    while (got < sizeof(u->rand_buf)) {
+        ssize_t n = getrandom(u->rand_buf + got, sizeof(u->rand_buf) - got, 0);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        DNSROUTE_REQUIRE(errno == EINTR);
+    }
+    u->rand_pos = 0;
+}
+
+/* 32 unpredictable bits, 64 draws per getrandom() call. */
 uint32_t upstream_random(struct upstream *u)
 {
-    if (u->rand_pos + 4 > sizeof(u->rand_buf)) {
-        size_t got = 0;
-        while (got < sizeof(u->rand_buf)) {
-            ssize_t n = getrandom(u->rand_buf + got, sizeof(u->rand_buf) - got, 0);
-            DNSROUTE_REQUIRE(n > 0 || errno == EINTR);
-            got += n > 0 ? (size_t)n : 0;
-        }
-        u->rand_pos = 0;
+    if (u->rand_pos + sizeof(uint32_t) > sizeof(u->rand_buf)) {
+        upstream_refill_random(u);
     }
     uint32_t v;
     memcpy(&v, u->rand_buf + u->rand_pos, sizeof(v));
@@ -355,7 +365,10 @@ static void req_after_failure(struct upstream_req *r, int status)
     if (req_send_untried(r) > 0) {
         return;
     }
-    if (r->held == NULL && upstream_now_ms(u) < r->deadline_ms) {
+    /* Another pass only while the budget allows a whole try, so a server that fails at once
+     * is not asked in a tight loop. */
+    uint32_t max_rounds = u->cfg.total_timeout_ms / u->cfg.try_timeout_ms;
+    if (r->held == NULL && r->round + 1 < max_rounds && upstream_now_ms(u) < r->deadline_ms) {
         req_send_round(r);
         if (r->attempts != NULL) {
             return;
@@ -414,8 +427,8 @@ int upstream_send(struct upstream *u, uint32_t group, const uint8_t *query, size
                   struct upstream_req *req, upstream_done_cb *cb)
 {
     uint32_t count = 0;
-    if (group >= u->cfg.group_count || u->cfg.group_servers(u->cfg.group_ctx, group, &count) ==
-                                           NULL || count == 0) {
+    if (group >= u->cfg.group_count ||
+        u->cfg.group_servers(u->cfg.group_ctx, group, &count) == NULL || count == 0) {
         return ERR_NOT_FOUND;
     }
     if (len < DNS_HEADER_LEN + 5 || len > 65535 || (query[2] & 0x80) != 0 || query[4] != 0 ||
@@ -615,11 +628,11 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
     struct upstream *u = mem_calloc(1, sizeof(*u));
     u->loop = loop;
     u->cfg = *cfg;
-    u->cfg.dns_forward_max = cfg->dns_forward_max ? cfg->dns_forward_max
-                                                  : UPSTREAM_DEFAULT_FORWARD_MAX;
+    u->cfg.dns_forward_max =
+        cfg->dns_forward_max ? cfg->dns_forward_max : UPSTREAM_DEFAULT_FORWARD_MAX;
     u->cfg.try_timeout_ms = cfg->try_timeout_ms ? cfg->try_timeout_ms : UPSTREAM_DEFAULT_TRY_MS;
-    u->cfg.total_timeout_ms = cfg->total_timeout_ms ? cfg->total_timeout_ms
-                                                    : UPSTREAM_DEFAULT_TOTAL_MS;
+    u->cfg.total_timeout_ms =
+        cfg->total_timeout_ms ? cfg->total_timeout_ms : UPSTREAM_DEFAULT_TOTAL_MS;
     u->cfg.queries_per_socket = cfg->queries_per_socket ? cfg->queries_per_socket : 1;
     u->rand_pos = sizeof(u->rand_buf);
     u->id_refs = mem_calloc(65536, sizeof(u->id_refs[0]));

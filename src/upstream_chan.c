@@ -102,8 +102,7 @@ static int on_aclose(ares_socket_t fd, void *data)
     return close(fd);
 }
 
-static int on_aconnect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len,
-                       void *data)
+static int on_aconnect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len, void *data)
 {
     (void)data;
     return connect(fd, sa, len);
@@ -213,7 +212,8 @@ static int on_sock_configure(ares_socket_t fd, int type, void *data)
     return 0;
 }
 
-/* --- loop glue --------------------------------------------------------------------------------- */
+/* --- loop glue ---------------------------------------------------------------------------------
+ */
 
 static void on_poll_closed(uv_handle_t *handle)
 {
@@ -331,7 +331,8 @@ static void on_ares_answer(void *arg, int status, int timeouts, unsigned char *a
     chan_push_idle(c);
 }
 
-/* --- channels ---------------------------------------------------------------------------------- */
+/* --- channels ----------------------------------------------------------------------------------
+ */
 
 static int chan_set_server(struct upstream_chan *c, const struct upstream_server *srv)
 {
@@ -387,7 +388,7 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, struct upstre
     }
     ares_set_socket_functions(c->ch, &chan_socket_functions, c);
     ares_set_socket_configure_callback(c->ch, on_sock_configure, c);
-    mem_grow((void **)&u->chans, &u->chan_cap, u->chan_count + 1, sizeof(u->chans[0]));
+    mem_grow((void **)&u->chans, &u->chan_cap, u->chan_count + 1, sizeof(struct upstream_chan *));
     c->index = u->chan_count;
     u->chans[u->chan_count++] = c;
     *out = c;

@@ -46,15 +46,15 @@ struct upstream_chan {
     struct upstream_sock *socks;
     struct upstream_chan *next_idle; /* in the pool's idle stack */
     uint64_t idle_since_ms;
-    size_t index;        /* in upstream.chans */
+    size_t index; /* in upstream.chans */
     uint32_t server;
-    uint32_t inflight;   /* our attempts inside this channel */
-    uint32_t carried;    /* attempts since its sockets were opened */
+    uint32_t inflight; /* our attempts inside this channel */
+    uint32_t carried;  /* attempts since its sockets were opened */
     uint32_t nsocks;
     bool tcp;
-    bool idle;           /* on the idle stack */
-    bool current;        /* the pool's accepting channel */
-    bool retired;        /* never reused; destroyed once idle */
+    bool idle;    /* on the idle stack */
+    bool current; /* the pool's accepting channel */
+    bool retired; /* never reused; destroyed once idle */
     uint16_t patched[UPSTREAM_PATCHED_MAX];
     uint8_t patched_count;
 };
@@ -78,8 +78,8 @@ struct upstream_attempt {
 };
 
 struct upstream_group {
-    int32_t last_server;     /* position in the group, -1: none (dnsmasq's last_server) */
-    uint32_t forward_count;  /* queries since the last forwardall */
+    int32_t last_server;    /* position in the group, -1: none (dnsmasq's last_server) */
+    uint32_t forward_count; /* queries since the last forwardall */
     uint64_t forward_time_ms;
     uint32_t inflight;
 };

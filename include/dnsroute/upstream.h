@@ -36,8 +36,8 @@ struct upstream_config {
     uint32_t dns_forward_max;                 /* in-flight requests per group; 0: 150 */
     uint16_t query_port;                      /* --query-port; 0: random */
     uint16_t min_port, max_port;              /* --min-port/--max-port; 0: kernel's range */
-    uint32_t try_timeout_ms;   /* one attempt at one server; 0: 1000 */
-    uint32_t total_timeout_ms; /* whole request, all retries; 0: 5000; then ERR_TIMEOUT */
+    uint32_t try_timeout_ms;                  /* one attempt at one server; 0: 1000 */
+    uint32_t total_timeout_ms;   /* whole request, all retries; 0: 5000; then ERR_TIMEOUT */
     uint32_t queries_per_socket; /* queries one UDP source port carries while busy; 0: 1 */
 };
 
@@ -59,36 +59,36 @@ typedef void upstream_done_cb(struct upstream_req *req, int status, const uint8_
 struct upstream_req {
     struct upstream *u;
     upstream_done_cb *cb;
-    struct upstream_req *prev, *next;  /* in-flight list, oldest first (deadline order) */
+    struct upstream_req *prev, *next; /* in-flight list, oldest first (deadline order) */
     struct upstream_req *next_deferred;
     struct upstream_attempt *attempts; /* attempts still in c-ares */
     uint8_t *query;                    /* owned copy: query, then the tried-server bitmap */
     size_t len;
-    uint8_t *held;                     /* SERVFAIL/REFUSED kept while other servers may answer */
+    uint8_t *held; /* SERVFAIL/REFUSED kept while other servers may answer */
     size_t held_len;
     uint32_t held_server;
     uint64_t start_ms, deadline_ms;
     uint32_t group;
-    uint32_t next_pos;  /* strict order: next position in the group to try */
-    uint32_t round;     /* full passes over the group */
-    int status;         /* outcome kept for a deferred callback */
-    uint16_t id;        /* upstream's query ID */
+    uint32_t next_pos; /* strict order: next position in the group to try */
+    uint32_t round;    /* full passes over the group */
+    int status;        /* outcome kept for a deferred callback */
+    uint16_t id;       /* upstream's query ID */
     bool tcp;
     bool forwardall;
-    bool deferred;      /* finished; its callback runs on the next loop turn */
-    bool active;        /* between upstream_send() and the callback or upstream_cancel() */
-    bool sending;       /* inside a send loop: failures are looked at when it ends */
-    bool sent_initial;  /* later attempts count as retries */
+    bool deferred;     /* finished; its callback runs on the next loop turn */
+    bool active;       /* between upstream_send() and the callback or upstream_cancel() */
+    bool sending;      /* inside a send loop: failures are looked at when it ends */
+    bool sent_initial; /* later attempts count as retries */
 };
 
 /* Per-server statistics for SIGUSR1 (dnsmasq's "server 1.2.3.4#53: queries sent N, retried
  * or failed M"). */
 struct upstream_server_stats {
-    uint64_t sent;         /* attempts sent to this server */
-    uint64_t retried;      /* attempts that were a retry of a request already sent elsewhere */
-    uint64_t failed;       /* attempts that timed out or failed to connect */
-    uint64_t nxdomain;     /* NXDOMAIN replies */
-    uint64_t answered;     /* replies of any rcode accepted */
+    uint64_t sent;           /* attempts sent to this server */
+    uint64_t retried;        /* attempts that were a retry of a request already sent elsewhere */
+    uint64_t failed;         /* attempts that timed out or failed to connect */
+    uint64_t nxdomain;       /* NXDOMAIN replies */
+    uint64_t answered;       /* replies of any rcode accepted */
     uint32_t avg_latency_ms; /* mean over accepted replies, 0 when none */
 };
 
