@@ -880,6 +880,69 @@ static void test_ports_load(void)
     run_ports(300);
 }
 
+/* A port nobody uses right now (bound once, then released). */
+static uint16_t free_port(void)
+{
+    uint16_t port = 0;
+    int fd = bind_lo(SOCK_DGRAM, 0, &port);
+    CHECK(fd >= 0);
+    close(fd);
+    return port;
+}
+
+/* Sends n queries at once and checks every source port the responder saw is in lo..hi. */
+static void ports_in_range(struct fixture *fx, int n, uint16_t lo, uint16_t hi)
+{
+    struct tq t[8];
+    CHECK(n <= 8);
+    for (int i = 0; i < n; i++) {
+        CHECK_INT_EQ(fx_send(fx, "a.example.com", true, false, &t[i]), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        fx_run(fx, &t[i].done, 1, 3000);
+        CHECK_INT_EQ(t[i].status, 0);
+    }
+    fx_settle(fx);
+    struct resp *r = &fx->resp[0];
+    pthread_mutex_lock(&r->mu);
+    int bad = 0;
+    for (int i = 0; i < r->nrec; i++) {
+        bad += r->ports[i] < lo || r->ports[i] > hi;
+    }
+    int nrec = r->nrec;
+    r->nrec = 0;
+    pthread_mutex_unlock(&r->mu);
+    CHECK_INT_EQ(nrec, n);
+    CHECK_INT_EQ(bad, 0);
+}
+
+/* --min-port/--max-port, --query-port and server=...@source#port choose the source port. */
+static void test_port_options(void)
+{
+    struct fixture fx;
+    fx_init(&fx, 1);
+    fx.cfg.min_port = 42000;
+    fx.cfg.max_port = 42099;
+    fx_up(&fx);
+    ports_in_range(&fx, 8, 42000, 42099);
+    upstream_free(fx.u);
+    uint16_t qp = free_port();
+    fx.cfg.min_port = fx.cfg.max_port = 0;
+    fx.cfg.query_port = qp;
+    fx_up(&fx);
+    ports_in_range(&fx, 8, qp, qp);
+    ports_in_range(&fx, 1, qp, qp);
+    upstream_free(fx.u);
+    uint16_t sp = free_port();
+    fx.cfg.query_port = 0;
+    fx.servers[0].source.sin.sin_family = AF_INET;
+    fx.servers[0].source.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fx.servers[0].source.sin.sin_port = htons(sp);
+    fx_up(&fx);
+    ports_in_range(&fx, 4, sp, sp);
+    fx_down(&fx);
+}
+
 static void test_bad_input(void)
 {
     struct fixture fx;
@@ -922,6 +985,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_forged_answers),
     CHECK_CASE(test_ports_light),
     CHECK_CASE(test_ports_load),
+    CHECK_CASE(test_port_options),
     CHECK_CASE(test_bad_input),
     {0},
 };
