@@ -943,6 +943,33 @@ static void test_port_options(void)
     fx_down(&fx);
 }
 
+/* A closed port (ICMP port unreachable) fails fast; a source address that cannot be bound fails
+ * inside c-ares' ares_send(), and still the callback comes later, never inside upstream_send(). */
+static void test_unreachable(void)
+{
+    struct fixture fx;
+    struct tq t;
+    fx_init(&fx, 1);
+    fx.servers[0].addr.sin.sin_port = htons(free_port());
+    fx_up(&fx);
+    uint64_t t0 = now_ms();
+    fx_ask(&fx, "a.example.com", true, false, &t);
+    CHECK(t.status < 0);
+    CHECK(now_ms() - t0 < 1000);
+    upstream_free(fx.u);
+    fx.servers[0].addr.sin.sin_port = htons(fx.resp[0].port);
+    fx.servers[0].source.sin.sin_family = AF_INET;
+    fx.servers[0].source.sin.sin_addr.s_addr = inet_addr("192.0.2.1");
+    fx_up(&fx);
+    fx_ask(&fx, "a.example.com", true, false, &t);
+    CHECK(t.status < 0);
+    fx_ask(&fx, "a.example.com", true, true, &t);
+    CHECK(t.status < 0);
+    CHECK_INT_EQ(atomic_load(&fx.resp[0].udp_count) + atomic_load(&fx.resp[0].tcp_count), 0);
+    CHECK_INT_EQ(upstream_inflight(fx.u), 0);
+    fx_down(&fx);
+}
+
 static void test_bad_input(void)
 {
     struct fixture fx;
@@ -986,6 +1013,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_ports_light),
     CHECK_CASE(test_ports_load),
     CHECK_CASE(test_port_options),
+    CHECK_CASE(test_unreachable),
     CHECK_CASE(test_bad_input),
     {0},
 };
