@@ -367,7 +367,8 @@ static void req_after_failure(struct upstream_req *r, int status)
     }
     /* Another pass only while the budget allows a whole try, so a server that fails at once
      * is not asked in a tight loop. */
-    uint32_t max_rounds = u->cfg.total_timeout_ms / u->cfg.try_timeout_ms;
+    uint32_t max_rounds =
+        (u->cfg.total_timeout_ms + u->cfg.try_timeout_ms - 1) / u->cfg.try_timeout_ms;
     if (r->held == NULL && r->round + 1 < max_rounds && upstream_now_ms(u) < r->deadline_ms) {
         req_send_round(r);
         if (r->attempts != NULL) {

@@ -37,8 +37,11 @@ struct upstream_config {
     uint16_t query_port;                      /* --query-port; 0: random */
     uint16_t min_port, max_port;              /* --min-port/--max-port; 0: kernel's range */
     uint32_t try_timeout_ms;                  /* one attempt at one server; 0: 1000 */
-    uint32_t total_timeout_ms;   /* whole request, all retries; 0: 5000; then ERR_TIMEOUT */
-    uint32_t queries_per_socket; /* queries one UDP source port carries while busy; 0: 1 */
+    uint32_t total_timeout_ms; /* whole request, all retries; 0: 5000; then ERR_TIMEOUT */
+    /* Queries one socket (UDP source port, TCP connection) carries before the next query gets a
+     * fresh one; 0: 1, dnsmasq's socket per query. A fixed source port (query_port, @source#port)
+     * shares one socket per server instead. */
+    uint32_t queries_per_socket;
 };
 
 /* Outcome of a request, given to the caller's callback exactly once.

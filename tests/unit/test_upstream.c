@@ -730,6 +730,7 @@ static void test_timeout_budget(void)
     uint64_t el = now_ms() - t0;
     CHECK_INT_EQ(t.status, ERR_TIMEOUT);
     CHECK(t.len == 0);
+    fprintf(stderr, "  ERR_TIMEOUT after %llu ms (budget 900)\n", (unsigned long long)el);
     CHECK(el >= 850 && el <= 1300);
     CHECK(atomic_load(&fx.resp[0].udp_count) >= 3);
     struct upstream_server_stats st;
