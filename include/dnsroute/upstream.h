@@ -72,10 +72,9 @@ struct upstream_req {
     uint32_t held_server;
     uint64_t start_ms, deadline_ms;
     uint32_t group;
-    uint32_t next_pos; /* strict order: next position in the group to try */
-    uint32_t round;    /* full passes over the group */
-    int status;        /* outcome kept for a deferred callback */
-    uint16_t id;       /* upstream's query ID */
+    uint32_t round; /* full passes over the group */
+    int status;     /* outcome kept for a deferred callback */
+    uint16_t id;    /* upstream's query ID */
     bool tcp;
     bool forwardall;
     bool deferred;     /* finished; its callback runs on the next loop turn */
@@ -110,7 +109,7 @@ int upstream_send(struct upstream *u, uint32_t group, const uint8_t *query, size
                   struct upstream_req *req, upstream_done_cb *cb);
 
 /* Abandons a request in flight: its callback will not run and req may be reused or freed as
- * soon as this returns. A no-op for a request that already completed. */
+ * soon as this returns. A no-op for a request that already completed (or a zeroed one). */
 void upstream_cancel(struct upstream_req *req);
 
 /* Requests in flight (for draining an old generation before upstream_free). */
