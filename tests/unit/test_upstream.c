@@ -17,12 +17,14 @@
 #include "check.h"
 #include "dnsroute/compat.h"
 #include "dnsroute/err.h"
+#include "dnsroute/sockaddr.h"
 #include "upstream_impl.h"
 
 enum resp_mode { RESP_NORMAL, RESP_SERVFAIL, RESP_REFUSED, RESP_DROP, RESP_FORGE, RESP_FORGE_ONLY };
 enum { REC_MAX = 4096, TCP_CLIENTS_MAX = 32 };
 
 struct resp {
+    bool v6; /* on ::1 instead of 127.0.0.1 */
     int udp, tcp, forger;
     uint16_t port;
     int stop[2];
@@ -128,7 +130,13 @@ static size_t make_answer(const uint8_t *q, size_t qlen, const uint8_t ip[4], in
         uint8_t v[4] = {ip[0], ip[1], (uint8_t)(i >> 8), (uint8_t)i};
         off = add_a(a, off, i == 0 ? ip : v);
     }
-    put16(a, 6, (uint16_t)n);
+    /* "bad": one more answer RR claimed than present; "mc": question echoed in upper case. */
+    put16(a, 6, (uint16_t)(n + (l == 3 && memcmp(q + 13, "bad", 3) == 0)));
+    if (l == 2 && memcmp(q + 13, "mc", 2) == 0) {
+        for (size_t i = 13; i + 4 < qend; i++) {
+            a[i] = (uint8_t)((a[i] >= 'a' && a[i] <= 'z') ? a[i] - 32 : a[i]);
+        }
+    }
     if (opt && rcode != 1) {
         put16(a, 10, 1);
         a[off++] = 0;
@@ -146,6 +154,9 @@ static int resp_rcode(struct resp *r, const uint8_t *q)
     if (q[12] == 2 && memcmp(q + 13, "fe", 2) == 0) {
         return 1;
     }
+    if (q[12] == 2 && memcmp(q + 13, "nx", 2) == 0) {
+        return 3;
+    }
     return mode == RESP_SERVFAIL ? 2 : mode == RESP_REFUSED ? 5 : 0;
 }
 
@@ -162,31 +173,32 @@ static void resp_record(struct resp *r, uint16_t port, uint16_t id)
 
 /* Sends forged answers before (FORGE) or instead of (FORGE_ONLY) the genuine one: from another
  * port, with a wrong ID, and with a wrong question. They all carry 6.6.6.6. */
-static void resp_forge(struct resp *r, const uint8_t *q, size_t qlen, struct sockaddr_in *to)
+static void resp_forge(struct resp *r, const uint8_t *q, size_t qlen, union sockaddr_any *to)
 {
+    socklen_t tl = sockaddr_len(to);
     static const uint8_t evil[4] = {6, 6, 6, 6};
     uint8_t a[4096];
     size_t n = make_answer(q, qlen, evil, 0, a);
-    (void)sendto(r->forger, a, n, 0, (struct sockaddr *)to, sizeof(*to));
+    (void)sendto(r->forger, a, n, 0, &to->sa, tl);
     a[1] ^= 1;
-    (void)sendto(r->udp, a, n, 0, (struct sockaddr *)to, sizeof(*to));
+    (void)sendto(r->udp, a, n, 0, &to->sa, tl);
     a[1] ^= 1;
     a[13] ^= 0x01; /* first letter of the name changes */
-    (void)sendto(r->udp, a, n, 0, (struct sockaddr *)to, sizeof(*to));
+    (void)sendto(r->udp, a, n, 0, &to->sa, tl);
 }
 
 static void resp_udp(struct resp *r)
 {
     uint8_t q[4096], a[65535];
-    struct sockaddr_in from;
+    union sockaddr_any from;
     socklen_t fl = sizeof(from);
-    ssize_t n = recvfrom(r->udp, q, sizeof(q), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+    ssize_t n = recvfrom(r->udp, q, sizeof(q), MSG_DONTWAIT, &from.sa, &fl);
     if (n < 17) {
         return;
     }
     atomic_fetch_add(&r->udp_count, 1);
     atomic_store(&r->last_qlen, (int)n);
-    resp_record(r, ntohs(from.sin_port), (uint16_t)(q[0] << 8 | q[1]));
+    resp_record(r, sockaddr_port(&from), (uint16_t)(q[0] << 8 | q[1]));
     int mode = atomic_load(&r->mode);
     if (mode == RESP_DROP) {
         return;
@@ -199,7 +211,7 @@ static void resp_udp(struct resp *r)
     }
     size_t len = make_answer(q, (size_t)n, r->ip, resp_rcode(r, q), a);
     atomic_store(&r->last_len, (int)len);
-    (void)sendto(r->udp, a, len, 0, (struct sockaddr *)&from, fl);
+    (void)sendto(r->udp, a, len, 0, &from.sa, fl);
 }
 
 static bool read_full(int fd, uint8_t *buf, size_t len)
@@ -228,10 +240,10 @@ static bool resp_tcp_one(struct resp *r, int fd)
     }
     atomic_fetch_add(&r->tcp_count, 1);
     atomic_store(&r->last_qlen, (int)qlen);
-    struct sockaddr_in peer;
+    union sockaddr_any peer;
     socklen_t pl = sizeof(peer);
-    getpeername(fd, (struct sockaddr *)&peer, &pl);
-    resp_record(r, ntohs(peer.sin_port), (uint16_t)(q[0] << 8 | q[1]));
+    getpeername(fd, &peer.sa, &pl);
+    resp_record(r, sockaddr_port(&peer), (uint16_t)(q[0] << 8 | q[1]));
     if (atomic_load(&r->mode) == RESP_DROP) {
         return true;
     }
@@ -280,20 +292,34 @@ static void *resp_main(void *arg)
     return NULL;
 }
 
-static int bind_lo(int type, uint16_t port, uint16_t *out)
+/* 127.0.0.1 or ::1 with port. */
+static void lo_addr(bool v6, uint16_t port, union sockaddr_any *a)
 {
-    int fd = socket(AF_INET, type, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    memset(a, 0, sizeof(*a));
+    if (v6) {
+        a->sin6.sin6_family = AF_INET6;
+        a->sin6.sin6_addr = in6addr_loopback;
+    } else {
+        a->sin.sin_family = AF_INET;
+        a->sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    sockaddr_set_port(a, port);
+}
+
+static int bind_lo_family(bool v6, int type, uint16_t port, uint16_t *out)
+{
+    union sockaddr_any sa;
+    lo_addr(v6, port, &sa);
+    int fd = socket(sa.sa.sa_family, type, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+    if (bind(fd, &sa.sa, sockaddr_len(&sa)) != 0) {
         close(fd);
         return -1;
     }
-    socklen_t l = sizeof(sin);
-    getsockname(fd, (struct sockaddr *)&sin, &l);
-    *out = ntohs(sin.sin_port);
+    socklen_t l = sizeof(sa);
+    getsockname(fd, &sa.sa, &l);
+    *out = sockaddr_port(&sa);
     if (type == SOCK_STREAM) {
         listen(fd, 64);
     }
@@ -302,17 +328,23 @@ static int bind_lo(int type, uint16_t port, uint16_t *out)
     return fd;
 }
 
+static int bind_lo(int type, uint16_t port, uint16_t *out)
+{
+    return bind_lo_family(false, type, port, out);
+}
+
 /* Starts a responder answering with address 10.0.0.<last>. */
-static void resp_start(struct resp *r, uint8_t last)
+static void resp_start(struct resp *r, uint8_t last, bool v6)
 {
     memset(r, 0, sizeof(*r));
+    r->v6 = v6;
     pthread_mutex_init(&r->mu, NULL);
     r->ip[0] = 10;
     r->ip[3] = last;
     for (int i = 0; i < 50; i++) {
-        r->udp = bind_lo(SOCK_DGRAM, 0, &r->port);
+        r->udp = bind_lo_family(v6, SOCK_DGRAM, 0, &r->port);
         uint16_t p2 = 0;
-        r->tcp = bind_lo(SOCK_STREAM, r->port, &p2);
+        r->tcp = bind_lo_family(v6, SOCK_STREAM, r->port, &p2);
         if (r->tcp >= 0) {
             break;
         }
@@ -320,7 +352,7 @@ static void resp_start(struct resp *r, uint8_t last)
     }
     CHECK(r->tcp >= 0);
     uint16_t fp = 0;
-    r->forger = bind_lo(SOCK_DGRAM, 0, &fp);
+    r->forger = bind_lo_family(v6, SOCK_DGRAM, 0, &fp);
     CHECK(pipe(r->stop) == 0);
     CHECK(pthread_create(&r->thread, NULL, resp_main, r) == 0);
 }
@@ -390,18 +422,16 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Starts n responders and one group 0 = {0 .. n-1}; cfg tweaks go in before fx_up(). */
-static void fx_init(struct fixture *fx, int n)
+/* Starts n responders (the first `v6` of them on ::1) and one group 0 = {0 .. n-1}; cfg tweaks
+ * go in before fx_up(). */
+static void fx_init_v6(struct fixture *fx, int n, int v6)
 {
     memset(fx, 0, sizeof(*fx));
     CHECK_INT_EQ(uv_loop_init(&fx->loop), 0);
     fx->nresp = n;
     for (int i = 0; i < n; i++) {
-        resp_start(&fx->resp[i], (uint8_t)(i + 1));
-        struct sockaddr_in *sin = &fx->servers[i].addr.sin;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(fx->resp[i].port);
-        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        resp_start(&fx->resp[i], (uint8_t)(i + 1), i < v6);
+        lo_addr(i < v6, fx->resp[i].port, &fx->servers[i].addr);
         fx->groups.ids[0][i] = (uint32_t)i;
     }
     fx->groups.counts[0] = (uint32_t)n;
@@ -410,6 +440,11 @@ static void fx_init(struct fixture *fx, int n)
     fx->cfg.group_count = 1;
     fx->cfg.group_servers = groups_get;
     fx->cfg.group_ctx = &fx->groups;
+}
+
+static void fx_init(struct fixture *fx, int n)
+{
+    fx_init_v6(fx, n, 0);
 }
 
 static void fx_up(struct fixture *fx)
@@ -971,6 +1006,127 @@ static void test_unreachable(void)
     fx_down(&fx);
 }
 
+/* Answers are checked: the question's case may differ, NXDOMAIN is counted, an answer whose RRs
+ * run past its end costs that query only. */
+static void test_answer_checks(void)
+{
+    struct fixture fx;
+    struct tq t;
+    fx_init(&fx, 1);
+    fx.cfg.try_timeout_ms = 200;
+    fx.cfg.total_timeout_ms = 600;
+    fx_up(&fx);
+    fx_ask(&fx, "mc.example.com", true, false, &t);
+    CHECK_INT_EQ(t.status, 0);
+    CHECK_INT_EQ(answer_from(&t), 1);
+    fx_ask(&fx, "nx.example.com", true, false, &t);
+    CHECK_INT_EQ(t.status, 0);
+    CHECK_INT_EQ(rcode(&t), 3);
+    fx_ask(&fx, "bad.example.com", true, false, &t);
+    CHECK(t.status < 0);
+    fx_ask(&fx, "a.example.com", true, false, &t);
+    CHECK_INT_EQ(t.status, 0);
+    struct upstream_server_stats st;
+    upstream_get_stats(fx.u, 0, &st);
+    CHECK_INT_EQ(st.nxdomain, 1);
+    CHECK(st.failed >= 1);
+    CHECK_INT_EQ(st.answered, 3);
+    CHECK(st.avg_latency_ms < 100);
+    fx_down(&fx);
+}
+
+/* An IPv6 server (::1) next to an IPv4 one, UDP and TCP. */
+static void test_ipv6(void)
+{
+    struct fixture fx;
+    struct tq t;
+    fx_init_v6(&fx, 2, 1);
+    fx.cfg.strict_order = true;
+    fx_up(&fx);
+    fx_ask(&fx, "big.example.com", true, false, &t);
+    CHECK_INT_EQ(t.status, 0);
+    CHECK_INT_EQ(answer_from(&t), 1);
+    CHECK_INT_EQ(ancount(&t), 61);
+    fx_ask(&fx, "a.example.com", true, true, &t);
+    CHECK_INT_EQ(answer_from(&t), 1);
+    atomic_store(&fx.resp[0].mode, RESP_REFUSED);
+    fx_ask(&fx, "a.example.com", true, false, &t);
+    CHECK_INT_EQ(answer_from(&t), 2);
+    fx_down(&fx);
+}
+
+/* Reload: a new generation serves while the old one drains, then the old one is freed. */
+static void test_reload_drain(void)
+{
+    struct fixture fx;
+    struct tq old_q, t;
+    fx_init(&fx, 2);
+    fx.groups.counts[0] = 1; /* old generation: server 0 only */
+    fx.cfg.try_timeout_ms = 200;
+    fx.cfg.total_timeout_ms = 400;
+    atomic_store(&fx.resp[0].mode, RESP_DROP);
+    fx_up(&fx);
+    struct upstream *old = fx.u;
+    CHECK_INT_EQ(fx_send(&fx, "a.example.com", true, false, &old_q), 0);
+    struct groups g2 = {.ids = {{1}}, .counts = {1}};
+    fx.cfg.group_ctx = &g2;
+    fx_up(&fx);
+    fx_ask(&fx, "a.example.com", true, false, &t);
+    CHECK_INT_EQ(answer_from(&t), 2);
+    CHECK_INT_EQ(upstream_inflight(old), 1);
+    fx_run(&fx, &old_q.done, 1, 2000);
+    CHECK_INT_EQ(old_q.status, ERR_TIMEOUT);
+    CHECK_INT_EQ(upstream_inflight(old), 0);
+    upstream_free(old);
+    fx_ask(&fx, "b.example.com", true, false, &t);
+    CHECK_INT_EQ(answer_from(&t), 2);
+    fx_down(&fx);
+}
+
+/* A callback may send a new request and cancel another one. */
+struct reentry {
+    struct fixture *fx;
+    struct tq first, second, victim;
+};
+
+static void on_first_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+                          uint32_t server)
+{
+    on_done(req, status, reply, len, server);
+    struct tq *t = DNSROUTE_CONTAINER_OF(req, struct tq, req);
+    struct reentry *re = DNSROUTE_CONTAINER_OF(t, struct reentry, first);
+    upstream_cancel(&re->victim.req);
+    re->second.done = fx_send(re->fx, "b.example.com", true, false, &re->second) == 0 ? 0 : -1;
+}
+
+static void test_callback_reentry(void)
+{
+    static struct reentry re;
+    struct fixture fx;
+    fx_init(&fx, 2);
+    /* Group 0: server 0; group 1: server 1, silent, so the victim is surely still in flight. */
+    fx.groups.counts[0] = 1;
+    fx.groups.ids[1][0] = 1;
+    fx.groups.counts[1] = 1;
+    fx.cfg.group_count = 2;
+    atomic_store(&fx.resp[1].mode, RESP_DROP);
+    fx_up(&fx);
+    memset(&re, 0, sizeof(re));
+    re.fx = &fx;
+    uint8_t q[512];
+    size_t len = make_query("a.example.com", true, q);
+    CHECK_INT_EQ(upstream_send(fx.u, 1, q, len, false, &re.victim.req, on_done), 0);
+    CHECK_INT_EQ(upstream_send(fx.u, 0, q, len, false, &re.first.req, on_first_done), 0);
+    fx_run(&fx, &re.second.done, 1, 3000);
+    CHECK_INT_EQ(re.first.done, 1);
+    CHECK_INT_EQ(re.second.done, 1);
+    CHECK_INT_EQ(re.second.status, 0);
+    fx_settle(&fx);
+    CHECK_INT_EQ(re.victim.done, 0);
+    CHECK_INT_EQ(upstream_inflight(fx.u), 0);
+    fx_down(&fx);
+}
+
 static void test_bad_input(void)
 {
     struct fixture fx;
@@ -1015,6 +1171,10 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_ports_load),
     CHECK_CASE(test_port_options),
     CHECK_CASE(test_unreachable),
+    CHECK_CASE(test_answer_checks),
+    CHECK_CASE(test_ipv6),
+    CHECK_CASE(test_reload_drain),
+    CHECK_CASE(test_callback_reentry),
     CHECK_CASE(test_bad_input),
     {0},
 };
