@@ -256,15 +256,25 @@ static void req_defer(struct upstream_req *r, int status)
     req_unlink(r);
     r->status = status;
     r->deferred = true;
-    r->next_deferred = u->deferred;
-    u->deferred = r;
+    r->next_deferred = NULL;
+    struct upstream_req **pp = &u->deferred;
+    while (*pp != NULL) {
+        pp = &(*pp)->next_deferred;
+    }
+    *pp = r;
     upstream_defer_start(u);
 }
 
 static void on_defer(uv_timer_t *timer)
 {
     struct upstream *u = DNSROUTE_CONTAINER_OF(timer, struct upstream, defer);
-    while (u->deferred != NULL) {
+    /* Only those deferred before this turn: a callback that sends again and fails again at once
+     * is served on the next turn, not in a loop here. */
+    size_t n = 0;
+    for (struct upstream_req *r = u->deferred; r != NULL; r = r->next_deferred) {
+        n++;
+    }
+    for (; n > 0 && u->deferred != NULL; n--) {
         struct upstream_req *r = u->deferred;
         u->deferred = r->next_deferred;
         r->deferred = false;

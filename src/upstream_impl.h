@@ -103,7 +103,7 @@ struct upstream {
     struct upstream_chan **chans; /* every channel, for the housekeeping timer */
     size_t chan_count, chan_cap;
     struct upstream_req *head, *tail; /* in flight, by deadline */
-    struct upstream_req *deferred;    /* failures to report on the next turn (via req->next) */
+    struct upstream_req *deferred;    /* FIFO of outcomes for the next turn */
     struct upstream_attempt *free_attempts;
     uint16_t *id_refs; /* 65536 reference counts: the request and its attempts */
     uint8_t rand_buf[256];
