@@ -136,10 +136,35 @@ void dnsmsg_cursor_skip_name(struct dnsmsg_cursor *c)
     (void)dnsmsg_cursor_read_name(c, NULL);
 }
 
-int dnsmsg_cursor_read_rr(struct dnsmsg_cursor *c, struct dnsmsg_rr *rr)
+/* Skips the name bytes at the cursor without following pointers: where the next field starts
+ * depends on these bytes only, so a walk that rewrites fields behind it stays on its tracks. */
+static void cursor_skip_name_flat(struct dnsmsg_cursor *c)
+{
+    for (;;) {
+        uint8_t b = dnsmsg_cursor_read_u8(c);
+        if (c->err != 0 || b == 0) {
+            return;
+        }
+        if ((b & 0xc0) == 0xc0) {
+            dnsmsg_cursor_skip(c, 1);
+            return;
+        }
+        if (b & 0xc0) {
+            cursor_fail(c, ERR_MALFORMED);
+            return;
+        }
+        dnsmsg_cursor_skip(c, b);
+    }
+}
+
+static int cursor_read_rr(struct dnsmsg_cursor *c, struct dnsmsg_rr *rr, bool follow)
 {
     rr->owner_off = (uint16_t)c->pos;
-    dnsmsg_cursor_skip_name(c);
+    if (follow) {
+        dnsmsg_cursor_skip_name(c);
+    } else {
+        cursor_skip_name_flat(c);
+    }
     rr->type = dnsmsg_cursor_read_u16(c);
     rr->rclass = dnsmsg_cursor_read_u16(c);
     rr->ttl_off = (uint16_t)c->pos;
@@ -148,6 +173,11 @@ int dnsmsg_cursor_read_rr(struct dnsmsg_cursor *c, struct dnsmsg_rr *rr)
     rr->rdata_off = (uint16_t)c->pos;
     dnsmsg_cursor_skip(c, rr->rdlen);
     return c->err;
+}
+
+int dnsmsg_cursor_read_rr(struct dnsmsg_cursor *c, struct dnsmsg_rr *rr)
+{
+    return cursor_read_rr(c, rr, true);
 }
 
 /* ---- Shared helpers (dnsmsg_impl.h) ---- */
@@ -508,18 +538,20 @@ int dnsmsg_chain_addrs(const uint8_t *pkt, size_t len, const struct dnsmsg_reply
 
 /* ---- TTLs ---- */
 
-/* Calls fn for every RR from offset `from` on, count of them; stops at the first non-zero return. */
+/* Calls fn for every RR from offset `from` on, count of them; stops at the first non-zero return.
+ * Owner names are validated except in a rewriting walk (follow false), which must not trip over
+ * a pointer into a TTL it has just changed. */
 typedef int dnsmsg_rr_cb(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg);
 
-static int walk_rrs(const uint8_t *pkt, size_t len, size_t from, unsigned count, dnsmsg_rr_cb *fn,
-                    void *arg)
+static int walk_rrs_how(const uint8_t *pkt, size_t len, size_t from, unsigned count,
+                        dnsmsg_rr_cb *fn, void *arg, bool follow)
 {
     struct dnsmsg_cursor c;
     dnsmsg_cursor_init(&c, pkt, len);
     c.pos = from;
     for (unsigned i = 0; i < count; i++) {
         struct dnsmsg_rr rr;
-        if (dnsmsg_cursor_read_rr(&c, &rr) != 0) {
+        if (cursor_read_rr(&c, &rr, follow) != 0) {
             return c.err;
         }
         int rc = fn(pkt, &rr, arg);
@@ -528,6 +560,12 @@ static int walk_rrs(const uint8_t *pkt, size_t len, size_t from, unsigned count,
         }
     }
     return 0;
+}
+
+static int walk_rrs(const uint8_t *pkt, size_t len, size_t from, unsigned count, dnsmsg_rr_cb *fn,
+                    void *arg)
+{
+    return walk_rrs_how(pkt, len, from, count, fn, arg, true);
 }
 
 struct min_ttl {
@@ -619,7 +657,7 @@ int dnsmsg_rewrite_ttls(uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, 
 {
     struct ttl_rewrite t = {pkt, age_s, max_ttl_s};
     unsigned count = (unsigned)r->ancount + r->nscount + r->arcount;
-    return walk_rrs(pkt, len, r->question_end, count, on_rr_rewrite_ttl, &t);
+    return walk_rrs_how(pkt, len, r->question_end, count, on_rr_rewrite_ttl, &t, false);
 }
 
 /* ---- EDNS and truncation on replies ---- */

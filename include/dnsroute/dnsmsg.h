@@ -220,7 +220,9 @@ int dnsmsg_min_ttl(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
 int dnsmsg_neg_ttl(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, uint32_t *ttl_s);
 
 /* Rewrites the TTL of every RR but OPT in place: subtracts age_s (floor 0) for cached answers,
- * then caps at max_ttl_s unless it is 0 (dnsmasq max-ttl). Returns 0 or an ERR_* code. */
+ * then caps at max_ttl_s unless it is 0 (dnsmasq max-ttl). Returns 0 or an ERR_* code (only if pkt
+ * is not the parsed reply). A name compressed into some TTL's bytes (legal, senseless) decodes
+ * differently afterwards; the walk itself does not depend on it. */
 int dnsmsg_rewrite_ttls(uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, uint32_t age_s,
                         uint32_t max_ttl_s);
 

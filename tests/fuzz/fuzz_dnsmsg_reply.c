@@ -55,7 +55,6 @@ static void rewrite(const uint8_t *data, size_t size, const struct dnsmsg_query 
     memcpy(buf, data, size);
     struct dnsmsg_reply r, again;
     require(dnsmsg_parse_reply(&r, buf, size, q) == 0);
-    require(dnsmsg_rewrite_ttls(buf, size, &r, 30, 600) == 0);
     struct dnsmsg_edns client = {.present = client_edns, .udp_size = (uint16_t)(size * 7)};
     int n = dnsmsg_reply_set_edns(buf, size, sizeof(buf), &r, &client, 1232);
     require(n > 0 && (size_t)n == r.len);
@@ -67,6 +66,8 @@ static void rewrite(const uint8_t *data, size_t size, const struct dnsmsg_query 
     require(dnsmsg_parse_reply(&again, buf, (size_t)n, q) == 0);
     require(again.question_end == r.question_end && again.edns.opt_off == r.edns.opt_off);
     inspect(buf, (size_t)n, &again, q);
+    /* Last: a name compressed into a TTL would decode differently after this. */
+    require(dnsmsg_rewrite_ttls(buf, (size_t)n, &r, 30, 600) == 0);
     dnsmsg_set_id(buf, q->id);
     dnsmsg_set_flags(buf, DNSMSG_FLAG_RA, DNSMSG_FLAG_AD);
 }

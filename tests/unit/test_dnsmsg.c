@@ -871,6 +871,36 @@ static void test_ttls(void)
     CHECK_INT_EQ(buf[rr.ttl_off], 0);
 }
 
+/* A later owner compressed into an earlier TTL (found by fuzzing): rewriting that TTL changes the
+ * name, but the rewrite walk must still visit every record and succeed. */
+static void test_ttls_pointer_into_ttl(void)
+{
+    uint8_t qbuf[512], buf[512], rdata[60];
+    struct dnsmsg_query q;
+    size_t qlen = make_query(qbuf, sizeof(qbuf), "p.test", DNSMSG_TYPE_TXT, 0, false);
+    parse_ok(&q, qbuf, qlen);
+    memset(rdata, 'x', sizeof(rdata));
+    rdata[58] = 0; /* TTL 0x3f...: a 63-byte label running into the rdata, then the root */
+    struct dnsmsg_builder b;
+    dnsmsg_builder_init_reply(&b, buf, sizeof(buf), &q, 0, 0);
+    dnsmsg_builder_add_rr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, DNSMSG_TYPE_TXT, 0x3f000000, rdata,
+                          sizeof(rdata));
+    int len = finish(&b);
+    size_t ttl_off = (size_t)q.question_end + 6;
+    static const uint8_t rr2[] = {0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 1, 2, 3, 4};
+    put16(buf + len, (uint16_t)(0xc000 | ttl_off));
+    memcpy(buf + len + 2, rr2, sizeof(rr2));
+    len += 2 + (int)sizeof(rr2);
+    put16(buf + 6, 2);
+    struct dnsmsg_reply r;
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, &q), 0);
+    /* 0x3f000000 - 0x01000000: the label shrinks to 62 and now ends on an 'x' (0x78). */
+    CHECK_INT_EQ(dnsmsg_rewrite_ttls(buf, (size_t)len, &r, 0x01000000, 0), 0);
+    CHECK_INT_EQ(buf[ttl_off], 0x3e);
+    CHECK_INT_EQ(get16(buf + len - 8), 0); /* 3600 - age: the second record was reached */
+    CHECK_INT_EQ(get16(buf + len - 6), 4);
+}
+
 static void test_ttls_empty_and_bad_soa(void)
 {
     uint8_t qbuf[512], buf[512];
@@ -1378,6 +1408,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_chain_aaaa_case_and_class),
     CHECK_CASE(test_chain_limits),
     CHECK_CASE(test_ttls),
+    CHECK_CASE(test_ttls_pointer_into_ttl),
     CHECK_CASE(test_ttls_empty_and_bad_soa),
     CHECK_CASE(test_reply_set_edns),
     CHECK_CASE(test_reply_strip_opt_not_last),
