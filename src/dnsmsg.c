@@ -82,23 +82,26 @@ static size_t cursor_name_fail(struct dnsmsg_cursor *c, int err)
 }
 
 /* Name decompression (RFC 1035 §4.1.4). A pointer must go strictly before the start of the label
- * run it ends, so run starts decrease at every jump: loops are impossible and chains are bounded
- * by the message length as well as by DNSMSG_PTR_MAX. */
+ * run it ends, and the run it reaches must end before that start too: so run starts decrease at
+ * every jump (no loops; DNSMSG_PTR_MAX bounds chains as well) and a name depends only on bytes
+ * that precede it, which lets rewrites cut a message after any record. */
 size_t dnsmsg_cursor_read_name(struct dnsmsg_cursor *c, uint8_t *out)
 {
     if (c->err != 0) {
         return 0;
     }
-    size_t pos = c->pos, run_start = c->pos, end = 0, out_len = 0;
+    size_t pos = c->pos, run_start = c->pos, limit = c->len, end = 0, out_len = 0;
     unsigned ptrs = 0;
     for (;;) {
-        if (pos >= c->len) {
-            return cursor_name_fail(c, ERR_TRUNCATED);
+        /* Past the message: truncated; past the run that pointed here: malformed. */
+        int overrun = limit == c->len ? ERR_TRUNCATED : ERR_MALFORMED;
+        if (pos >= limit) {
+            return cursor_name_fail(c, overrun);
         }
         uint8_t b = c->pkt[pos];
         if ((b & 0xc0) == 0xc0) {
-            if (pos + 1 >= c->len) {
-                return cursor_name_fail(c, ERR_TRUNCATED);
+            if (pos + 1 >= limit) {
+                return cursor_name_fail(c, overrun);
             }
             size_t target = ((size_t)(b & 0x3f) << 8) | c->pkt[pos + 1];
             if (end == 0) {
@@ -107,6 +110,7 @@ size_t dnsmsg_cursor_read_name(struct dnsmsg_cursor *c, uint8_t *out)
             if (target < DNSMSG_HEADER_LEN || target >= run_start || ++ptrs > DNSMSG_PTR_MAX) {
                 return cursor_name_fail(c, ERR_MALFORMED);
             }
+            limit = run_start;
             pos = run_start = target;
             continue;
         }
@@ -116,8 +120,8 @@ size_t dnsmsg_cursor_read_name(struct dnsmsg_cursor *c, uint8_t *out)
         if (b != 0 && out_len + b + 2 > DNAME_WIRE_MAX) {
             return cursor_name_fail(c, ERR_NAME_TOO_LONG);
         }
-        if (c->len - pos - 1 < b) {
-            return cursor_name_fail(c, ERR_TRUNCATED);
+        if (limit - pos - 1 < b) {
+            return cursor_name_fail(c, overrun);
         }
         if (out != NULL) {
             memcpy(out + out_len, c->pkt + pos, (size_t)b + 1);

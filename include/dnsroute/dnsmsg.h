@@ -91,10 +91,12 @@ uint32_t dnsmsg_cursor_read_u32(struct dnsmsg_cursor *c);
 void dnsmsg_cursor_skip(struct dnsmsg_cursor *c, size_t n);
 /* Reads a possibly compressed name at the cursor into out[DNAME_WIRE_MAX] as uncompressed wire
  * (labels copied verbatim, case kept) and moves past the name's bytes at the cursor. Pointers must
- * target the message body after the header and lie strictly before the label run that holds them
- * (so chains always go backwards and cannot loop), at most DNSMSG_PTR_MAX of them. Label types
- * 0x40/0x80 are ERR_MALFORMED; over 255 bytes is ERR_NAME_TOO_LONG. Returns the length (>= 1)
- * or 0 with c->err set. out may be NULL to validate and skip only. */
+ * target the message body after the header, strictly before the label run that holds them, and
+ * the run they reach must end before that run starts (so chains always go backwards, cannot loop,
+ * and a name never depends on bytes after it); at most DNSMSG_PTR_MAX pointers. Label types
+ * 0x40/0x80 and pointer violations are ERR_MALFORMED, running off the message ERR_TRUNCATED,
+ * over 255 bytes ERR_NAME_TOO_LONG. Returns the length (>= 1) or 0 with c->err set. out may be
+ * NULL to validate and skip only. */
 size_t dnsmsg_cursor_read_name(struct dnsmsg_cursor *c, uint8_t *out);
 /* Validates and skips a name: dnsmsg_cursor_read_name(c, NULL). */
 void dnsmsg_cursor_skip_name(struct dnsmsg_cursor *c);

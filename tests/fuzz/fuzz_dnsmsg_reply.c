@@ -81,7 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (rc == 0) {
+        static uint8_t buf[65536];
         inspect(data, size, &r, &q);
+        memcpy(buf, data, size);
+        require(dnsmsg_rewrite_ttls(buf, size, &r, (uint32_t)size << 20, 0) == 0);
     }
     if (dnsmsg_parse_reply(&r, data, size, &q) != 0) {
         return 0;

@@ -164,6 +164,16 @@ static void test_cursor_name_bad_pointers(void)
     static const uint8_t mid[] = {1, 'a', 1, 'b', 0xc0, 14};
     len = with_header(pkt, mid, sizeof(mid));
     CHECK_INT_EQ(read_name_at(pkt, len, 12, name, &n, &end), ERR_MALFORMED);
+    /* Backwards, but the label reached runs over the pointer itself (found by fuzzing). */
+    static const uint8_t over[] = {3, 'x', 0xc0, 12, 0};
+    len = with_header(pkt, over, sizeof(over));
+    CHECK_INT_EQ(read_name_at(pkt, len, 14, name, &n, &end), ERR_MALFORMED);
+    CHECK_INT_EQ(read_name_at(pkt, len, 12, name, &n, &end), 0); /* as a name of its own: fine */
+    /* The same two hops deep: the second target's run must end before the first target. */
+    static const uint8_t over2[] = {1, 'a', 0, 1, 'b', 0xc0, 12, 0xc0, 15};
+    len = with_header(pkt, over2, sizeof(over2));
+    CHECK_INT_EQ(read_name_at(pkt, len, 19, name, &n, &end), 0);
+    CHECK_INT_EQ(n, 5);
     /* Into the header. */
     static const uint8_t hdr[] = {0xc0, 2};
     len = with_header(pkt, hdr, sizeof(hdr));
