@@ -30,7 +30,7 @@ enum {
     FU_MAX_ADDRS = 64,
     FU_MAX_CHAIN = 16,
     FU_MAX_MSG = 65535,
-    FU_TEXT_MAX = 1100,   /* escaped presentation name, worst case is 4 * 255 */
+    FU_TEXT_MAX = 1100, /* escaped presentation name, worst case is 4 * 255 */
     FU_TCP_IDLE_MS = 20000,
     FU_BIG_MAX = 4000,
 };
@@ -172,7 +172,7 @@ static void on_signal(int sig)
 static int64_t now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -182,8 +182,8 @@ static const struct {
     const char *name;
     int type;
 } type_table[] = {
-    {"A", 1},     {"NS", 2},     {"CNAME", 5},   {"SOA", 6},     {"PTR", 12},   {"MX", 15},
-    {"TXT", 16},  {"AAAA", 28},  {"SRV", 33},    {"OPT", 41},    {"DS", 43},    {"RRSIG", 46},
+    {"A", 1},       {"NS", 2},    {"CNAME", 5},  {"SOA", 6},   {"PTR", 12}, {"MX", 15},
+    {"TXT", 16},    {"AAAA", 28}, {"SRV", 33},   {"OPT", 41},  {"DS", 43},  {"RRSIG", 46},
     {"DNSKEY", 48}, {"SVCB", 64}, {"HTTPS", 65}, {"ANY", 255},
 };
 
@@ -205,11 +205,11 @@ static void type_format(int type, char *buf, size_t size)
 {
     for (size_t i = 0; i < sizeof(type_table) / sizeof(type_table[0]); i++) {
         if (type_table[i].type == type) {
-            snprintf(buf, size, "%s", type_table[i].name);
+            (void)snprintf(buf, size, "%s", type_table[i].name);
             return;
         }
     }
-    snprintf(buf, size, "TYPE%d", type);
+    (void)snprintf(buf, size, "TYPE%d", type);
 }
 
 /* ---- wire helpers ---- */
@@ -322,11 +322,11 @@ static bool name_read(const uint8_t *msg, size_t len, size_t *off, char *text, s
             unsigned char c = msg[pos + 1 + i];
             char tmp[8];
             if (c == '.' || c == '\\')
-                snprintf(tmp, sizeof(tmp), "\\%c", c);
+                (void)snprintf(tmp, sizeof(tmp), "\\%c", c);
             else if (c <= ' ' || c >= 0x7F)
-                snprintf(tmp, sizeof(tmp), "\\%03u", c);
+                (void)snprintf(tmp, sizeof(tmp), "\\%03u", c);
             else
-                snprintf(tmp, sizeof(tmp), "%c", c);
+                (void)snprintf(tmp, sizeof(tmp), "%c", c);
             size_t tl = strlen(tmp);
             if (out + tl + 2 > size)
                 return false;
@@ -406,11 +406,11 @@ static void addr_text(const struct sockaddr_storage *ss, char *host, size_t size
 {
     if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)ss;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, (socklen_t)size);
+        (void)inet_ntop(AF_INET6, &s6->sin6_addr, host, (socklen_t)size);
         *port = ntohs(s6->sin6_port);
     } else {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)ss;
-        inet_ntop(AF_INET, &s4->sin_addr, host, (socklen_t)size);
+        (void)inet_ntop(AF_INET, &s4->sin_addr, host, (socklen_t)size);
         *port = ntohs(s4->sin_port);
     }
 }
@@ -431,11 +431,11 @@ static int sc_error(const char *path, int line, const char *fmt, ...)
 static int sc_error(const char *path, int line, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "fake_upstream: %s:%d: ", path, line);
+    (void)fprintf(stderr, "fake_upstream: %s:%d: ", path, line);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    (void)vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    (void)fputc('\n', stderr);
     return -1;
 }
 
@@ -455,17 +455,25 @@ static const struct {
     enum fu_action act;
     int rcode;
 } action_table[] = {
-    {"a", ACT_A, 0},           {"aaaa", ACT_AAAA, 0},       {"cname", ACT_CNAME, 0},
-    {"nxdomain", ACT_NXDOMAIN, 3}, {"nodata", ACT_NODATA, 0}, {"servfail", ACT_RCODE, 2},
-    {"refused", ACT_RCODE, 5}, {"formerr", ACT_RCODE, 1},   {"notimp", ACT_RCODE, 4},
-    {"drop", ACT_DROP, 0},     {"close", ACT_CLOSE, 0},     {"tc", ACT_NONE, 0},
+    {"a", ACT_A, 0},
+    {"aaaa", ACT_AAAA, 0},
+    {"cname", ACT_CNAME, 0},
+    {"nxdomain", ACT_NXDOMAIN, 3},
+    {"nodata", ACT_NODATA, 0},
+    {"servfail", ACT_RCODE, 2},
+    {"refused", ACT_RCODE, 5},
+    {"formerr", ACT_RCODE, 1},
+    {"notimp", ACT_RCODE, 4},
+    {"drop", ACT_DROP, 0},
+    {"close", ACT_CLOSE, 0},
+    {"tc", ACT_NONE, 0},
     {"garbage", ACT_GARBAGE, 0},
 };
 
 static bool rule_add_addrs(struct fu_rule *r, const char *list)
 {
     char buf[2048];
-    snprintf(buf, sizeof(buf), "%s", list);
+    (void)snprintf(buf, sizeof(buf), "%s", list);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (r->count >= FU_MAX_ADDRS)
             return false;
@@ -494,7 +502,7 @@ static int rule_modifier(struct fu_rule *r, const char *tok, const char *path, i
     else if (KEY("times") && parse_uint(val, 1L << 30, &v))
         r->times = v;
     else if (KEY("zone") && *val != '\0')
-        snprintf(r->zone, sizeof(r->zone), "%s", val);
+        (void)snprintf(r->zone, sizeof(r->zone), "%s", val);
     else if (KEY("edns") && strcmp(val, "none") == 0)
         r->edns = EDNS_NONE;
     else if (KEY("edns") && parse_uint(val, 65535, &v))
@@ -592,7 +600,7 @@ static int rule_parse(struct fu_rule *r, char **tok, int ntok, const char *path,
     r->times = -1;
     int i = 0;
     if (ntok > 0 && tok[0][0] == '@')
-        snprintf(r->tag, sizeof(r->tag), "%s", tok[i++] + 1);
+        (void)snprintf(r->tag, sizeof(r->tag), "%s", tok[i++] + 1);
     if (i >= ntok)
         return sc_error(path, line, "missing name");
     const char *name = tok[i++];
@@ -627,7 +635,7 @@ static int scenario_load(struct fu_scenario *sc, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "fake_upstream: %s: %s\n", path, strerror(errno));
+        (void)fprintf(stderr, "fake_upstream: %s: %s\n", path, strerror(errno));
         return -1;
     }
     struct fu_scenario next = {0};
@@ -650,7 +658,7 @@ static int scenario_load(struct fu_scenario *sc, const char *path)
             cap = cap ? cap * 2 : 16;
             next.rules = realloc(next.rules, cap * sizeof(*next.rules));
             if (!next.rules) {
-                fprintf(stderr, "fake_upstream: out of memory\n");
+                (void)fprintf(stderr, "fake_upstream: out of memory\n");
                 exit(1);
             }
         }
@@ -660,7 +668,7 @@ static int scenario_load(struct fu_scenario *sc, const char *path)
         }
         next.count++;
     }
-    fclose(f);
+    (void)fclose(f);
     if (rc < 0) {
         free(next.rules);
         return -1;
@@ -718,8 +726,15 @@ static struct fu_rule *scenario_find(struct fu_scenario *sc, const char *key, in
 
 /* The rule used when nothing matches: NXDOMAIN with an SOA for the root. */
 static const struct fu_rule fallback_rule = {
-    .match = MATCH_ANY, .qtype = -1, .act = ACT_NXDOMAIN, .act_name = "nxdomain(fallback)",
-    .rcode = 3, .ttl_s = 300, .min_s = 60, .edns = EDNS_ECHO, .times = -1,
+    .match = MATCH_ANY,
+    .qtype = -1,
+    .act = ACT_NXDOMAIN,
+    .act_name = "nxdomain(fallback)",
+    .rcode = 3,
+    .ttl_s = 300,
+    .min_s = 60,
+    .edns = EDNS_ECHO,
+    .times = -1,
 };
 
 static void out_rr_head(struct fu_out *o, size_t owner_ptr, const char *owner_text, int type,
@@ -753,8 +768,8 @@ static void out_soa(struct fu_out *o, const struct fu_rule *r, const char *key)
 }
 
 /* Address records of one rule for qtype; returns how many were written. */
-static int out_addrs(struct fu_out *o, const struct fu_rule *r, size_t owner_ptr,
-                     const char *owner, int qtype)
+static int out_addrs(struct fu_out *o, const struct fu_rule *r, size_t owner_ptr, const char *owner,
+                     int qtype)
 {
     int n = 0;
     bool any = qtype == 255;
@@ -775,8 +790,8 @@ static int out_addrs(struct fu_out *o, const struct fu_rule *r, size_t owner_ptr
             unsigned i = (unsigned)n + 1;
             out_rr_head(o, owner_ptr, owner, qtype == 28 ? 28 : 1, r->ttl_s);
             if (qtype == 28) {
-                uint8_t a6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                  (uint8_t)(i >> 8), (uint8_t)i};
+                uint8_t a6[16] = {
+                    0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
                 out_u16(o, 16);
                 out_put(o, a6, 16);
             } else {
@@ -802,9 +817,9 @@ static void answer_chain(struct fu_state *st, const struct fu_rule *first, struc
     const struct fu_rule *r = first;
     size_t owner_ptr = qname_ptr;
     char owner[FU_TEXT_MAX];
-    snprintf(owner, sizeof(owner), "%s", q->qname);
+    (void)snprintf(owner, sizeof(owner), "%s", q->qname);
     char key[FU_TEXT_MAX];
-    snprintf(key, sizeof(key), "%s", q->key);
+    (void)snprintf(key, sizeof(key), "%s", q->key);
     size_t answer_start = st->out.len;
     for (int depth = 0; depth <= FU_MAX_CHAIN; depth++) {
         if (r->act == ACT_CNAME && depth < FU_MAX_CHAIN) {
@@ -819,8 +834,8 @@ static void answer_chain(struct fu_state *st, const struct fu_rule *first, struc
             if (q->qtype == 5)
                 return;
             owner_ptr = target_at < 0x3FFF ? target_at : 0;
-            snprintf(owner, sizeof(owner), "%s", r->target);
-            snprintf(key, sizeof(key), "%s", r->target);
+            (void)snprintf(owner, sizeof(owner), "%s", r->target);
+            (void)snprintf(key, sizeof(key), "%s", r->target);
             const struct fu_rule *next = scenario_find(&st->sc, key, q->qtype, q, l);
             r = next ? next : &fallback_rule;
             continue;
@@ -951,73 +966,69 @@ static void log_query(struct fu_state *st, const struct fu_listener *l, bool tcp
     char host[INET6_ADDRSTRLEN], qt[16];
     int port;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
     addr_text(peer, host, sizeof(host), &port);
-    fprintf(st->log, "ts=%lld.%03ld lis=%s proto=%s src=%s sport=%d len=%zu", (long long)ts.tv_sec,
-            ts.tv_nsec / 1000000, l->tag[0] ? l->tag : l->text, tcp ? "tcp" : "udp", host, port,
-            q->len);
+    (void)fprintf(st->log, "ts=%lld.%03ld lis=%s proto=%s src=%s sport=%d len=%zu",
+                  (long long)ts.tv_sec, ts.tv_nsec / 1000000, l->tag[0] ? l->tag : l->text,
+                  tcp ? "tcp" : "udp", host, port, q->len);
     if (q->len >= 12)
-        fprintf(st->log, " id=%u", (unsigned)q->id);
+        (void)fprintf(st->log, " id=%u", (unsigned)q->id);
     if (status == NULL) {
         type_format(q->qtype, qt, sizeof(qt));
-        fprintf(st->log, " qname=%s qtype=%s qclass=%u rd=%d cd=%d", q->qname, qt,
-                (unsigned)q->qclass, q->flags_hi & 1, (q->flags_lo >> 4) & 1);
+        (void)fprintf(st->log, " qname=%s qtype=%s qclass=%u rd=%d cd=%d", q->qname, qt,
+                      (unsigned)q->qclass, q->flags_hi & 1, (q->flags_lo >> 4) & 1);
         if (q->has_edns)
-            fprintf(st->log, " edns=%u do=%d ver=%u", q->edns_size, q->do_bit,
-                    (unsigned)q->edns_version);
+            (void)fprintf(st->log, " edns=%u do=%d ver=%u", q->edns_size, q->do_bit,
+                          (unsigned)q->edns_version);
         else
-            fprintf(st->log, " edns=none do=0");
-        fprintf(st->log, " act=%s line=%d", r->act_name, r->line);
+            (void)fprintf(st->log, " edns=none do=0");
+        (void)fprintf(st->log, " act=%s line=%d", r->act_name, r->line);
     } else {
-        fprintf(st->log, " bad=%s", status);
+        (void)fprintf(st->log, " bad=%s", status);
     }
     if (st->log_hex) {
-        fprintf(st->log, " hex=");
+        (void)fprintf(st->log, " hex=");
         for (size_t i = 0; i < q->len; i++)
-            fprintf(st->log, "%02x", q->msg[i]);
+            (void)fprintf(st->log, "%02x", q->msg[i]);
     }
-    fputc('\n', st->log);
-    fflush(st->log);
+    (void)fputc('\n', st->log);
+    (void)fflush(st->log);
 }
 
 /* ---- sending ---- */
+
+/* Writes one length-prefixed message; gives up after 2 s of a full socket buffer. */
+static void tcp_write_frame(int fd, const uint8_t *data, size_t len)
+{
+    uint8_t frame[2 + FU_MAX_MSG];
+    frame[0] = (uint8_t)(len >> 8);
+    frame[1] = (uint8_t)len;
+    memcpy(frame + 2, data, len);
+    size_t sent = 0;
+    int64_t deadline = now_ms() + 2000;
+    while (sent < 2 + len && now_ms() < deadline) {
+        ssize_t n = send(fd, frame + sent, 2 + len - sent, MSG_NOSIGNAL);
+        if (n >= 0) {
+            sent += (size_t)n;
+        } else if (errno == EAGAIN || errno == EINTR) {
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            (void)poll(&pf, 1, 100);
+        } else {
+            return;
+        }
+    }
+}
 
 static void send_now(struct fu_state *st, const struct fu_pending *p)
 {
     if (p->tcp) {
         struct fu_conn *c = &st->conns[p->conn];
         if (c->fd < 0 || c->gen != p->conn_gen)
-            return;
-        if (p->data) {
-            uint8_t hdr[2] = {(uint8_t)(p->len >> 8), (uint8_t)p->len};
-            struct iovec iov[2] = {{hdr, 2}, {p->data, p->len}};
-            struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-            size_t total = 2 + p->len, sent = 0;
-            int64_t deadline = now_ms() + 2000;
-            while (sent < total && now_ms() < deadline) {
-                ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-                if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-                    struct pollfd pf = {.fd = c->fd, .events = POLLOUT};
-                    poll(&pf, 1, 100);
-                    continue;
-                }
-                if (n < 0)
-                    break;
-                sent += (size_t)n;
-                while (n > 0 && mh.msg_iovlen > 0) {
-                    size_t take = (size_t)n < mh.msg_iov->iov_len ? (size_t)n : mh.msg_iov->iov_len;
-                    mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + take;
-                    mh.msg_iov->iov_len -= take;
-                    n -= (ssize_t)take;
-                    if (mh.msg_iov->iov_len == 0) {
-                        mh.msg_iov++;
-                        mh.msg_iovlen--;
-                    }
-                }
-            }
-        }
+            return; /* the client went away meanwhile */
+        if (p->data)
+            tcp_write_frame(c->fd, p->data, p->len);
         if (p->close_after) {
-            close(c->fd);
+            (void)close(c->fd);
             c->fd = -1;
         }
         return;
@@ -1025,7 +1036,7 @@ static void send_now(struct fu_state *st, const struct fu_pending *p)
     const struct fu_listener *l = &st->lis[p->listener];
     int fd = p->alt && l->alt_fd >= 0 ? l->alt_fd : l->udp_fd;
     if (sendto(fd, p->data, p->len, 0, (const struct sockaddr *)&p->peer, p->peer_len) < 0)
-        fprintf(stderr, "fake_upstream: sendto: %s\n", strerror(errno));
+        (void)fprintf(stderr, "fake_upstream: sendto: %s\n", strerror(errno));
 }
 
 static void schedule(struct fu_state *st, struct fu_pending *p, int delay_ms)
@@ -1036,7 +1047,7 @@ static void schedule(struct fu_state *st, struct fu_pending *p, int delay_ms)
         return;
     }
     if (st->pending_count >= FU_MAX_PENDING) {
-        fprintf(stderr, "fake_upstream: too many delayed replies, dropping one\n");
+        (void)fprintf(stderr, "fake_upstream: too many delayed replies, dropping one\n");
         free(p->data);
         return;
     }
@@ -1082,9 +1093,13 @@ static void handle_query(struct fu_state *st, int li, const uint8_t *msg, size_t
         log_query(st, l, tcp, peer, &q, "formerr", NULL);
         /* Header-only FORMERR: no question to copy. */
         uint8_t rep[12] = {msg[0], msg[1], (uint8_t)(0x80 | (msg[2] & 0x79)), 0x81};
-        struct fu_pending p = {.listener = li, .tcp = tcp, .conn = conn,
-                               .conn_gen = tcp ? st->conns[conn].gen : 0, .peer = *peer,
-                               .peer_len = peer_len, .len = sizeof(rep)};
+        struct fu_pending p = {.listener = li,
+                               .tcp = tcp,
+                               .conn = conn,
+                               .conn_gen = tcp ? st->conns[conn].gen : 0,
+                               .peer = *peer,
+                               .peer_len = peer_len,
+                               .len = sizeof(rep)};
         p.data = malloc(sizeof(rep));
         if (!p.data)
             return;
@@ -1107,9 +1122,14 @@ static void handle_query(struct fu_state *st, int li, const uint8_t *msg, size_t
     bool reply = build_reply(st, r, &q, l);
     if (!reply && !(r->act == ACT_CLOSE && tcp))
         return;
-    struct fu_pending p = {.listener = li, .tcp = tcp, .alt = r->fromport, .conn = conn,
-                           .conn_gen = tcp ? st->conns[conn].gen : 0, .peer = *peer,
-                           .peer_len = peer_len, .close_after = r->act == ACT_CLOSE};
+    struct fu_pending p = {.listener = li,
+                           .tcp = tcp,
+                           .alt = r->fromport,
+                           .conn = conn,
+                           .conn_gen = tcp ? st->conns[conn].gen : 0,
+                           .peer = *peer,
+                           .peer_len = peer_len,
+                           .close_after = r->act == ACT_CLOSE};
     if (reply) {
         p.len = st->out.len;
         p.data = malloc(p.len);
@@ -1145,7 +1165,7 @@ static void on_tcp_accept(struct fu_state *st, int li)
         struct fu_conn *c = &st->conns[i];
         if (c->fd >= 0)
             continue;
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         c->fd = fd;
         c->listener = li;
         c->gen = ++st->next_gen;
@@ -1155,8 +1175,8 @@ static void on_tcp_accept(struct fu_state *st, int li)
         c->in_len = 0;
         return;
     }
-    fprintf(stderr, "fake_upstream: too many TCP connections, closing one\n");
-    close(fd);
+    (void)fprintf(stderr, "fake_upstream: too many TCP connections, closing one\n");
+    (void)close(fd);
 }
 
 static void on_tcp_readable(struct fu_state *st, int ci)
@@ -1164,7 +1184,7 @@ static void on_tcp_readable(struct fu_state *st, int ci)
     struct fu_conn *c = &st->conns[ci];
     ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        close(c->fd);
+        (void)close(c->fd);
         c->fd = -1;
         return;
     }
@@ -1192,11 +1212,11 @@ static void on_tcp_readable(struct fu_state *st, int ci)
 static int listener_parse(struct fu_listener *l, const char *spec)
 {
     char buf[128];
-    snprintf(buf, sizeof(buf), "%s", spec);
+    (void)snprintf(buf, sizeof(buf), "%s", spec);
     char *at = strchr(buf, '@');
     if (at) {
         *at = '\0';
-        snprintf(l->tag, sizeof(l->tag), "%s", at + 1);
+        (void)snprintf(l->tag, sizeof(l->tag), "%s", at + 1);
     }
     long port = 53;
     char *hash = strchr(buf, '#');
@@ -1219,7 +1239,7 @@ static int listener_parse(struct fu_listener *l, const char *spec)
     } else {
         return -1;
     }
-    snprintf(l->text, sizeof(l->text), "%s#%ld", buf, port);
+    (void)snprintf(l->text, sizeof(l->text), "%s#%ld", buf, port);
     return 0;
 }
 
@@ -1229,9 +1249,9 @@ static int open_socket(const struct fu_listener *l, int type, bool any_port)
     if (fd < 0)
         return -1;
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (l->addr.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     struct sockaddr_storage a = l->addr;
     if (any_port) {
         if (a.ss_family == AF_INET6)
@@ -1242,7 +1262,7 @@ static int open_socket(const struct fu_listener *l, int type, bool any_port)
     if (bind(fd, (struct sockaddr *)&a, l->addr_len) < 0 ||
         (type == SOCK_STREAM && listen(fd, 64) < 0)) {
         int e = errno;
-        close(fd);
+        (void)close(fd);
         errno = e;
         return -1;
     }
@@ -1255,7 +1275,7 @@ static int listener_open(struct fu_listener *l)
     l->tcp_fd = l->udp_fd < 0 ? -1 : open_socket(l, SOCK_STREAM, false);
     l->alt_fd = l->tcp_fd < 0 ? -1 : open_socket(l, SOCK_DGRAM, true);
     if (l->alt_fd < 0) {
-        fprintf(stderr, "fake_upstream: cannot listen on %s: %s\n", l->text, strerror(errno));
+        (void)fprintf(stderr, "fake_upstream: cannot listen on %s: %s\n", l->text, strerror(errno));
         return -1;
     }
     return 0;
@@ -1263,14 +1283,15 @@ static int listener_open(struct fu_listener *l)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: fake_upstream -l ADDR[#PORT][@TAG] [-l ...] [-s SCENARIO] [-q QUERYLOG]\n"
-            "                     [-p PIDFILE] [-x]\n"
-            "  -l  listen on UDP and TCP (port 53 by default); TAG selects '@TAG' scenario lines\n"
-            "  -s  scenario file (re-read on SIGHUP); without one every name is NXDOMAIN\n"
-            "  -q  append one line per received query ('-' for stdout)\n"
-            "  -p  write the pid once every socket is bound (readiness signal)\n"
-            "  -x  add the query's hex dump to each log line\n");
+    (void)fprintf(
+        stderr,
+        "usage: fake_upstream -l ADDR[#PORT][@TAG] [-l ...] [-s SCENARIO] [-q QUERYLOG]\n"
+        "                     [-p PIDFILE] [-x]\n"
+        "  -l  listen on UDP and TCP (port 53 by default); TAG selects '@TAG' scenario lines\n"
+        "  -s  scenario file (re-read on SIGHUP); without one every name is NXDOMAIN\n"
+        "  -q  append one line per received query ('-' for stdout)\n"
+        "  -p  write the pid once every socket is bound (readiness signal)\n"
+        "  -x  add the query's hex dump to each log line\n");
 }
 
 static void main_loop(struct fu_state *st)
@@ -1281,7 +1302,8 @@ static void main_loop(struct fu_state *st)
         if (g_reload) {
             g_reload = 0;
             if (st->scenario_path && scenario_load(&st->sc, st->scenario_path) == 0)
-                fprintf(stderr, "fake_upstream: scenario reloaded (%zu rules)\n", st->sc.count);
+                (void)fprintf(stderr, "fake_upstream: scenario reloaded (%zu rules)\n",
+                              st->sc.count);
         }
         nfds_t n = 0;
         for (size_t i = 0; i < st->lis_count; i++) {
@@ -1294,7 +1316,7 @@ static void main_loop(struct fu_state *st)
         for (int i = 0; i < FU_MAX_CONNS; i++) {
             struct fu_conn *c = &st->conns[i];
             if (c->fd >= 0 && now - c->last_ms > FU_TCP_IDLE_MS) {
-                close(c->fd);
+                (void)close(c->fd);
                 c->fd = -1;
             }
             if (c->fd >= 0) {
@@ -1310,7 +1332,7 @@ static void main_loop(struct fu_state *st)
         }
         int rc = poll(pfd, n, timeout);
         if (rc < 0 && errno != EINTR) {
-            fprintf(stderr, "fake_upstream: poll: %s\n", strerror(errno));
+            (void)fprintf(stderr, "fake_upstream: poll: %s\n", strerror(errno));
             return;
         }
         for (nfds_t i = 0; rc > 0 && i < n; i++) {
@@ -1337,7 +1359,7 @@ int main(int argc, char **argv)
         case 'l':
             if (st.lis_count >= FU_MAX_LISTENERS ||
                 listener_parse(&st.lis[st.lis_count++], optarg) < 0) {
-                fprintf(stderr, "fake_upstream: bad listen address '%s'\n", optarg);
+                (void)fprintf(stderr, "fake_upstream: bad listen address '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -1367,7 +1389,7 @@ int main(int argc, char **argv)
     if (log_path) {
         st.log = strcmp(log_path, "-") == 0 ? stdout : fopen(log_path, "a");
         if (!st.log) {
-            fprintf(stderr, "fake_upstream: %s: %s\n", log_path, strerror(errno));
+            (void)fprintf(stderr, "fake_upstream: %s: %s\n", log_path, strerror(errno));
             return 2;
         }
     }
@@ -1380,15 +1402,15 @@ int main(int argc, char **argv)
         if (listener_open(&st.lis[i]) < 0)
             return 1;
     struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    (void)sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    (void)sigaction(SIGINT, &sa, NULL);
+    (void)sigaction(SIGHUP, &sa, NULL);
+    (void)signal(SIGPIPE, SIG_IGN);
     if (pid_path) {
         FILE *pf = fopen(pid_path, "w");
         if (!pf || fprintf(pf, "%ld\n", (long)getpid()) < 0 || fclose(pf) != 0) {
-            fprintf(stderr, "fake_upstream: %s: %s\n", pid_path, strerror(errno));
+            (void)fprintf(stderr, "fake_upstream: %s: %s\n", pid_path, strerror(errno));
             return 1;
         }
     }
@@ -1397,16 +1419,16 @@ int main(int argc, char **argv)
         free(st.pending[i].data);
     for (int i = 0; i < FU_MAX_CONNS; i++)
         if (st.conns[i].fd >= 0)
-            close(st.conns[i].fd);
+            (void)close(st.conns[i].fd);
     for (size_t i = 0; i < st.lis_count; i++) {
-        close(st.lis[i].udp_fd);
-        close(st.lis[i].tcp_fd);
-        close(st.lis[i].alt_fd);
+        (void)close(st.lis[i].udp_fd);
+        (void)close(st.lis[i].tcp_fd);
+        (void)close(st.lis[i].alt_fd);
     }
     if (pid_path)
-        unlink(pid_path);
+        (void)unlink(pid_path);
     if (st.log && st.log != stdout)
-        fclose(st.log);
+        (void)fclose(st.log);
     free(st.sc.rules);
     free(st.conns);
     return 0;
