@@ -287,15 +287,16 @@ e2e_render()
 }
 
 # e2e_start_dnsmasq NAME PORT CONF [ARGS...]: real dnsmasq in the foreground with -d (no
-# privilege drop: setgroups is denied in a user namespace), listening on 127.0.0.1#PORT.
-# CONF should say no-resolv/no-hosts; the port and listen address come from here.
+# privilege drop: setgroups is denied in a user namespace; note -d also keeps TCP in-process),
+# listening on 127.0.0.1#PORT, logging to $E2E_TMP/NAME.err. CONF should say no-resolv/no-hosts
+# and must not set port, listen-address or log-facility (they come from here).
 e2e_start_dnsmasq()
 {
     local name=$1 port=$2 conf=$3
     shift 3
     [[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
     e2e_spawn "$name" "$DNSMASQ" -d -C "$conf" --port="$port" --listen-address=127.0.0.1 \
-        --bind-interfaces --pid-file= "$@"
+        --bind-interfaces --pid-file= --log-facility=- "$@"
     e2e_wait_listen udp 127.0.0.1 "$port" "$name"
     e2e_wait_listen tcp 127.0.0.1 "$port" "$name"
 }
@@ -307,7 +308,8 @@ e2e_require_dnsroute()
 }
 
 # e2e_start_dnsroute NAME PORT CONF [ARGS...]: the daemon under test with dnsmasq's command
-# line (-k: foreground), listening on 127.0.0.1#PORT; stderr in $E2E_TMP/NAME.err.
+# line (-k: foreground), listening on 127.0.0.1#PORT, logging to $E2E_TMP/NAME.err. The same
+# CONF files as for e2e_start_dnsmasq work here (that is the point of the differential test).
 e2e_start_dnsroute()
 {
     local name=$1 port=$2 conf=$3
@@ -520,5 +522,20 @@ e2e_require_nft()
     nft delete table inet e2e_probe
 }
 
+# e2e_nftset_create FAMILY TABLE SET ADDR_TYPE: creates the table (if needed) and a set, e.g.
+#   e2e_nftset_create inet e2e s4 ipv4_addr
+e2e_nftset_create()
+{
+    nft add table "$1" "$2"
+    nft add set "$1" "$2" "$3" "{ type $4; }"
+}
+
 # e2e_nftset_has FAMILY TABLE SET ADDR: true when ADDR is an element of the nftables set.
 e2e_nftset_has() { nft get element "$1" "$2" "$3" "{ $4 }" >/dev/null 2>&1; }
+
+# e2e_nftset_members FAMILY TABLE SET: the elements, sorted, one per line.
+e2e_nftset_members()
+{
+    nft list set "$1" "$2" "$3" | tr -d '\n' | sed -n 's/.*elements = {\([^}]*\)}.*/\1/p' |
+        tr ',' '\n' | tr -d ' \t' | grep . | LC_ALL=C sort || true
+}

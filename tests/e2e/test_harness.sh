@@ -9,6 +9,9 @@ e2e_enter_netns "$@"
 e2e_require_ipset
 e2e_ipset_create t4 hash:ip
 e2e_ipset_create t6 hash:ip family inet6
+e2e_require_nft
+e2e_nftset_create inet e2e s4 ipv4_addr
+e2e_nftset_create inet e2e s6 ipv6_addr
 
 e2e_start_fake china "$E2E_CONF/harness.scenario" 114.114.114.114#53@china
 e2e_start_fake default "$E2E_CONF/harness.scenario" 127.0.0.2#53@default
@@ -94,6 +97,12 @@ e2e_assert_eq "1.1.1.1
 if e2e_ipset_has t4 127.0.0.99; then e2e_fail "other.com address in t4"; fi
 e2e_ok "other.com's address not in t4"
 e2e_assert_eq "2400:da00::1" "$(e2e_ipset_members t6)" "ipset t6 holds the AAAA record"
+e2e_assert_eq "1.1.1.1
+1.1.1.2" "$(e2e_nftset_members inet e2e s4)" "nftset s4 holds the baidu.com A records"
+e2e_assert_eq "2400:da00::1" "$(e2e_nftset_members inet e2e s6)" "nftset s6 holds the AAAA record"
+if e2e_nftset_has inet e2e s4 127.0.0.99; then e2e_fail "other.com address in s4"; fi
+e2e_nftset_has inet e2e s4 1.1.1.2 || e2e_fail "e2e_nftset_has misses 1.1.1.2"
+e2e_ok "e2e_nftset_has"
 
 # Differential compare: dnsmasq against a second, identical dnsmasq gives no difference ...
 e2e_start_dnsmasq dnsmasq2 5354 "$E2E_CONF/dnsmasq-harness.conf"
