@@ -227,15 +227,18 @@ e2e_check_sanitizer()
     fi
 }
 
-# e2e_wait_listen PROTO ADDR PORT [NAME]: waits (max 5 s) until a socket is bound there
-# (PROTO udp or tcp); fails early if process NAME died.
+# e2e_wait_listen PROTO ADDR PORT [NAME]: waits (max 5 s) until a socket is bound to ADDR:PORT
+# or to the wildcard address on PORT (PROTO udp or tcp); fails early if process NAME died.
 e2e_wait_listen()
 {
     local proto=$1 addr=$2 port=$3 name=${4:-} i flag=-Hlnu
     [[ "$proto" == tcp ]] && flag=-Hlnt
     [[ "$addr" == *:* ]] && addr="[$addr]"
+    local esc re
+    esc=$(printf '%s' "$addr" | sed 's/[].*[]/\\&/g')
+    re="^($esc|0[.]0[.]0[.]0|[[]::[]]|[*]):$port\$"
     for ((i = 0; i < 100; i++)); do
-        if ss "$flag" "src $addr:$port" 2>/dev/null | grep -q .; then
+        if ss "$flag" "sport = :$port" 2>/dev/null | awk '{print $4}' | grep -Eq "$re"; then
             return 0
         fi
         if [[ -n "$name" ]] && ! e2e_alive "$name"; then

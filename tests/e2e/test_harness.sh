@@ -15,7 +15,9 @@ e2e_nftset_create inet e2e s6 ipv6_addr
 
 e2e_start_fake china "$E2E_CONF/harness.scenario" 114.114.114.114#53@china
 e2e_start_fake default "$E2E_CONF/harness.scenario" 127.0.0.2#53@default
-e2e_start_dnsmasq dnsmasq 5353 "$E2E_CONF/dnsmasq-harness.conf"
+conf="$E2E_TMP/dnsmasq.conf"
+e2e_render "$E2E_CONF/dnsmasq-harness.conf" "$conf" CHINA=114.114.114.114 DEFAULT=127.0.0.2
+e2e_start_dnsmasq dnsmasq 5353 "$conf"
 DM=127.0.0.1#5353
 
 # Routing by domain: baidu.com goes to the "china" fake, the rest to the default one, and the two
@@ -105,7 +107,7 @@ e2e_nftset_has inet e2e s4 1.1.1.2 || e2e_fail "e2e_nftset_has misses 1.1.1.2"
 e2e_ok "e2e_nftset_has"
 
 # Differential compare: dnsmasq against a second, identical dnsmasq gives no difference ...
-e2e_start_dnsmasq dnsmasq2 5354 "$E2E_CONF/dnsmasq-harness.conf"
+e2e_start_dnsmasq dnsmasq2 5354 "$conf"
 qf="$E2E_TMP/diff.queries"
 cat >"$qf" <<'EOF'
 www.baidu.com A
