@@ -84,6 +84,10 @@ print(src[1] if data[:2] == q[:2] else "bad-id")')
     e2e_assert_ne 53 "$sport" "fromport: reply comes from port $sport"
 fi
 
+e2e_assert_match 'connection reset|connection closed|no (data|reply)|end of file|failed' \
+    "$(e2e_kdig $F closetcp.test A +tcp)" "close: TCP connection closed without reply"
+e2e_assert_eq "TIMEOUT" "$(e2e_rcode $F closetcp.test A +time=1)" "close over UDP: no reply"
+
 # Conditions: times=, when=, proto=.
 e2e_assert_eq "SERVFAIL" "$(e2e_rcode $F once.test)" "times=1: first query"
 e2e_assert_eq "192.0.2.74" "$(e2e_short $F once.test)" "times=1: then the next rule"
