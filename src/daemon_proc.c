@@ -120,6 +120,9 @@ int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errb
         snprintf(errbuf, errlen, "unknown user or group: %s", c->user);
         return ERR_NOT_FOUND;
     }
+    if (pw->pw_uid == geteuid()) {
+        return 0; /* already that user (user=root, or a test's user namespace) */
+    }
     gid_t gid = pw->pw_gid;
     if (c->group != NULL) {
         struct group *gr = getgrnam(c->group);
