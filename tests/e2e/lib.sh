@@ -459,7 +459,7 @@ e2e_gen_queryfile()
         fi
     done
     ((${#doms[@]})) || e2e_fail "e2e_gen_queryfile: no domains"
-    awk -v n="$count" 'BEGIN { srand(1) } { d[NR - 1] = $0 } END {
+    awk -v n="$count" '{ d[NR - 1] = $0 } END {
         for (i = 0; i < n; i++)
             printf "q%d.%s %s\n", i, d[i % NR], (i % 4 == 3) ? "AAAA" : "A" }' \
         < <(printf '%s\n' "${doms[@]}") >"$out"
