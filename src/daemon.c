@@ -279,12 +279,40 @@ static void daemon_log_startup(const struct query_gen *gen)
     }
 }
 
-/* Binds, detaches, drops privileges and runs the loop. Returns the exit code. */
-static int daemon_serve(struct daemon *d, struct query_gen *gen)
+static void daemon_close_handle(uv_handle_t *handle, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(handle)) {
+        uv_close(handle, NULL);
+    }
+}
+
+/* Tears everything down in dependency order so that nothing is left allocated at exit: queries
+ * in flight are cancelled by upstream_free (their replies are dropped with the listeners), then
+ * the loop runs until every handle has closed. */
+static void daemon_shutdown(struct daemon *d)
+{
+    for (size_t i = 0; i < d->gen_count; i++) {
+        upstream_free(d->gens[i]->upstream);
+        d->gens[i]->upstream = NULL;
+    }
+    server_free(d->server);
+    d->server = NULL;
+    uv_walk(&d->loop, daemon_close_handle, NULL);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    for (size_t i = 0; i < d->gen_count; i++) {
+        daemon_gen_free(d->gens[i]);
+    }
+    d->gen_count = 0;
+    query_ctx_deinit(&d->queries);
+    uv_loop_close(&d->loop);
+}
+
+/* Binds, opens the modules, detaches, drops privileges. Returns 0 or an exit code. */
+static int daemon_start(struct daemon *d, struct query_gen *gen)
 {
     char errbuf[512] = "";
     const struct conf *c = &gen->conf;
-    uv_loop_init(&d->loop);
     int rc = server_new(&d->loop, c, query_receive, &d->queries, &d->server, errbuf,
                         sizeof(errbuf));
     if (rc < 0) {
@@ -295,7 +323,6 @@ static int daemon_serve(struct daemon *d, struct query_gen *gen)
         fprintf(stderr, "\ndnsroute: %s\n", errbuf);
         return CONF_EXIT_MISC;
     }
-    d->gens[d->gen_count++] = gen;
     if (!c->keep_in_foreground && !c->no_daemon && daemon_detach() < 0) {
         return CONF_EXIT_MISC;
     }
@@ -311,18 +338,31 @@ static int daemon_serve(struct daemon *d, struct query_gen *gen)
         log_error("%s", errbuf);
         return CONF_EXIT_MISC;
     }
-    query_ctx_init(&d->queries, &d->loop, d->server, gen);
-    daemon_signals_start(d);
-    uv_check_init(&d->loop, &d->flush);
-    uv_check_start(&d->flush, on_check);
-    uv_timer_init(&d->loop, &d->recheck);
-    uv_timer_start(&d->recheck, on_recheck, 5000, 5000);
-    daemon_log_startup(gen);
-    uv_run(&d->loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+/* Runs the daemon until SIGTERM/SIGINT; everything is torn down before it returns. */
+static int daemon_serve(struct daemon *d, struct query_gen *gen)
+{
+    uv_loop_init(&d->loop);
+    d->gens[d->gen_count++] = gen;
+    query_ctx_init(&d->queries, &d->loop, NULL, gen);
+    int rc = daemon_start(d, gen);
+    if (rc == 0) {
+        d->queries.server = d->server;
+        daemon_signals_start(d);
+        uv_check_init(&d->loop, &d->flush);
+        uv_check_start(&d->flush, on_check);
+        uv_timer_init(&d->loop, &d->recheck);
+        uv_timer_start(&d->recheck, on_recheck, 5000, 5000);
+        daemon_log_startup(gen);
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+    }
     if (d->pid_file != NULL) {
         unlink(d->pid_file);
     }
-    return 0;
+    daemon_shutdown(d);
+    return rc;
 }
 
 int daemon_main(int argc, char **argv)
@@ -348,13 +388,12 @@ int daemon_main(int argc, char **argv)
         rc = 0;
     } else {
         rc = daemon_serve(d, gen);
-        gen = NULL; /* owned by the generation list now */
+        gen = NULL; /* owned by the generation list, freed by daemon_shutdown */
     }
     if (gen != NULL) {
         conf_deinit(&gen->conf);
         free(gen);
     }
-    /* Exit without tearing down every handle: the process ends here, and the kernel closes the
-     * sockets. The pid file was removed above. */
+    free(d);
     return rc;
 }

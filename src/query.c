@@ -26,6 +26,7 @@
 #define QUERY_REPLY_CAP (65535 + 64)
 #define QUERY_ADDRS_MAX 64
 #define QUERY_FREE_MAX  1024
+#define QUERY_UPSTREAM_EDNS_MAX 4096
 
 enum query_state { QUERY_IDLE, QUERY_PARSED, QUERY_FORWARDING };
 
@@ -366,7 +367,11 @@ static void on_upstream_done(struct upstream_req *req, int status, const uint8_t
 static void query_forward(struct query *q)
 {
     const struct conf *c = &q->gen->conf;
-    int len = dnsmsg_query_set_edns(q->buf, q->len, sizeof(q->buf), &q->q, c->edns_packet_max);
+    /* c-ares 1.18.1 reads UDP answers into a 4097-byte buffer: never invite larger ones
+     * (reference §1.4). */
+    uint16_t size = c->edns_packet_max < QUERY_UPSTREAM_EDNS_MAX ? c->edns_packet_max
+                                                                 : QUERY_UPSTREAM_EDNS_MAX;
+    int len = dnsmsg_query_set_edns(q->buf, q->len, sizeof(q->buf), &q->q, size);
     if (len < 0) {
         query_answer_rcode(q, DNSMSG_RCODE_FORMERR);
         return;
