@@ -592,8 +592,8 @@ static int on_rr_min_ttl(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *a
 int dnsmsg_min_ttl(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, uint32_t *ttl_s)
 {
     struct min_ttl m = {0, false};
-    int rc = walk_rrs(pkt, len, r->question_end, (unsigned)r->ancount + r->nscount,
-                      on_rr_min_ttl, &m);
+    int rc =
+        walk_rrs(pkt, len, r->question_end, (unsigned)r->ancount + r->nscount, on_rr_min_ttl, &m);
     if (rc != 0) {
         return rc;
     }
