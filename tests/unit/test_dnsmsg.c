@@ -765,6 +765,41 @@ static void test_chain_aaaa_case_and_class(void)
     CHECK_INT_EQ(out[0].ttl_s, 50);
 }
 
+static void test_chain_compressed_owners(void)
+{
+    uint8_t qbuf[512], buf[512];
+    struct dnsmsg_query q;
+    size_t qlen = make_query(qbuf, sizeof(qbuf), "a.B.test", DNSMSG_TYPE_A, 0, false);
+    parse_ok(&q, qbuf, qlen);
+    /* CNAME a.b.test -> "x" + pointer to "B.test" in the question (offset 14). */
+    static const uint8_t target[] = {1, 'x', 0xc0, 14};
+    struct dnsmsg_builder b;
+    dnsmsg_builder_init_reply(&b, buf, sizeof(buf), &q, 0, 0);
+    dnsmsg_builder_add_rr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, DNSMSG_TYPE_CNAME, 60, target,
+                          sizeof(target));
+    int len = finish(&b);
+    size_t target_off = (size_t)len - sizeof(target);
+    /* A records owned by a pointer to the CNAME's rdata (x.B.test), and by "X.b.TEST" spelled out
+     * with a pointer for its last label. */
+    static const uint8_t a_rr[] = {0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 9, 1};
+    put16(buf + len, (uint16_t)(0xc000 | target_off));
+    memcpy(buf + len + 2, a_rr, sizeof(a_rr));
+    len += 2 + (int)sizeof(a_rr);
+    static const uint8_t owner2[] = {1, 'X', 1, 'b', 0xc0, 16};
+    memcpy(buf + len, owner2, sizeof(owner2));
+    memcpy(buf + len + sizeof(owner2), a_rr, sizeof(a_rr));
+    buf[len + sizeof(owner2) + sizeof(a_rr) - 1] = 2;
+    len += (int)(sizeof(owner2) + sizeof(a_rr));
+    put16(buf + 6, 3);
+    struct dnsmsg_reply r;
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, &q), 0);
+    struct dnsmsg_addr out[4];
+    CHECK_INT_EQ(dnsmsg_chain_addrs(buf, (size_t)len, &r, q.qname, q.qname_len, q.qtype, out, 4),
+                 2);
+    CHECK_INT_EQ(out[0].addr[3], 1);
+    CHECK_INT_EQ(out[1].addr[3], 2);
+}
+
 /* A reply whose answer is c0 -> c1 -> ... -> c<links>, then an A for c<links>. */
 static int build_chain(uint8_t *buf, size_t cap, const struct dnsmsg_query *q, int links,
                        int loop_to)
@@ -1420,6 +1455,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_reply_opt_rules),
     CHECK_CASE(test_chain_basic),
     CHECK_CASE(test_chain_aaaa_case_and_class),
+    CHECK_CASE(test_chain_compressed_owners),
     CHECK_CASE(test_chain_limits),
     CHECK_CASE(test_ttls),
     CHECK_CASE(test_ttls_pointer_into_ttl),
