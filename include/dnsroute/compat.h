@@ -21,7 +21,7 @@
 #define DNSROUTE_REQUIRE(cond)                                                                     \
     do {                                                                                           \
         if (DNSROUTE_UNLIKELY(!(cond))) {                                                          \
-            fprintf(stderr, "dnsroute: invariant failed: %s (%s:%d)\n", #cond, __FILE__,          \
+            (void)fprintf(stderr, "dnsroute: invariant failed: %s (%s:%d)\n", #cond, __FILE__,          \
                     __LINE__);                                                                     \
             abort();                                                                               \
         }                                                                                          \
