@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -226,7 +227,7 @@ static void on_poll_closed(uv_handle_t *handle)
 static void chan_push_idle(struct upstream_chan *c)
 {
     struct upstream *u = c->u;
-    if (u->freeing || c->idle || c->inflight != 0 || c->nsocks != 0) {
+    if (u->freeing || c->slotted || c->idle || c->inflight != 0 || c->nsocks != 0) {
         return;
     }
     c->carried = 0;
@@ -353,7 +354,8 @@ static int chan_set_server(struct upstream_chan *c, const struct upstream_server
  * SERVFAIL/REFUSED arrive as packets, EDNS with a 4096-byte size so answers over 512 bytes are
  * accepted as they are, IGNTC so a TC answer is passed on (dnsmasq returns it to the client),
  * one try (upstream.c does retries and failover), no resolv.conf servers. */
-static int chan_new(struct upstream *u, uint32_t server, bool tcp, struct upstream_chan **out)
+static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen,
+                    struct upstream_chan **out)
 {
     struct upstream_chan *c = mem_calloc(1, sizeof(*c));
     c->u = u;
@@ -362,7 +364,12 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, struct upstre
     struct ares_options o;
     memset(&o, 0, sizeof(o));
     o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_EDNS | ARES_FLAG_IGNTC | ARES_FLAG_NOSEARCH |
-              (tcp ? ARES_FLAG_USEVC : 0);
+              (tcp ? ARES_FLAG_USEVC : 0) | (stayopen ? ARES_FLAG_STAYOPEN : 0);
+    /* No search domains and no lookup order: ares_init then reads no host files and makes no
+     * uname call, which matters when channels are replaced all the time. */
+    o.domains = NULL;
+    o.ndomains = 0;
+    o.lookups = (char *)"b";
     o.timeout = (int)u->cfg.try_timeout_ms;
     o.tries = 1;
     o.ednspsz = CHAN_EDNS_SIZE;
@@ -373,7 +380,7 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, struct upstre
     o.resolvconf_path = (char *)"/dev/null";
     int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_EDNSPSZ |
                ARES_OPT_SOCK_SNDBUF | ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_STATE_CB |
-               ARES_OPT_NOROTATE | ARES_OPT_RESOLVCONF;
+               ARES_OPT_NOROTATE | ARES_OPT_RESOLVCONF | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
     int rc = ares_init_options(&c->ch, &o, mask);
     if (rc != ARES_SUCCESS) {
         log_error("upstream: c-ares channel: %s", ares_strerror(rc));
@@ -405,8 +412,69 @@ static uint32_t chan_capacity(const struct upstream *u, const struct upstream_se
     return u->cfg.queries_per_socket;
 }
 
+static void chan_pool_shuffle(struct upstream *u, struct upstream_pool *pool)
+{
+    for (uint32_t i = pool->nslots - 1; i > 0; i--) {
+        uint32_t j = upstream_random(u) % (i + 1);
+        uint32_t t = pool->order[i];
+        pool->order[i] = pool->order[j];
+        pool->order[j] = t;
+    }
+    pool->next = 0;
+}
+
+/* Takes the channel of a slot out of the pool: it finishes its queries, then the tick destroys
+ * it (closing its socket). */
+static void chan_unslot(struct upstream_chan *c)
+{
+    struct upstream_pool *pool = &c->u->servers[c->server].pools[0];
+    if (c->slotted && pool->slots[c->slot] == c) {
+        pool->slots[c->slot] = NULL;
+    }
+    c->retired = true;
+}
+
+/* UDP through the port pool: the next slot in the shuffled order, its channel created on first
+ * use and replaced after queries_per_socket queries. */
+static int chan_acquire_slot(struct upstream *u, uint32_t server, struct upstream_chan **out)
+{
+    struct upstream_pool *pool = &u->servers[server].pools[0];
+    if (pool->slots == NULL) {
+        pool->nslots = u->port_slots;
+        pool->slots = mem_calloc(pool->nslots, sizeof(*pool->slots));
+        pool->order = mem_alloc(pool->nslots * sizeof(*pool->order));
+        for (uint32_t i = 0; i < pool->nslots; i++) {
+            pool->order[i] = i;
+        }
+        chan_pool_shuffle(u, pool);
+    }
+    if (pool->next >= pool->nslots) {
+        chan_pool_shuffle(u, pool);
+    }
+    uint32_t slot = pool->order[pool->next++];
+    struct upstream_chan *c = pool->slots[slot];
+    if (c == NULL) {
+        int rc = chan_new(u, server, false, true, &c);
+        if (rc != 0) {
+            return rc;
+        }
+        c->slotted = true;
+        c->slot = slot;
+        pool->slots[slot] = c;
+    }
+    c->used_ms = upstream_now_ms(u);
+    if (++c->carried >= u->cfg.queries_per_socket) {
+        chan_unslot(c);
+    }
+    *out = c;
+    return 0;
+}
+
 static int chan_acquire(struct upstream *u, uint32_t server, bool tcp, struct upstream_chan **out)
 {
+    if (!tcp && u->port_slots != 0 && chan_fixed_port(u, &u->servers[server]) == 0) {
+        return chan_acquire_slot(u, server, out);
+    }
     struct upstream_pool *pool = &u->servers[server].pools[tcp];
     struct upstream_chan *c = pool->current;
     struct upstream_chan **pp = &pool->idle;
@@ -421,7 +489,7 @@ static int chan_acquire(struct upstream *u, uint32_t server, bool tcp, struct up
         c->next_idle = NULL;
     }
     if (c == NULL) {
-        int rc = chan_new(u, server, tcp, &c);
+        int rc = chan_new(u, server, tcp, false, &c);
         if (rc != 0) {
             return rc;
         }
@@ -466,6 +534,10 @@ bool upstream_chan_lost_edns(struct upstream_chan *c)
 /* Takes c out of the pool for good; it is destroyed by the tick once idle. */
 void upstream_chan_retire(struct upstream_chan *c)
 {
+    if (c->slotted) {
+        chan_unslot(c);
+        return;
+    }
     struct upstream_pool *pool = &c->u->servers[c->server].pools[c->tcp];
     if (pool->current == c) {
         pool->current = NULL;
@@ -513,6 +585,34 @@ void upstream_chan_tick(struct upstream *u)
         chan_trim_pool(u, &u->servers[s].pools[0], now);
         chan_trim_pool(u, &u->servers[s].pools[1], now);
     }
+    /* Pooled channels: retired ones go once their last query is done; unused ones after a
+     * while, so an idle daemon holds no sockets. */
+    for (size_t i = 0; i < u->chan_count;) {
+        struct upstream_chan *c = u->chans[i];
+        bool stale = now - c->used_ms >= UPSTREAM_IDLE_CHAN_MS * 12;
+        if (c->slotted && c->inflight == 0 && (c->retired || stale)) {
+            chan_unslot(c);
+            chan_destroy(u, c); /* moves the last channel into index i */
+        } else {
+            i++;
+        }
+    }
+}
+
+uint32_t upstream_chan_pool_size(size_t server_count)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    uint64_t spare = rl.rlim_cur > 1024 ? rl.rlim_cur - 512 : rl.rlim_cur / 2;
+    uint64_t per = spare / (server_count ? server_count : 1);
+    if (per > UPSTREAM_PORT_SLOTS_MAX) {
+        per = UPSTREAM_PORT_SLOTS_MAX;
+    }
+    return per < UPSTREAM_PORT_SLOTS_MIN ? UPSTREAM_PORT_SLOTS_MIN : (uint32_t)per;
 }
 
 void upstream_chan_destroy_all(struct upstream *u)
@@ -521,6 +621,10 @@ void upstream_chan_destroy_all(struct upstream *u)
         chan_destroy(u, u->chans[u->chan_count - 1]);
     }
     for (size_t s = 0; s < u->cfg.server_count; s++) {
+        for (int t = 0; t < 2; t++) {
+            free(u->servers[s].pools[t].slots);
+            free(u->servers[s].pools[t].order);
+        }
         memset(u->servers[s].pools, 0, sizeof(u->servers[s].pools));
     }
 }

@@ -15,6 +15,11 @@ enum { UPSTREAM_TICK_MS = 100 };
 enum { UPSTREAM_FORWARD_TEST = 50, UPSTREAM_FORWARD_TIME_MS = 20000 };
 /* Idle channels older than this are destroyed by the housekeeping timer. */
 enum { UPSTREAM_IDLE_CHAN_MS = 5000 };
+/* Port pool slots per server: at most this many, fewer when the descriptor limit is low or there
+ * are many servers (see upstream_chan_pool_size). */
+enum { UPSTREAM_PORT_SLOTS_MAX = 1024, UPSTREAM_PORT_SLOTS_MIN = 64 };
+/* Default queries one pooled socket carries before its channel is replaced. */
+enum { UPSTREAM_QUERIES_PER_SOCKET = 16 };
 /* Answers whose FORMERR rcode was hidden from c-ares, remembered per channel (see on_recvfrom). */
 enum { UPSTREAM_PATCHED_MAX = 4 };
 
@@ -37,9 +42,12 @@ struct upstream_sock {
     uint8_t tcp_byte2;
 };
 
-/* A c-ares channel talking to exactly one server over one transport. It carries at most
- * queries_per_socket queries per socket lifetime: c-ares closes its sockets when the channel
- * goes idle (no STAYOPEN), so the next use gets a fresh socket and a fresh ephemeral port. */
+/* A c-ares channel talking to exactly one server over one transport.
+ * UDP with a kernel-chosen source port: the channel sits in one slot of its server's port pool
+ * with its socket kept open (STAYOPEN), carries at most queries_per_socket queries in its life
+ * and is then retired and destroyed once idle; the slot gets a new channel, so a new socket on a
+ * new ephemeral port. Other channels (TCP, fixed ports) close their sockets when idle (no
+ * STAYOPEN) and wait on the pool's idle stack. */
 struct upstream_chan {
     ares_channel ch;
     struct upstream *u;
@@ -55,14 +63,25 @@ struct upstream_chan {
     bool idle;    /* on the idle stack */
     bool current; /* the pool's accepting channel */
     bool retired; /* never reused; destroyed once idle */
+    bool slotted; /* lives in a port-pool slot (see struct upstream_pool) */
+    uint32_t slot;
+    uint64_t used_ms; /* last attempt sent */
     uint16_t patched[UPSTREAM_PATCHED_MAX];
     uint8_t patched_count;
 };
 
-/* The channels of one (server, transport). */
+/* The channels of one (server, transport).
+ * UDP port pool: `nslots` open sockets, each on its own random ephemeral port, visited in a
+ * random order that is reshuffled after every full pass, so N consecutive queries leave from N
+ * different ports (up to nslots) while no query pays for opening a socket; each slot's channel
+ * is replaced after queries_per_socket queries, so the ports keep changing too. */
 struct upstream_pool {
     struct upstream_chan *current; /* accepting new attempts, or NULL */
     struct upstream_chan *idle;    /* stack of idle channels with no socket */
+    struct upstream_chan **slots;  /* UDP port pool, nslots entries (NULL: empty slot) */
+    uint32_t *order;               /* a random permutation of the slot numbers */
+    uint32_t nslots;
+    uint32_t next;                 /* position in order */
 };
 
 /* One send of a request to one server, alive while c-ares holds it. req is NULL once the
@@ -110,6 +129,7 @@ struct upstream {
     size_t rand_pos;
     size_t inflight;
     int closing_handles;
+    uint32_t port_slots; /* slots per server's UDP port pool, 0: no pool (fixed ports) */
     bool freeing;
 };
 
@@ -138,3 +158,6 @@ void upstream_chan_retire(struct upstream_chan *c);
 void upstream_chan_tick(struct upstream *u);
 /* Destroys every channel (c-ares runs each pending attempt's callback with ARES_EDESTRUCTION). */
 void upstream_chan_destroy_all(struct upstream *u);
+/* Chooses the port pool size from the descriptor limit (raised to its hard maximum) and the
+ * number of servers. */
+uint32_t upstream_chan_pool_size(size_t server_count);

@@ -610,6 +610,7 @@ static void run_formerr(bool tcp)
     struct tq t;
     fx_init(&fx, 1);
     fx.cfg.queries_per_socket = 100;
+    fx.cfg.port_slots = 1; /* one pooled socket: every UDP query takes the trapped channel */
     fx_up(&fx);
     for (int round = 0; round < 2; round++) {
         bool opt = round == 1;
