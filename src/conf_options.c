@@ -160,6 +160,7 @@ static int opt_help(struct conf_loader *l, char *arg)
     (void)printf("Usage: dnsroute [options]\n\nValid options are the DNS options of dnsmasq (see "
                  "docs/compatibility.md), plus:\n"
                  "    --explain=<name>[,<type>]  Print how a query would be routed, then exit.\n"
+                 "    --workers=<n>              Worker threads (0: one per CPU, the default).\n"
                  "Other dnsmasq options are accepted with a warning and ignored.\n");
     for (size_t i = 0; i < conf_option_count; i++) {
         if (conf_options[i].handler == NULL) {
@@ -312,6 +313,17 @@ static int opt_edns_packet_max(struct conf_loader *l, char *arg)
 static int opt_dns_forward_max(struct conf_loader *l, char *arg)
 {
     return number(l, arg, &l->c->dns_forward_max);
+}
+
+/* --workers=N (dnsroute): event-loop threads sharing the UDP port; 0 = one per CPU. */
+static int opt_workers(struct conf_loader *l, char *arg)
+{
+    uint32_t v = 0;
+    if (number(l, arg, &v) < 0 || v > 64) {
+        return conf_fail(l, "error");
+    }
+    l->c->workers = v;
+    return 0;
 }
 
 static int opt_max_tcp_connections(struct conf_loader *l, char *arg)
@@ -647,6 +659,7 @@ const struct conf_option conf_options[] = {
      opt_max_tcp_connections},
     {"leasequery", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"explain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_CMDLINE_ONLY, opt_explain},
+    {"workers", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_CMDLINE_ONLY, opt_workers},
 };
 
 const size_t conf_option_count = sizeof(conf_options) / sizeof(conf_options[0]);

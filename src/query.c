@@ -47,13 +47,11 @@ struct query {
     struct query *next_free;
 };
 
-/* One scratch buffer for building replies: the loop is single-threaded and a reply is copied
- * out (server_reply) before the next one is built. */
+/* One scratch buffer per worker for building replies: a reply is copied out (server_reply)
+ * before the next one is built on the same loop thread. */
 static uint8_t *query_scratch(struct query_ctx *ctx)
 {
-    (void)ctx;
-    static uint8_t scratch[QUERY_REPLY_CAP];
-    return scratch;
+    return ctx->scratch;
 }
 
 void query_gen_ref(struct query_gen *gen)
@@ -68,15 +66,30 @@ void query_gen_unref(struct query_gen *gen)
     }
 }
 
+void query_cache_init(struct query_cache *qc, uint32_t max_entries)
+{
+    qc->cache = cache_new(max_entries);
+    uv_mutex_init(&qc->lock);
+}
+
+void query_cache_deinit(struct query_cache *qc)
+{
+    cache_free(qc->cache);
+    qc->cache = NULL;
+    uv_mutex_destroy(&qc->lock);
+}
+
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
-                    struct query_gen *gen)
+                    struct query_gen *gen, struct query_cache *cache)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->loop = loop;
     ctx->server = server;
     ctx->gen = gen;
-    ctx->cache = cache_new(gen->conf.cache_size);
+    ctx->cache = cache;
     ctx->refresh_sets_on_hit = true;
+    ctx->scratch = mem_alloc(QUERY_REPLY_CAP);
+    ctx->full_log.interval_ms = 5000;
 }
 
 void query_ctx_deinit(struct query_ctx *ctx)
@@ -87,8 +100,9 @@ void query_ctx_deinit(struct query_ctx *ctx)
         free(q);
     }
     ctx->free_count = 0;
-    cache_free(ctx->cache);
     ctx->cache = NULL;
+    free(ctx->scratch);
+    ctx->scratch = NULL;
 }
 
 static struct query *query_alloc(struct query_ctx *ctx)
@@ -129,7 +143,7 @@ static void query_end(struct query *q)
 
 static bool query_logging(const struct query *q)
 {
-    return q->gen->conf.log_queries != CONF_LOG_QUERIES_OFF;
+    return q->gen->conf->log_queries != CONF_LOG_QUERIES_OFF;
 }
 
 static const char *query_name(const struct query *q)
@@ -142,7 +156,7 @@ static void query_log(const struct query *q, const char *fmt, ...) DNSROUTE_PRIN
 static void query_log(const struct query *q, const char *fmt, ...)
 {
     char prefix[SOCKADDR_TEXT_MAX + 32] = "";
-    if (q->gen->conf.log_queries == CONF_LOG_QUERIES_EXTRA) {
+    if (q->gen->conf->log_queries == CONF_LOG_QUERIES_EXTRA) {
         char peer[SOCKADDR_TEXT_MAX];
         sockaddr_format(&q->client.peer, false, peer, sizeof(peer));
         snprintf(prefix, sizeof(prefix), "%llu %s/%u ", (unsigned long long)q->serial, peer,
@@ -181,7 +195,7 @@ static void query_send(struct query *q, const uint8_t *pkt, size_t len)
 static void query_answer_rcode(struct query *q, uint8_t rcode)
 {
     uint8_t *out = query_scratch(q->ctx);
-    int len = dnsmsg_write_rcode(out, QUERY_REPLY_CAP, &q->q, rcode, q->gen->conf.edns_packet_max);
+    int len = dnsmsg_write_rcode(out, QUERY_REPLY_CAP, &q->q, rcode, q->gen->conf->edns_packet_max);
     if (len < 0) {
         server_drop(q->ctx->server, &q->client);
         query_end(q);
@@ -197,8 +211,8 @@ static void query_answer_local(struct query *q)
     struct dnsmsg_local a;
     memset(&a, 0, sizeof(a));
     a.udp_limit = q->udp_limit;
-    a.edns_size = q->gen->conf.edns_packet_max;
-    a.ttl_s = q->gen->conf.local_ttl_s;
+    a.edns_size = q->gen->conf->edns_packet_max;
+    a.ttl_s = q->gen->conf->local_ttl_s;
     switch (r->action) {
     case DOMTREE_ADDRESS:
         a.rcode = DNSMSG_RCODE_NOERROR;
@@ -303,7 +317,7 @@ static void query_cache_key(const struct query *q, struct cache_key *k)
 static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
                                 const struct dnsmsg_reply *r)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     uint32_t ttl = 0;
     if (r->tc || (q->q.flags & DNSMSG_FLAG_CD) || !query_cacheable_type(q->q.qtype)) {
         return 0;
@@ -343,15 +357,21 @@ static bool query_answer_cached(struct query *q)
     struct cache_key k;
     struct cache_hit hit;
     query_cache_key(q, &k);
-    if (!cache_lookup(q->ctx->cache, &k, uv_now(q->ctx->loop), &hit)) {
+    uint8_t *pkt = query_scratch(q->ctx);
+    struct query_cache *qc = q->ctx->cache;
+    uv_mutex_lock(&qc->lock);
+    bool found = cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), &hit);
+    if (found) {
+        memcpy(pkt, hit.reply, hit.len); /* the entry is only valid under the lock */
+    }
+    uv_mutex_unlock(&qc->lock);
+    if (!found) {
         return false;
     }
-    uint8_t *pkt = query_scratch(q->ctx);
-    memcpy(pkt, hit.reply, hit.len);
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
-        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, q->gen->conf.max_ttl_s) < 0) {
+        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, q->gen->conf->max_ttl_s) < 0) {
         return false;
     }
     q->ctx->stats.cache_hits++;
@@ -366,7 +386,7 @@ static void on_upstream_done(struct upstream_req *req, int status, const uint8_t
 
 static void query_forward(struct query *q)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     /* c-ares 1.18.1 reads UDP answers into a 4097-byte buffer: never invite larger ones
      * (reference §1.4). */
     uint16_t size = c->edns_packet_max < QUERY_UPSTREAM_EDNS_MAX ? c->edns_packet_max
@@ -379,9 +399,8 @@ static void query_forward(struct query *q)
     int rc = upstream_send(q->gen->upstream, q->route.group, q->buf, (size_t)len,
                            q->client.transport == SERVER_TCP, &q->up, on_upstream_done);
     if (rc == ERR_FULL) {
-        static struct log_ratelimit rl = {.interval_ms = 5000};
         q->ctx->stats.refused_full++;
-        if (log_ratelimit_pass(&rl, uv_now(q->ctx->loop))) {
+        if (log_ratelimit_pass(&q->ctx->full_log, uv_now(q->ctx->loop))) {
             log_warn("Maximum number of concurrent DNS queries reached (max: %u)",
                      c->dns_forward_max);
         }
@@ -405,7 +424,7 @@ static void query_forward(struct query *q)
 
 static void query_route(struct query *q)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
     if (q->route.action != DOMTREE_FORWARD) {
         query_answer_local(q);
@@ -443,7 +462,7 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
     q->len = len;
     dnsmsg_parse_query(&q->q, q->buf, len);
     q->udp_limit = client->transport == SERVER_UDP
-                       ? dnsmsg_udp_limit(&q->q.edns, q->gen->conf.edns_packet_max)
+                       ? dnsmsg_udp_limit(&q->q.edns, q->gen->conf->edns_packet_max)
                        : 0;
     switch (q->q.reject) {
     case DNSMSG_REJECT_DROP:
@@ -523,7 +542,7 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
 static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
                               const struct dnsmsg_reply *r)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     uint32_t lists[2] = {q->route.ipset_list, q->route.nftset_list};
     if (q->gen->nlset == NULL || (lists[0] == DOMTREE_NONE && lists[1] == DOMTREE_NONE)) {
         return;
@@ -579,7 +598,7 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
 /* Rewrites a checked upstream (or cached) reply for the client and queues it. */
 static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, len, &q->q) < 0) {
         q->ctx->stats.servfail++;
@@ -603,10 +622,12 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
         if (ttl > 0) {
             struct cache_key k;
             query_cache_key(q, &k);
-            cache_insert(q->ctx->cache, &k, pkt, len, ttl, uv_now(q->ctx->loop));
+            uv_mutex_lock(&q->ctx->cache->lock);
+            cache_insert(q->ctx->cache->cache, &k, pkt, len, ttl, uv_now(q->ctx->loop));
+            uv_mutex_unlock(&q->ctx->cache->lock);
         }
-        if (q->gen->conf.max_ttl_s != 0) {
-            dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf.max_ttl_s);
+        if (q->gen->conf->max_ttl_s != 0) {
+            dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf->max_ttl_s);
         }
     }
     if (answer && q->q.qclass == DNSMSG_CLASS_IN && (!from_cache || q->ctx->refresh_sets_on_hit)) {
