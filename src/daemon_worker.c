@@ -77,6 +77,7 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
         .query_port = c->query_port,
         .min_port = c->min_port,
         .max_port = c->max_port,
+        .instances = w->d->nworkers,
     };
     int rc = upstream_new(&w->loop, &ucfg, &gen->upstream);
     if (rc < 0) {

@@ -26,6 +26,14 @@ enum { CHAN_EDNS_SIZE = 4096 };
 enum { DNS_RCODE_FORMERR = 1 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
+static struct upstream_psock *psock_next(struct upstream_chan *c);
+static void psock_sent(struct upstream_psock *ps);
+static ssize_t psock_received(struct upstream_psock *ps, ssize_t n);
+static void psock_retire(struct upstream_psock *ps);
+static void psock_close_all(struct upstream_chan *c);
+static void psock_tick(struct upstream_chan *c, uint64_t now);
+static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen,
+                    struct upstream_chan **out);
 
 /* --- FORMERR filter ------------------------------------------------------------------------ */
 
@@ -113,7 +121,11 @@ static ares_ssize_t on_arecvfrom(ares_socket_t fd, void *buf, size_t len, int fl
                                  struct sockaddr *from, ares_socklen_t *fromlen, void *data)
 {
     struct upstream_chan *c = data;
-    ssize_t n = recvfrom(fd, buf, len, flags, from, fromlen);
+    struct upstream_psock *ps = c->pooled ? c->reading : NULL;
+    ssize_t n = recvfrom(ps != NULL ? ps->fd : fd, buf, len, flags, from, fromlen);
+    if (ps != NULL) {
+        n = psock_received(ps, n);
+    }
     if (n <= 0) {
         return n;
     }
@@ -133,7 +145,18 @@ static ares_ssize_t on_arecvfrom(ares_socket_t fd, void *buf, size_t len, int fl
 
 static ares_ssize_t on_asendv(ares_socket_t fd, const struct iovec *iov, int count, void *data)
 {
-    (void)data;
+    struct upstream_chan *c = data;
+    if (c->pooled) {
+        struct upstream_psock *ps = psock_next(c);
+        if (ps != NULL) {
+            ssize_t n = writev(ps->fd, iov, count);
+            if (n >= 0) {
+                psock_sent(ps);
+                return n;
+            }
+            psock_retire(ps); /* broken: the query leaves through c-ares' own socket instead */
+        }
+    }
     return writev(fd, iov, count);
 }
 
@@ -227,7 +250,7 @@ static void on_poll_closed(uv_handle_t *handle)
 static void chan_push_idle(struct upstream_chan *c)
 {
     struct upstream *u = c->u;
-    if (u->freeing || c->slotted || c->idle || c->inflight != 0 || c->nsocks != 0) {
+    if (u->freeing || c->pooled || c->idle || c->inflight != 0 || c->nsocks != 0) {
         return;
     }
     c->carried = 0;
@@ -335,6 +358,212 @@ static void on_ares_answer(void *arg, int status, int timeouts, unsigned char *a
 /* --- channels ----------------------------------------------------------------------------------
  */
 
+/* --- the UDP port pool of a pooled channel ------------------------------------------------- */
+
+static void on_psock_closed(uv_handle_t *handle)
+{
+    struct upstream_psock *ps = DNSROUTE_CONTAINER_OF(handle, struct upstream_psock, poll);
+    struct upstream *u = ps->u;
+    close(ps->fd);
+    free(ps);
+    upstream_handle_closed(u);
+}
+
+/* Closes a socket that is out of its slot (retired, or the channel is going). */
+static void psock_close(struct upstream_psock *ps)
+{
+    if (ps->closing) {
+        return;
+    }
+    ps->closing = true;
+    struct upstream_chan *c = ps->chan;
+    for (struct upstream_psock **pp = &c->retired_socks; *pp != NULL; pp = &(*pp)->next_retired) {
+        if (*pp == ps) {
+            *pp = ps->next_retired;
+            break;
+        }
+    }
+    if (c->reading == ps) {
+        c->reading = NULL;
+    }
+    c->u->closing_handles++;
+    uv_close((uv_handle_t *)&ps->poll, on_psock_closed);
+}
+
+/* Takes a socket out of its slot: no more queries; closed once its answers are in. */
+static void psock_retire(struct upstream_psock *ps)
+{
+    struct upstream_chan *c = ps->chan;
+    if (ps->retired || ps->closing) {
+        return;
+    }
+    if (c->psocks[ps->slot] == ps) {
+        c->psocks[ps->slot] = NULL;
+    }
+    ps->retired = true;
+    ps->used_ms = upstream_now_ms(c->u);
+    if (ps->pending == 0 && c->reading != ps) {
+        psock_close(ps);
+        return;
+    }
+    ps->next_retired = c->retired_socks;
+    c->retired_socks = ps;
+}
+
+/* An answer (or several) waits on a pool socket: c-ares reads it through on_arecvfrom as if it
+ * had arrived on its own socket of this channel. */
+static void on_psock_readable(uv_poll_t *handle, int status, int events)
+{
+    struct upstream_psock *ps = DNSROUTE_CONTAINER_OF(handle, struct upstream_psock, poll);
+    struct upstream_chan *c = ps->chan;
+    (void)status;
+    (void)events;
+    if (c->socks == NULL) {
+        psock_retire(ps); /* c-ares has no socket to read through: nothing waits for this */
+        return;
+    }
+    c->reading = ps;
+    ares_process_fd(c->ch, c->socks->fd, ARES_SOCKET_BAD);
+    c->reading = NULL;
+    if (ps->retired && ps->pending == 0) {
+        psock_close(ps);
+    }
+}
+
+/* Opens the socket of a slot: a new kernel-chosen port (or one from --min-port/--max-port and
+ * the server's @source/@interface, as on_sock_configure does for c-ares' own sockets). */
+static struct upstream_psock *psock_open(struct upstream_chan *c, uint32_t slot)
+{
+    const struct upstream_server *srv = &c->u->servers[c->server];
+    int fd = socket(srv->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return NULL;
+    }
+    if (on_sock_configure(fd, SOCK_DGRAM, c) != 0 ||
+        connect(fd, &srv->addr.sa, sockaddr_len(&srv->addr)) != 0) {
+        close(fd);
+        return NULL;
+    }
+    struct upstream_psock *ps = mem_calloc(1, sizeof(*ps));
+    if (uv_poll_init_socket(c->u->loop, &ps->poll, fd) != 0) {
+        close(fd);
+        free(ps);
+        return NULL;
+    }
+    ps->chan = c;
+    ps->u = c->u;
+    ps->fd = fd;
+    ps->slot = slot;
+    uv_poll_start(&ps->poll, UV_READABLE, on_psock_readable);
+    c->psocks[slot] = ps;
+    return ps;
+}
+
+static void psock_shuffle(struct upstream_chan *c)
+{
+    for (uint32_t i = c->nslots - 1; i > 0; i--) {
+        uint32_t j = upstream_random(c->u) % (i + 1);
+        uint32_t t = c->order[i];
+        c->order[i] = c->order[j];
+        c->order[j] = t;
+    }
+    c->next = 0;
+}
+
+/* The socket the next query leaves through: the next slot in this pass's random order. */
+static struct upstream_psock *psock_next(struct upstream_chan *c)
+{
+    if (c->next >= c->nslots) {
+        psock_shuffle(c);
+    }
+    uint32_t slot = c->order[c->next++];
+    struct upstream_psock *ps = c->psocks[slot];
+    return ps != NULL ? ps : psock_open(c, slot);
+}
+
+static void psock_sent(struct upstream_psock *ps)
+{
+    ps->pending++;
+    ps->used_ms = upstream_now_ms(ps->chan->u);
+    if (++ps->carried >= ps->chan->u->cfg.queries_per_socket) {
+        psock_retire(ps);
+    }
+}
+
+/* Bookkeeping after reading from a pool socket; errors (an ICMP unreachable turned into
+ * ECONNREFUSED) retire the socket and read as "nothing more" for c-ares, which then times the
+ * query out and lets upstream.c fail over, instead of c-ares closing its own socket. */
+static ssize_t psock_received(struct upstream_psock *ps, ssize_t n)
+{
+    if (n > 0) {
+        if (ps->pending > 0) {
+            ps->pending--;
+        }
+        return n;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        psock_retire(ps);
+        errno = EAGAIN;
+    }
+    return n < 0 ? -1 : n;
+}
+
+static void psock_close_all(struct upstream_chan *c)
+{
+    for (uint32_t i = 0; i < c->nslots; i++) {
+        if (c->psocks[i] != NULL) {
+            struct upstream_psock *ps = c->psocks[i];
+            c->psocks[i] = NULL;
+            psock_close(ps);
+        }
+    }
+    while (c->retired_socks != NULL) {
+        psock_close(c->retired_socks);
+    }
+}
+
+/* Closes retired sockets whose answers never came and sockets unused for long. */
+static void psock_tick(struct upstream_chan *c, uint64_t now)
+{
+    for (struct upstream_psock *ps = c->retired_socks, *next; ps != NULL; ps = next) {
+        next = ps->next_retired;
+        if (ps->pending == 0 || now - ps->used_ms >= UPSTREAM_RETIRED_SOCK_MS) {
+            psock_close(ps);
+        }
+    }
+    for (uint32_t i = 0; i < c->nslots; i++) {
+        struct upstream_psock *ps = c->psocks[i];
+        if (ps != NULL && now - ps->used_ms >= UPSTREAM_IDLE_SOCK_MS) {
+            psock_retire(ps);
+        }
+    }
+}
+
+/* The pooled UDP channel of a server, created on first use. */
+static int chan_acquire_pooled(struct upstream *u, uint32_t server, struct upstream_chan **out)
+{
+    struct upstream_pool *pool = &u->servers[server].pools[0];
+    struct upstream_chan *c = pool->current;
+    if (c == NULL) {
+        int rc = chan_new(u, server, false, true, &c);
+        if (rc != 0) {
+            return rc;
+        }
+        c->pooled = true;
+        c->nslots = u->port_slots;
+        c->psocks = mem_calloc(c->nslots, sizeof(*c->psocks));
+        c->order = mem_alloc(c->nslots * sizeof(*c->order));
+        for (uint32_t i = 0; i < c->nslots; i++) {
+            c->order[i] = i;
+        }
+        psock_shuffle(c);
+        pool->current = c;
+        c->current = true;
+    }
+    *out = c;
+    return 0;
+}
+
 static int chan_set_server(struct upstream_chan *c, const struct upstream_server *srv)
 {
     struct ares_addr_port_node node;
@@ -412,68 +641,10 @@ static uint32_t chan_capacity(const struct upstream *u, const struct upstream_se
     return u->cfg.queries_per_socket;
 }
 
-static void chan_pool_shuffle(struct upstream *u, struct upstream_pool *pool)
-{
-    for (uint32_t i = pool->nslots - 1; i > 0; i--) {
-        uint32_t j = upstream_random(u) % (i + 1);
-        uint32_t t = pool->order[i];
-        pool->order[i] = pool->order[j];
-        pool->order[j] = t;
-    }
-    pool->next = 0;
-}
-
-/* Takes the channel of a slot out of the pool: it finishes its queries, then the tick destroys
- * it (closing its socket). */
-static void chan_unslot(struct upstream_chan *c)
-{
-    struct upstream_pool *pool = &c->u->servers[c->server].pools[0];
-    if (c->slotted && pool->slots[c->slot] == c) {
-        pool->slots[c->slot] = NULL;
-    }
-    c->retired = true;
-}
-
-/* UDP through the port pool: the next slot in the shuffled order, its channel created on first
- * use and replaced after queries_per_socket queries. */
-static int chan_acquire_slot(struct upstream *u, uint32_t server, struct upstream_chan **out)
-{
-    struct upstream_pool *pool = &u->servers[server].pools[0];
-    if (pool->slots == NULL) {
-        pool->nslots = u->port_slots;
-        pool->slots = mem_calloc(pool->nslots, sizeof(*pool->slots));
-        pool->order = mem_alloc(pool->nslots * sizeof(*pool->order));
-        for (uint32_t i = 0; i < pool->nslots; i++) {
-            pool->order[i] = i;
-        }
-        chan_pool_shuffle(u, pool);
-    }
-    if (pool->next >= pool->nslots) {
-        chan_pool_shuffle(u, pool);
-    }
-    uint32_t slot = pool->order[pool->next++];
-    struct upstream_chan *c = pool->slots[slot];
-    if (c == NULL) {
-        int rc = chan_new(u, server, false, true, &c);
-        if (rc != 0) {
-            return rc;
-        }
-        c->slotted = true;
-        c->slot = slot;
-        pool->slots[slot] = c;
-    }
-    c->used_ms = upstream_now_ms(u);
-    if (++c->carried >= u->cfg.queries_per_socket) {
-        chan_unslot(c);
-    }
-    *out = c;
-    return 0;
-}
-
 static int chan_acquire(struct upstream *u, uint32_t server, bool tcp, struct upstream_chan **out)
 {
     if (!tcp && u->port_slots != 0 && chan_fixed_port(u, &u->servers[server]) == 0) {
-        return chan_acquire_slot(u, server, out);
+        return chan_acquire_pooled(u, server, out);
     }
     struct upstream_pool *pool = &u->servers[server].pools[tcp];
     struct upstream_chan *c = pool->current;
@@ -534,10 +705,6 @@ bool upstream_chan_lost_edns(struct upstream_chan *c)
 /* Takes c out of the pool for good; it is destroyed by the tick once idle. */
 void upstream_chan_retire(struct upstream_chan *c)
 {
-    if (c->slotted) {
-        chan_unslot(c);
-        return;
-    }
     struct upstream_pool *pool = &c->u->servers[c->server].pools[c->tcp];
     if (pool->current == c) {
         pool->current = NULL;
@@ -548,11 +715,16 @@ void upstream_chan_retire(struct upstream_chan *c)
 
 static void chan_destroy(struct upstream *u, struct upstream_chan *c)
 {
+    if (c->pooled) {
+        psock_close_all(c);
+    }
     size_t i = c->index;
     u->chans[i] = u->chans[--u->chan_count];
     u->chans[i]->index = i;
     ares_destroy(c->ch);
     DNSROUTE_REQUIRE(c->socks == NULL);
+    free(c->psocks);
+    free(c->order);
     free(c);
 }
 
@@ -585,13 +757,15 @@ void upstream_chan_tick(struct upstream *u)
         chan_trim_pool(u, &u->servers[s].pools[0], now);
         chan_trim_pool(u, &u->servers[s].pools[1], now);
     }
-    /* Pooled channels: retired ones go once their last query is done; unused ones after a
-     * while, so an idle daemon holds no sockets. */
+    for (size_t i = 0; i < u->chan_count; i++) {
+        if (u->chans[i]->pooled) {
+            psock_tick(u->chans[i], now);
+        }
+    }
+    /* A pooled channel that lost EDNS was retired: destroy it once its queries are done. */
     for (size_t i = 0; i < u->chan_count;) {
         struct upstream_chan *c = u->chans[i];
-        bool stale = now - c->used_ms >= UPSTREAM_IDLE_CHAN_MS * 12;
-        if (c->slotted && c->inflight == 0 && (c->retired || stale)) {
-            chan_unslot(c);
+        if (c->pooled && c->retired && c->inflight == 0) {
             chan_destroy(u, c); /* moves the last channel into index i */
         } else {
             i++;
@@ -599,7 +773,7 @@ void upstream_chan_tick(struct upstream *u)
     }
 }
 
-uint32_t upstream_chan_pool_size(size_t server_count)
+uint32_t upstream_chan_pool_size(size_t pools)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -608,7 +782,7 @@ uint32_t upstream_chan_pool_size(size_t server_count)
         (void)getrlimit(RLIMIT_NOFILE, &rl);
     }
     uint64_t spare = rl.rlim_cur > 1024 ? rl.rlim_cur - 512 : rl.rlim_cur / 2;
-    uint64_t per = spare / (server_count ? server_count : 1);
+    uint64_t per = spare / (pools ? pools : 1);
     if (per > UPSTREAM_PORT_SLOTS_MAX) {
         per = UPSTREAM_PORT_SLOTS_MAX;
     }
@@ -621,10 +795,6 @@ void upstream_chan_destroy_all(struct upstream *u)
         chan_destroy(u, u->chans[u->chan_count - 1]);
     }
     for (size_t s = 0; s < u->cfg.server_count; s++) {
-        for (int t = 0; t < 2; t++) {
-            free(u->servers[s].pools[t].slots);
-            free(u->servers[s].pools[t].order);
-        }
         memset(u->servers[s].pools, 0, sizeof(u->servers[s].pools));
     }
 }

@@ -46,6 +46,8 @@ struct upstream_config {
                                     up to 1024 open sockets visited in random order. */
     uint32_t port_slots;         /* size of that pool per server; 0: automatic (up to 1024, fewer
                                     when the descriptor limit is low) */
+    uint32_t instances;          /* upstream instances sharing the descriptor limit (workers);
+                                    0: 1 */
 };
 
 /* Outcome of a request, given to the caller's callback exactly once.
