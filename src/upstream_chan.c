@@ -122,6 +122,12 @@ static ares_ssize_t on_arecvfrom(ares_socket_t fd, void *buf, size_t len, int fl
 {
     struct upstream_chan *c = data;
     struct upstream_psock *ps = c->pooled ? c->reading : NULL;
+    if (ps != NULL && ps->read_one) {
+        /* c-ares reads until EAGAIN; one answer per readiness event saves that extra syscall
+         * (a socket with more queued stays readable and comes back on the next loop turn). */
+        errno = EAGAIN;
+        return -1;
+    }
     ssize_t n = recvfrom(ps != NULL ? ps->fd : fd, buf, len, flags, from, fromlen);
     if (ps != NULL) {
         n = psock_received(ps, n);
@@ -423,6 +429,7 @@ static void on_psock_readable(uv_poll_t *handle, int status, int events)
         return;
     }
     c->reading = ps;
+    ps->read_one = false;
     ares_process_fd(c->ch, c->socks->fd, ARES_SOCKET_BAD);
     c->reading = NULL;
     if (ps->retired && ps->pending == 0) {
@@ -499,6 +506,7 @@ static ssize_t psock_received(struct upstream_psock *ps, ssize_t n)
         if (ps->pending > 0) {
             ps->pending--;
         }
+        ps->read_one = true;
         return n;
     }
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {

@@ -59,6 +59,7 @@ struct upstream_psock {
     uint32_t pending;  /* queries sent minus answers read */
     uint64_t used_ms;  /* last query sent, or retirement time once retired */
     bool retired;      /* out of its slot: takes no more queries, waits for late answers */
+    bool read_one;     /* an answer was read in this readiness event */
     bool closing;
 };
 
