@@ -9,8 +9,8 @@
 #include "dnsroute/mem.h"
 
 struct cache_entry {
-    struct cache_entry *hnext;             /* hash chain */
-    struct cache_entry *lprev, *lnext;     /* LRU: head is most recent */
+    struct cache_entry *hnext;         /* hash chain */
+    struct cache_entry *lprev, *lnext; /* LRU: head is most recent */
     struct cache_key key;
     uint64_t hash;
     uint64_t stored_ms;
@@ -111,8 +111,7 @@ static void cache_remove(struct cache *c, struct cache_entry *e)
     c->stats.entries--;
 }
 
-static struct cache_entry *cache_find(const struct cache *c, const struct cache_key *k,
-                                      uint64_t h)
+static struct cache_entry *cache_find(const struct cache *c, const struct cache_key *k, uint64_t h)
 {
     for (struct cache_entry *e = c->buckets[h & c->bucket_mask]; e != NULL; e = e->hnext) {
         if (e->hash == h && cache_key_equal(&e->key, k)) {

@@ -66,8 +66,8 @@ static void daemon_reload(struct daemon *d)
         log_error("reload failed, keeping the running configuration: %s", err.message);
         return;
     }
-    log_info("configuration reloaded: %zu domains, %zu servers", domtree_domain_count(dc->conf.tree),
-             dc->conf.server_count);
+    log_info("configuration reloaded: %zu domains, %zu servers",
+             domtree_domain_count(dc->conf.tree), dc->conf.server_count);
     /* dnsmasq clears the cache on SIGHUP: answers cached under the old routes go. */
     uv_mutex_lock(&d->cache.lock);
     cache_clear(d->cache.cache);
@@ -130,8 +130,8 @@ static void daemon_log_stats(struct daemon *d)
             sum.retried += st.retried;
             sum.failed += st.failed;
             sum.nxdomain += st.nxdomain;
-            sum.avg_latency_ms = st.avg_latency_ms > sum.avg_latency_ms ? st.avg_latency_ms
-                                                                        : sum.avg_latency_ms;
+            sum.avg_latency_ms =
+                st.avg_latency_ms > sum.avg_latency_ms ? st.avg_latency_ms : sum.avg_latency_ms;
         }
         char text[SOCKADDR_TEXT_MAX];
         sockaddr_format(&gen->conf->servers[k].addr, true, text, sizeof(text));
@@ -203,8 +203,8 @@ static void daemon_log_startup(const struct daemon *d, const struct conf *c)
     if (c->server_count > shown) {
         log_info("%zu more servers are defined but not logged", c->server_count - shown);
     }
-    log_info("%zu domains in the routing table, %u upstream groups",
-             domtree_domain_count(c->tree), domtree_group_count(c->tree));
+    log_info("%zu domains in the routing table, %u upstream groups", domtree_domain_count(c->tree),
+             domtree_group_count(c->tree));
     if (c->server_count == 0) {
         log_warn("warning: no upstream servers configured");
     }

@@ -81,5 +81,4 @@ int daemon_detach(void);
 /* Writes the pid file. */
 int daemon_write_pidfile(const char *path);
 /* Changes to user=/group= when root (not with -d), keeping CAP_NET_ADMIN if keep_net_admin. */
-int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errbuf,
-                           size_t errlen);
+int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errbuf, size_t errlen);

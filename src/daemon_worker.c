@@ -111,8 +111,7 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
     return 0;
 }
 
-int daemon_worker_listen(struct daemon_worker *w, const struct conf *c, char *errbuf,
-                         size_t errlen)
+int daemon_worker_listen(struct daemon_worker *w, const struct conf *c, char *errbuf, size_t errlen)
 {
     struct server_params p = {
         .loop = &w->loop,

@@ -21,11 +21,11 @@
 #include "dnsroute/upstream.h"
 
 /* Largest client query kept: a question, an OPT and generous options (padding, cookies). */
-#define QUERY_BUF_LEN   4096
+#define QUERY_BUF_LEN 4096
 /* Room for a reply over TCP, plus an OPT we may append. */
-#define QUERY_REPLY_CAP (65535 + 64)
-#define QUERY_ADDRS_MAX 64
-#define QUERY_FREE_MAX  1024
+#define QUERY_REPLY_CAP         (65535 + 64)
+#define QUERY_ADDRS_MAX         64
+#define QUERY_FREE_MAX          1024
 #define QUERY_UPSTREAM_EDNS_MAX 4096
 
 enum query_state { QUERY_IDLE, QUERY_PARSED, QUERY_FORWARDING };
@@ -38,8 +38,8 @@ struct query {
     struct upstream_req up;
     struct dnsmsg_query q; /* parsed client query (offsets into buf) */
     struct domtree_result route;
-    uint64_t serial;       /* log-queries=extra */
-    uint16_t udp_limit;    /* 0 over TCP */
+    uint64_t serial;    /* log-queries=extra */
+    uint16_t udp_limit; /* 0 over TCP */
     size_t len;
     size_t key_len;
     char key[DNAME_KEY_MAX];
@@ -263,12 +263,24 @@ static bool query_is_dotless(const struct query *q)
 static bool query_is_private_ptr(const struct query *q)
 {
     static const char *const zones[] = {
-        "10.in-addr.arpa",        "168.192.in-addr.arpa", "127.in-addr.arpa",
-        "0.in-addr.arpa",         "254.169.in-addr.arpa", "2.0.192.in-addr.arpa",
-        "100.51.198.in-addr.arpa", "113.0.203.in-addr.arpa", "255.255.255.255.in-addr.arpa",
-        "d.f.ip6.arpa",           "8.e.f.ip6.arpa",       "9.e.f.ip6.arpa",
-        "a.e.f.ip6.arpa",         "b.e.f.ip6.arpa",       "c.e.f.ip6.arpa",
-        "d.e.f.ip6.arpa",         "e.e.f.ip6.arpa",       "f.e.f.ip6.arpa",
+        "10.in-addr.arpa",
+        "168.192.in-addr.arpa",
+        "127.in-addr.arpa",
+        "0.in-addr.arpa",
+        "254.169.in-addr.arpa",
+        "2.0.192.in-addr.arpa",
+        "100.51.198.in-addr.arpa",
+        "113.0.203.in-addr.arpa",
+        "255.255.255.255.in-addr.arpa",
+        "d.f.ip6.arpa",
+        "8.e.f.ip6.arpa",
+        "9.e.f.ip6.arpa",
+        "a.e.f.ip6.arpa",
+        "b.e.f.ip6.arpa",
+        "c.e.f.ip6.arpa",
+        "d.e.f.ip6.arpa",
+        "e.e.f.ip6.arpa",
+        "f.e.f.ip6.arpa",
         "8.b.d.0.1.0.0.2.ip6.arpa",
     };
     if (q->q.qtype != DNSMSG_TYPE_PTR) {
@@ -289,7 +301,8 @@ static bool query_is_private_ptr(const struct query *q)
         return (a == 172 && b >= 16 && b <= 31) || (a == 100 && b >= 64 && b <= 127);
     }
     /* The v6 zero and loopback addresses (:: and ::1) in nibble form. */
-    static const char v6zero[] = "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa";
+    static const char v6zero[] =
+        "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa";
     size_t zl = sizeof(v6zero) - 1;
     return q->key_len == zl + 2 && (q->key[0] == '0' || q->key[0] == '1') && q->key[1] == '.' &&
            memcmp(q->key + 2, v6zero, zl) == 0;
@@ -322,8 +335,8 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
     if (r->tc || (q->q.flags & DNSMSG_FLAG_CD) || !query_cacheable_type(q->q.qtype)) {
         return 0;
     }
-    bool negative = r->rcode == DNSMSG_RCODE_NXDOMAIN ||
-                    (r->rcode == DNSMSG_RCODE_NOERROR && r->ancount == 0);
+    bool negative =
+        r->rcode == DNSMSG_RCODE_NXDOMAIN || (r->rcode == DNSMSG_RCODE_NOERROR && r->ancount == 0);
     if (r->rcode != DNSMSG_RCODE_NOERROR && r->rcode != DNSMSG_RCODE_NXDOMAIN) {
         return 0;
     }
@@ -381,16 +394,16 @@ static bool query_answer_cached(struct query *q)
 
 /* ---- Forwarding. */
 
-static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply,
-                             size_t len, uint32_t server_id);
+static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+                             uint32_t server_id);
 
 static void query_forward(struct query *q)
 {
     const struct conf *c = q->gen->conf;
     /* c-ares 1.18.1 reads UDP answers into a 4097-byte buffer: never invite larger ones
      * (reference §1.4). */
-    uint16_t size = c->edns_packet_max < QUERY_UPSTREAM_EDNS_MAX ? c->edns_packet_max
-                                                                 : QUERY_UPSTREAM_EDNS_MAX;
+    uint16_t size =
+        c->edns_packet_max < QUERY_UPSTREAM_EDNS_MAX ? c->edns_packet_max : QUERY_UPSTREAM_EDNS_MAX;
     int len = dnsmsg_query_set_edns(q->buf, q->len, sizeof(q->buf), &q->q, size);
     if (len < 0) {
         query_answer_rcode(q, DNSMSG_RCODE_FORMERR);
@@ -575,9 +588,10 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
         return;
     }
     if (r->rcode != DNSMSG_RCODE_NOERROR) {
-        query_log(q, "%s %s is %s", word, query_name(q), r->rcode == DNSMSG_RCODE_SERVFAIL ? "SERVFAIL"
-                                                  : r->rcode == DNSMSG_RCODE_REFUSED ? "REFUSED"
-                                                                                      : "error");
+        query_log(q, "%s %s is %s", word, query_name(q),
+                  r->rcode == DNSMSG_RCODE_SERVFAIL  ? "SERVFAIL"
+                  : r->rcode == DNSMSG_RCODE_REFUSED ? "REFUSED"
+                                                     : "error");
         return;
     }
     struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
@@ -656,16 +670,16 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
     query_send(q, pkt, len);
 }
 
-static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply,
-                             size_t len, uint32_t server_id)
+static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+                             uint32_t server_id)
 {
     struct query *q = DNSROUTE_CONTAINER_OF(req, struct query, up);
     (void)server_id;
     if (status < 0 || len > QUERY_REPLY_CAP - 64) {
         q->ctx->stats.servfail++;
         if (query_logging(q)) {
-            query_log(q, "reply %s is %s", query_name(q), status == ERR_TIMEOUT ? "SERVFAIL (timeout)"
-                                                                       : "SERVFAIL");
+            query_log(q, "reply %s is %s", query_name(q),
+                      status == ERR_TIMEOUT ? "SERVFAIL (timeout)" : "SERVFAIL");
         }
         query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
         return;

@@ -59,8 +59,8 @@ static void server_collect_addrs(const struct conf *conf, union sockaddr_any **o
         }
         bool wanted = strcmp(p->ifa_name, "lo") == 0 ||
                       server_name_in(conf->interfaces, conf->interface_count, p->ifa_name);
-        if (!wanted || server_name_in(conf->except_interfaces, conf->except_interface_count,
-                                      p->ifa_name)) {
+        if (!wanted ||
+            server_name_in(conf->except_interfaces, conf->except_interface_count, p->ifa_name)) {
             continue;
         }
         union sockaddr_any a;

@@ -16,7 +16,7 @@
 
 #define SERVER_UDP_RCVBUF (4 << 20)
 #define SERVER_CMSG_SPACE                                                                          \
-    (CMSG_SPACE(sizeof(struct in6_pktinfo)) > CMSG_SPACE(sizeof(struct in_pktinfo))               \
+    (CMSG_SPACE(sizeof(struct in6_pktinfo)) > CMSG_SPACE(sizeof(struct in_pktinfo))                \
          ? CMSG_SPACE(sizeof(struct in6_pktinfo))                                                  \
          : CMSG_SPACE(sizeof(struct in_pktinfo)))
 
@@ -58,8 +58,7 @@ int server_udp_open(struct server *s, const union sockaddr_any *addr, bool wildc
     if (fd < 0) {
         char text[SOCKADDR_TEXT_MAX];
         sockaddr_format(addr, false, text, sizeof(text));
-        snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text,
-                 err_str(fd));
+        snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text, err_str(fd));
         return fd;
     }
     struct server_udp_sock *u = mem_calloc(1, sizeof(*u));

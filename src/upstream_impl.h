@@ -55,11 +55,11 @@ struct upstream_psock {
     struct upstream_psock *next_retired;
     int fd;
     uint32_t slot;
-    uint32_t carried;  /* queries sent through it */
-    uint32_t pending;  /* queries sent minus answers read */
-    uint64_t used_ms;  /* last query sent, or retirement time once retired */
-    bool retired;      /* out of its slot: takes no more queries, waits for late answers */
-    bool read_one;     /* an answer was read in this readiness event */
+    uint32_t carried; /* queries sent through it */
+    uint32_t pending; /* queries sent minus answers read */
+    uint64_t used_ms; /* last query sent, or retirement time once retired */
+    bool retired;     /* out of its slot: takes no more queries, waits for late answers */
+    bool read_one;    /* an answer was read in this readiness event */
     bool closing;
 };
 
@@ -85,10 +85,10 @@ struct upstream_chan {
     uint32_t carried;  /* attempts since its sockets were opened */
     uint32_t nsocks;
     bool tcp;
-    bool idle;    /* on the idle stack */
-    bool current; /* the pool's accepting channel */
-    bool retired; /* never reused; destroyed once idle */
-    bool pooled;  /* UDP through the port pool (see above) */
+    bool idle;                      /* on the idle stack */
+    bool current;                   /* the pool's accepting channel */
+    bool retired;                   /* never reused; destroyed once idle */
+    bool pooled;                    /* UDP through the port pool (see above) */
     struct upstream_psock **psocks; /* pooled: nslots sockets, NULL where none is open yet */
     uint32_t *order;                /* pooled: a random permutation of the slots */
     uint32_t nslots;

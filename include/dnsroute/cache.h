@@ -29,8 +29,8 @@ enum { CACHE_VARIANT_DO = 1, CACHE_VARIANT_CD = 2 };
 struct cache_hit {
     const uint8_t *reply;
     size_t len;
-    uint32_t age_s;  /* seconds since it was stored */
-    uint32_t ttl_s;  /* TTL it was stored with */
+    uint32_t age_s; /* seconds since it was stored */
+    uint32_t ttl_s; /* TTL it was stored with */
 };
 
 struct cache_stats {

@@ -34,14 +34,14 @@ struct query_stats {
     uint64_t received;
     uint64_t forwarded;
     uint64_t answered_locally;
-    uint64_t replies;          /* upstream replies relayed */
-    uint64_t servfail;         /* upstream failures answered with SERVFAIL */
-    uint64_t refused_full;     /* dns-forward-max reached */
+    uint64_t replies;      /* upstream replies relayed */
+    uint64_t servfail;     /* upstream failures answered with SERVFAIL */
+    uint64_t refused_full; /* dns-forward-max reached */
     uint64_t formerr;
     uint64_t notimp;
-    uint64_t dropped;          /* unparseable, or a response sent to us */
-    uint64_t truncated;        /* replies cut to the client's UDP size */
-    uint64_t set_additions;    /* addresses queued for sets */
+    uint64_t dropped;       /* unparseable, or a response sent to us */
+    uint64_t truncated;     /* replies cut to the client's UDP size */
+    uint64_t set_additions; /* addresses queued for sets */
     uint64_t bogus_nxdomain;
     uint64_t cache_hits;
 };
@@ -59,11 +59,11 @@ void query_cache_deinit(struct query_cache *qc);
 
 struct query_ctx {
     uv_loop_t *loop;
-    uint8_t *scratch;      /* reply work buffer of this worker (one loop thread) */
+    uint8_t *scratch; /* reply work buffer of this worker (one loop thread) */
     struct server *server;
-    struct query_gen *gen; /* current generation */
+    struct query_gen *gen;     /* current generation */
     struct query_cache *cache; /* shared by workers and generations (borrowed) */
-    bool refresh_sets_on_hit; /* cached answers add their addresses to the sets again */
+    bool refresh_sets_on_hit;  /* cached answers add their addresses to the sets again */
     struct query_stats stats;
     struct query *free_list;
     uint32_t free_count;
