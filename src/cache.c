@@ -43,8 +43,9 @@ static uint64_t cache_hash(const struct cache_key *k)
     for (size_t i = 0; i < k->name_len; i++) {
         h = (h ^ k->name[i]) * 1099511628211ULL;
     }
-    uint8_t tail[5] = {(uint8_t)(k->qtype >> 8), (uint8_t)k->qtype, (uint8_t)(k->qclass >> 8),
-                       (uint8_t)k->qclass, k->variant};
+    uint8_t tail[9] = {(uint8_t)(k->qtype >> 8), (uint8_t)k->qtype, (uint8_t)(k->qclass >> 8),
+                       (uint8_t)k->qclass, k->variant, (uint8_t)(k->route >> 24),
+                       (uint8_t)(k->route >> 16), (uint8_t)(k->route >> 8), (uint8_t)k->route};
     for (size_t i = 0; i < sizeof(tail); i++) {
         h = (h ^ tail[i]) * 1099511628211ULL;
     }
@@ -54,7 +55,8 @@ static uint64_t cache_hash(const struct cache_key *k)
 static bool cache_key_equal(const struct cache_key *a, const struct cache_key *b)
 {
     return a->name_len == b->name_len && a->qtype == b->qtype && a->qclass == b->qclass &&
-           a->variant == b->variant && memcmp(a->name, b->name, a->name_len) == 0;
+           a->variant == b->variant && a->route == b->route &&
+           memcmp(a->name, b->name, a->name_len) == 0;
 }
 
 struct cache *cache_new(uint32_t max_entries)

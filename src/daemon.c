@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "daemon_impl.h"
-#include "dnsroute/cache.h"
 #include "dnsroute/conf.h"
 #include "dnsroute/err.h"
 #include "dnsroute/log.h"
@@ -68,10 +67,8 @@ static void daemon_reload(struct daemon *d)
     }
     log_info("configuration reloaded: %zu domains, %zu servers",
              domtree_domain_count(dc->conf.tree), dc->conf.server_count);
-    /* dnsmasq clears the cache on SIGHUP: answers cached under the old routes go. */
-    uv_mutex_lock(&d->cache.lock);
-    cache_clear(d->cache.cache);
-    uv_mutex_unlock(&d->cache.lock);
+    /* Unlike dnsmasq the cache is kept: its keys carry the route they were fetched through, so
+     * names whose upstreams changed miss and are fetched again (query.c). */
     /* One reference per worker; each releases its own once adopted (or refused). */
     atomic_fetch_add(&dc->users, d->nworkers);
     for (unsigned i = 0; i < d->nworkers; i++) {

@@ -316,8 +316,24 @@ static bool query_cacheable_type(uint16_t qtype)
            qtype == DNSMSG_TYPE_SRV || qtype == DNSMSG_TYPE_PTR;
 }
 
+/* FNV-1a over the addresses of the servers the query is routed to. */
+static uint32_t query_route_signature(const struct query *q)
+{
+    const struct conf *c = q->gen->conf;
+    uint32_t n = 0, h = 2166136261u;
+    const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *p = (const uint8_t *)&c->servers[ids[i]].addr;
+        for (size_t k = 0; k < sockaddr_len(&c->servers[ids[i]].addr); k++) {
+            h = (h ^ p[k]) * 16777619u;
+        }
+    }
+    return h;
+}
+
 static void query_cache_key(const struct query *q, struct cache_key *k)
 {
+    k->route = query_route_signature(q);
     memcpy(k->name, q->q.qname, q->q.qname_len);
     k->name_len = (uint8_t)q->q.qname_len;
     k->qtype = q->q.qtype;

@@ -21,6 +21,8 @@ struct cache_key {
     uint16_t qtype;
     uint16_t qclass;
     uint8_t variant; /* CACHE_VARIANT_* bits */
+    uint32_t route;  /* signature of the upstream servers the answer came through: after a
+                        reload that changed a name's route, its old answers no longer match */
 };
 
 enum { CACHE_VARIANT_DO = 1, CACHE_VARIANT_CD = 2 };
