@@ -398,9 +398,15 @@ static bool query_answer_cached(struct query *q)
         return false;
     }
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
+    /* No record outlives its cache entry (max-cache-ttl), nor max-ttl. */
+    uint32_t cap = hit.ttl_s > hit.age_s ? hit.ttl_s - hit.age_s : 1;
+    uint32_t max_ttl = q->gen->conf->max_ttl_s;
+    if (max_ttl != 0 && max_ttl < cap) {
+        cap = max_ttl;
+    }
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
-        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, q->gen->conf->max_ttl_s) < 0) {
+        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, cap) < 0) {
         return false;
     }
     q->ctx->stats.cache_hits++;
