@@ -11,6 +11,7 @@ PY="python3 $E2E_LIB_DIR/e2e_dns.py"
 
 cat >"$E2E_TMP/up.scenario" <<'EOF2'
 slow.test   A  a 10.0.0.1 delay=600
+dropt.test  A  drop
 *           A  a 10.0.0.2
 EOF2
 e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
@@ -66,6 +67,14 @@ e2e_ok "UDP unaffected by a stuck TCP client (worst of 5: $worst ms)"
 e2e_assert_match 'IN[[:space:]]+A[[:space:]]+10\.0\.0\.2' \
     "$(e2e_kdig $DR t.stuck.test A +tcp +noall +answer)" "other TCP clients still served"
 e2e_assert_eq 0 "$(e2e_qlog_count up 'qname=stuck\.test\.')" "the half message was never forwarded"
+
+# An upstream that never answers over TCP: SERVFAIL within the 5 s budget.
+t0=$(date +%s%N)
+r=$(e2e_kdig $DR dropt.test A +tcp +timeout=9 | grep -o 'status: [A-Z]*')
+ms=$((($(date +%s%N) - t0) / 1000000))
+e2e_assert_eq "status: SERVFAIL" "$r" "TCP query, silent upstream -> SERVFAIL"
+(( ms <= 6500 )) || e2e_fail "TCP timeout SERVFAIL after $ms ms, budget 5 s"
+e2e_ok "TCP timeout SERVFAIL after $ms ms"
 
 # The idle connection: closed by the daemon after ~10 s.
 for ((i = 0; i < 160; i++)); do [[ -s "$E2E_TMP/idle.err" ]] && break; sleep 0.1; done
