@@ -12,6 +12,7 @@ PY="python3 $E2E_LIB_DIR/e2e_dns.py"
 cat >"$E2E_TMP/up.scenario" <<'EOF2'
 slow.test   A  a 10.0.0.1 delay=600
 dropt.test  A  drop
+closet.test A  close
 *           A  a 10.0.0.2
 EOF2
 e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
@@ -46,6 +47,18 @@ e2e_assert_eq "0x1001 0 1 p1.test." "$(grep p1 <<<"$out")" "IDs matched to their
 e2e_ok "pipelined queries answered concurrently ($ms ms, slow upstream 600 ms)"
 e2e_assert_ge 5 "$(e2e_qlog_count up 'proto=tcp .*qname=(slow|p[1-4])\.test\.')" \
     "pipelined queries went upstream over TCP"
+# 150 pipelined queries in one write: more than the per-connection in-flight limit (64), so the
+# daemon must pause reading and resume; every query is answered exactly once.
+names=$(seq -f 'm%g.test' 1 150)
+# shellcheck disable=SC2086
+out=$($PY pipeline 127.0.0.1 5353 $names)
+e2e_assert_eq 150 "$(grep -c ' 0 1 m[0-9]*\.test\.$' <<<"$out")" "150 pipelined queries, 150 answers"
+e2e_assert_eq 150 "$(awk '{print $1}' <<<"$out" | sort -u | wc -l)" "150 distinct IDs back"
+bad=$(while read -r id _ _ qn; do
+    n=${qn#m}; n=${n%.test.}
+    (( id - 0x1000 + 1 == n )) || echo "$id $qn"
+done <<<"$out")
+e2e_assert_eq "" "$bad" "each reply's ID matches its question"
 # kdig +keepopen: several queries, one connection.
 kd=$(kdig @127.0.0.1 -p 5353 +tcp +keepopen +retry=0 +timeout=2 k1.test A k2.test A k3.test A 2>&1)
 e2e_assert_eq 3 "$(grep -c 'status: NOERROR' <<<"$kd")" "kdig +keepopen: 3 answers"
@@ -75,6 +88,14 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 e2e_assert_eq "status: SERVFAIL" "$r" "TCP query, silent upstream -> SERVFAIL"
 (( ms <= 6500 )) || e2e_fail "TCP timeout SERVFAIL after $ms ms, budget 5 s"
 e2e_ok "TCP timeout SERVFAIL after $ms ms"
+
+# An upstream that closes the TCP connection without answering: SERVFAIL, not a hang.
+t0=$(date +%s%N)
+r=$(e2e_kdig $DR closet.test A +tcp +timeout=9 | grep -o 'status: [A-Z]*')
+ms=$((($(date +%s%N) - t0) / 1000000))
+e2e_assert_eq "status: SERVFAIL" "$r" "upstream closes the TCP connection -> SERVFAIL"
+(( ms <= 6500 )) || e2e_fail "SERVFAIL after $ms ms"
+e2e_ok "closed upstream connection: SERVFAIL after $ms ms"
 
 # The idle connection: closed by the daemon after ~10 s.
 for ((i = 0; i < 160; i++)); do [[ -s "$E2E_TMP/idle.err" ]] && break; sleep 0.1; done
