@@ -53,6 +53,41 @@ for n in swid swq sfp; do
     e2e_assert_no_match '6\.6\.6\.6' "$r" "$n.test: forged address never delivered"
 done
 
+# --- an off-path forger who knows the port, ID and question, but not the server's address:
+# a hand-made upstream on 127.0.0.7 first has 127.0.0.8 send the forged answer to the daemon's
+# source port, then answers for real 200 ms later.
+cat >"$E2E_TMP/forger.py" <<'PYEOF'
+import socket, struct, time
+real = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+real.bind(("127.0.0.7", 53))
+forger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+forger.bind(("127.0.0.8", 53))
+real.settimeout(20)
+def answer(q, addr):
+    off = 12
+    while q[off]:
+        off += 1 + q[off]
+    question = q[12:off + 5]
+    hdr = q[:2] + struct.pack("!HHHHH", 0x8180, 1, 1, 0, 0)
+    return hdr + question + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes(addr)
+for _ in range(2):
+    q, src = real.recvfrom(4096)
+    print("query from", src, "id", struct.unpack("!H", q[:2])[0], flush=True)
+    forger.sendto(answer(q, [6, 6, 6, 6]), src)
+    time.sleep(0.2)
+    real.sendto(answer(q, [1, 2, 3, 7]), src)
+PYEOF
+e2e_add_addr 127.0.0.7/32 2>/dev/null || true
+e2e_spawn forger python3 "$E2E_TMP/forger.py"
+sleep 0.3
+printf '%s\n' no-resolv no-hosts cache-size=0 server=127.0.0.7 >"$E2E_TMP/three.conf"
+e2e_start_dnsroute three 5355 "$E2E_TMP/three.conf" "${DRA[@]}"
+e2e_assert_eq 1.2.3.7 "$(e2e_short 127.0.0.1#5355 offpath.test)" \
+    "answer from the wrong address (right port, ID, question) ignored; real answer used"
+e2e_assert_eq 1.2.3.7 "$(e2e_kdig 127.0.0.1#5355 offpath2.test A +notcp +short)" "again"
+e2e_assert_match 'query from' "$(cat "$E2E_TMP/forger.err")" "the forger really saw the queries"
+e2e_stop three
+
 # --- source ports and IDs of upstream queries
 # ports_per_1000 NAME FIRST_LINE: the smallest number of distinct source ports among the
 # blocks of 1,000 consecutive queries from line FIRST_LINE; IDs likewise, plus the share of
