@@ -363,7 +363,10 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, struct upstre
     memset(&o, 0, sizeof(o));
     o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_EDNS | ARES_FLAG_IGNTC | ARES_FLAG_NOSEARCH |
               (tcp ? ARES_FLAG_USEVC : 0);
-    o.timeout = (int)u->cfg.try_timeout_ms;
+    /* An attempt listens for its answer for the whole budget: an upstream slower than one try
+     * (a cold recursive lookup often takes 1-3 s) must still be heard, as with dnsmasq. The
+     * per-try timeout only starts further attempts (upstream.c req_check_slow). */
+    o.timeout = (int)u->cfg.total_timeout_ms;
     o.tries = 1;
     o.ednspsz = CHAN_EDNS_SIZE;
     o.socket_send_buffer_size = CHAN_SOCK_BUF;

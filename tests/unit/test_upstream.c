@@ -770,7 +770,8 @@ static void test_timeout_budget(void)
     CHECK(atomic_load(&fx.resp[0].udp_count) >= 3);
     struct upstream_server_stats st;
     upstream_get_stats(fx.u, 0, &st);
-    CHECK(st.failed >= 2);
+    /* Attempts keep listening for the whole budget (a slow answer still counts), so at
+     * ERR_TIMEOUT they are still pending, not yet counted as failed. */
     CHECK(st.retried >= 2);
     fx_down(&fx);
 }
