@@ -24,6 +24,7 @@ cat >"$E2E_TMP/up.scenario" <<'EOF2'
 @a  tob.test     A  a 2.2.2.7
     bothsf.test  A  servfail
     dead.test    A  drop
+@a  *.slow.test   A  a 1.0.0.9 delay=1500
 @a  *            A  a 1.0.0.1 delay=150
 @b  *            A  a 1.0.0.2
 EOF2
@@ -91,6 +92,34 @@ e2e_start_fake b "$E2E_TMP/up.scenario" 127.0.0.3#53@b
 for i in $(seq 1 60); do e2e_short $DEF "r$i.test" >/dev/null; done
 e2e_assert_ge 1 "$(cnt b 'qname=r[0-9]+\.test\.')" "revived server b probed again within 60 queries"
 e2e_assert_eq 1.0.0.2 "$(e2e_short $DEF again.test)" "and b (faster) answers again"
+
+# --- dns-forward-max=3: a fourth concurrent query for the group is REFUSED at once.
+printf '%s\n' no-resolv no-hosts cache-size=0 server=127.0.0.2 dns-forward-max=3 >"$E2E_TMP/max.conf"
+e2e_start_dnsroute max 5356 "$E2E_TMP/max.conf" "${DRA[@]}"
+pids=()
+for i in 1 2 3 4 5 6; do
+    (e2e_rcode 127.0.0.1#5356 "q$i.slow.test" A +time=4 >"$E2E_TMP/max$i.out") &
+    pids+=($!)
+    sleep 0.05
+done
+wait "${pids[@]}"
+res=$(cat "$E2E_TMP"/max[1-6].out | sort | uniq -c | xargs)
+e2e_assert_eq "3 NOERROR 3 REFUSED" "$res" "dns-forward-max=3: 3 answered, 3 REFUSED"
+e2e_assert_eq 3 "$(e2e_qlog_field a qname 'qname=q[1-6]\.slow\.test\.' | sort -u | wc -l)" \
+    "only 3 names went upstream"
+e2e_assert_match 'Maximum number of concurrent DNS queries reached \(max: 3\)' \
+    "$(cat "$E2E_TMP/max.err")" "dnsmasq's warning logged"
+e2e_assert_eq 1.0.0.1 "$(e2e_short 127.0.0.1#5356 free.test)" "slots free again afterwards"
+# --- a server slower than one try (1.5 s > 1 s) is still heard, as with dnsmasq (which has no
+# per-try timeout). Before the fix each try was abandoned after 1 s: SERVFAIL after 5 s.
+t0=$(date +%s%N)
+r=$(e2e_short 127.0.0.1#5356 one.slow.test A +time=8)
+ms=$((($(date +%s%N) - t0) / 1000000))
+e2e_assert_eq 1.0.0.9 "$r" "slow upstream (1.5 s) answer accepted"
+(( ms < 2500 )) || e2e_fail "slow upstream answered after $ms ms"
+e2e_ok "slow upstream answer after $ms ms"
+
+e2e_stop max
 
 e2e_stop all
 e2e_stop strict
