@@ -604,12 +604,20 @@ static void req_check_slow(struct upstream_req *r, uint64_t now)
     if (req_send_untried(r) > 0) {
         return;
     }
+    if (r->held != NULL) {
+        req_defer(r, ERR_MISMATCH);
+        return;
+    }
+    /* At most two rounds listening at once, so a dead server under load costs at most twice the
+     * sockets it did when every try was abandoned. */
+    uint32_t count = 0, pending = 0;
+    (void)req_group_servers(r, &count);
+    for (const struct upstream_attempt *a = r->attempts; a != NULL; a = a->next) {
+        pending++;
+    }
     uint32_t max_rounds =
         (u->cfg.total_timeout_ms + u->cfg.try_timeout_ms - 1) / u->cfg.try_timeout_ms;
-    if (r->held != NULL || r->round + 1 >= max_rounds || now >= r->deadline_ms) {
-        if (r->held != NULL) {
-            req_defer(r, ERR_MISMATCH);
-        }
+    if (r->round + 1 >= max_rounds || now >= r->deadline_ms || pending >= 2 * count) {
         return;
     }
     req_send_round(r);
