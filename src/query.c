@@ -348,6 +348,10 @@ static bool query_answer_cached(struct query *q)
     uint8_t *pkt = query_scratch(q->ctx);
     memcpy(pkt, hit.reply, hit.len);
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
+    /* The stored reply has the RD bit of the query that filled the cache: give back the
+     * client's own (dnsmasq setup_reply copies it; CD is part of the cache key). */
+    uint16_t rd = q->q.flags & DNSMSG_FLAG_RD;
+    dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
         dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, q->gen->conf.max_ttl_s) < 0) {
