@@ -397,7 +397,9 @@ static void query_forward(struct query *q)
         uint32_t n = 0;
         const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
         char text[SOCKADDR_TEXT_MAX];
-        sockaddr_format(&c->servers[ids[0]].addr, false, text, sizeof(text));
+        /* dnsmasq writes the port only when it is not 53: "to 127.0.0.5#5300". */
+        const union sockaddr_any *to = &c->servers[ids[0]].addr;
+        sockaddr_format(to, sockaddr_port(to) != 53, text, sizeof(text));
         query_log(q, "forwarded %s to %s", query_name(q), text);
     }
 }

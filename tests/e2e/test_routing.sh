@@ -14,12 +14,16 @@ cat >"$E2E_TMP/up.scenario" <<'EOF'
 @def     *  A     a 2.2.2.2
 @deep    *  A     a 3.3.3.3
 @nodots  *  A     a 4.4.4.4
+@port    *  A     a 5.5.5.5
+@v6      *  A     a 6.6.6.6
 @def     *  TXT   nodata
 EOF
 e2e_start_fake china "$E2E_TMP/up.scenario" 114.114.114.114#53@china
 e2e_start_fake def "$E2E_TMP/up.scenario" 127.0.0.2#53@def
 e2e_start_fake deep "$E2E_TMP/up.scenario" 127.0.0.3#53@deep
 e2e_start_fake nodots "$E2E_TMP/up.scenario" 127.0.0.4#53@nodots
+e2e_start_fake port "$E2E_TMP/up.scenario" 127.0.0.5#5300@port
+[[ $E2E_HAVE_IPV6 == 1 ]] && e2e_start_fake v6 "$E2E_TMP/up.scenario" fd00::53#53@v6
 
 conf="$E2E_TMP/d.conf"
 cat >"$conf" <<'EOF'
@@ -39,6 +43,8 @@ local=/loc.test/
 address=/ad.test/192.0.2.7
 address=/ad.test/2001:db8::7
 address=/zero.test/#
+server=/port.test/127.0.0.5#5300
+server=/v6.test/fd00::53
 server=127.0.0.2
 EOF
 e2e_start_dnsroute dr 5353 "$conf" --pid-file= --user=root
@@ -58,6 +64,10 @@ e2e_assert_eq 1.1.1.1 "$(e2e_short $DR xa.b.deep.test)" "xa.b.deep.test is not u
 e2e_assert_eq 2.2.2.2 "$(e2e_short $DR x.back.cn.test)" "server=/d/# sends d to the default"
 e2e_assert_eq 4.4.4.4 "$(e2e_short $DR plainname)" "server=// takes dotless names"
 e2e_assert_eq 3.3.3.3 "$(e2e_short $DR lan)" "a domain record beats server=// for a dotless name"
+e2e_assert_eq 5.5.5.5 "$(e2e_short $DR x.port.test)" "server=/d/ip#port: non-standard upstream port"
+if [[ $E2E_HAVE_IPV6 == 1 ]]; then
+    e2e_assert_eq 6.6.6.6 "$(e2e_short $DR x.v6.test)" "IPv6 upstream (fd00::53)"
+fi
 e2e_assert_eq 0 "$(e2e_qlog_count def 'qname=(www\.)?baidu\.com\. ')" "default never saw baidu.com"
 e2e_assert_eq 0 "$(e2e_qlog_count china 'qname=(notcn|www\.example|x\.back)')" \
     "china server never saw the other names"
@@ -96,7 +106,8 @@ DM=127.0.0.1#5355
 mark_dr=$(wc -l <"$E2E_TMP/dr.err")
 mark_dm=$(wc -l <"$E2E_TMP/dm.err")
 for q in "www.baidu.com A" "x.a.b.deep.test A" "plainname A" "www.loc.test A" "www.ad.test A" \
-    "ad.test AAAA" "x.zero.test A" "x.back.cn.test A" "nx.ad.test TXT"; do
+    "ad.test AAAA" "x.zero.test A" "x.back.cn.test A" "nx.ad.test TXT" "x.port.test A" \
+    "x.v6.test A"; do
     # shellcheck disable=SC2086
     e2e_dig $DR $q >/dev/null
     # shellcheck disable=SC2086
