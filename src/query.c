@@ -404,6 +404,10 @@ static bool query_answer_cached(struct query *q)
     if (max_ttl != 0 && max_ttl < cap) {
         cap = max_ttl;
     }
+    /* The stored reply has the RD bit of the query that filled the cache: give back the
+     * client's own (dnsmasq setup_reply copies it; CD is part of the cache key). */
+    uint16_t rd = q->q.flags & DNSMSG_FLAG_RD;
+    dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
         dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, cap) < 0) {
@@ -452,7 +456,9 @@ static void query_forward(struct query *q)
         uint32_t n = 0;
         const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
         char text[SOCKADDR_TEXT_MAX];
-        sockaddr_format(&c->servers[ids[0]].addr, false, text, sizeof(text));
+        /* dnsmasq writes the port only when it is not 53: "to 127.0.0.5#5300". */
+        const union sockaddr_any *to = &c->servers[ids[0]].addr;
+        sockaddr_format(to, sockaddr_port(to) != 53, text, sizeof(text));
         query_log(q, "forwarded %s to %s", query_name(q), text);
     }
 }

@@ -591,6 +591,38 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
 
 /* --- instance --------------------------------------------------------------------------------- */
 
+/* r's newest attempt has had no answer for a whole try: ask the servers not tried yet (the next
+ * one with strict-order), else hold a SERVFAIL/REFUSED answer no longer, else start another
+ * round within the budget. The older attempts keep listening: a slow answer still counts. */
+static void req_check_slow(struct upstream_req *r, uint64_t now)
+{
+    struct upstream *u = r->u;
+    if (r->sending || r->attempts == NULL || now - r->attempts->sent_ms < u->cfg.try_timeout_ms) {
+        return;
+    }
+    r->forwardall = !u->cfg.strict_order;
+    if (req_send_untried(r) > 0) {
+        return;
+    }
+    if (r->held != NULL) {
+        req_defer(r, ERR_MISMATCH);
+        return;
+    }
+    /* At most two rounds listening at once, so a dead server under load costs at most twice the
+     * sockets it did when every try was abandoned. */
+    uint32_t count = 0, pending = 0;
+    (void)req_group_servers(r, &count);
+    for (const struct upstream_attempt *a = r->attempts; a != NULL; a = a->next) {
+        pending++;
+    }
+    uint32_t max_rounds =
+        (u->cfg.total_timeout_ms + u->cfg.try_timeout_ms - 1) / u->cfg.try_timeout_ms;
+    if (r->round + 1 >= max_rounds || now >= r->deadline_ms || pending >= 2 * count) {
+        return;
+    }
+    req_send_round(r);
+}
+
 static void on_tick(uv_timer_t *timer)
 {
     struct upstream *u = DNSROUTE_CONTAINER_OF(timer, struct upstream, tick);
@@ -598,6 +630,11 @@ static void on_tick(uv_timer_t *timer)
     uint64_t now = upstream_now_ms(u);
     while (u->head != NULL && u->head->deadline_ms <= now) {
         req_finish_held(u->head, ERR_TIMEOUT);
+    }
+    /* Requests sent during this walk go to the tail with fresh attempts: not slow yet. */
+    for (struct upstream_req *r = u->head, *next; r != NULL; r = next) {
+        next = r->next;
+        req_check_slow(r, now);
     }
 }
 

@@ -603,11 +603,14 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen
     o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_EDNS | ARES_FLAG_IGNTC | ARES_FLAG_NOSEARCH |
               (tcp ? ARES_FLAG_USEVC : 0) | (stayopen ? ARES_FLAG_STAYOPEN : 0);
     /* No search domains and no lookup order: ares_init then reads no host files and makes no
-     * uname call, which matters when channels are replaced all the time. */
+     * uname call. */
     o.domains = NULL;
     o.ndomains = 0;
     o.lookups = (char *)"b";
-    o.timeout = (int)u->cfg.try_timeout_ms;
+    /* An attempt listens for its answer for the whole budget: an upstream slower than one try
+     * (a cold recursive lookup often takes 1-3 s) must still be heard, as with dnsmasq. The
+     * per-try timeout only starts further attempts (upstream.c req_check_slow). */
+    o.timeout = (int)u->cfg.total_timeout_ms;
     o.tries = 1;
     o.ednspsz = CHAN_EDNS_SIZE;
     o.socket_send_buffer_size = CHAN_SOCK_BUF;

@@ -768,11 +768,13 @@ static void test_timeout_budget(void)
     CHECK(t.len == 0);
     fprintf(stderr, "  ERR_TIMEOUT after %llu ms (budget 900)\n", (unsigned long long)el);
     CHECK(el >= 850 && el <= 1300);
-    CHECK(atomic_load(&fx.resp[0].udp_count) >= 3);
+    /* A retry after each try, while at most two rounds listen at once (upstream.c). */
+    CHECK(atomic_load(&fx.resp[0].udp_count) >= 2);
     struct upstream_server_stats st;
     upstream_get_stats(fx.u, 0, &st);
-    CHECK(st.failed >= 2);
-    CHECK(st.retried >= 2);
+    /* Attempts keep listening for the whole budget (a slow answer still counts), so at
+     * ERR_TIMEOUT they are still pending, not yet counted as failed. */
+    CHECK(st.retried >= 1);
     fx_down(&fx);
 }
 
