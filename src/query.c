@@ -497,10 +497,12 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
     dnsmsg_cursor_skip(&cur, r->question_end);
     for (uint16_t i = 0; i < r->ancount; i++) {
         struct dnsmsg_rr rr;
+        /* dnsmsg_cursor_read_rr already moves past the rdata: skipping rdlen again here made
+         * every record after the first unreadable, so a bogus address in second place or later
+         * was missed (and its answer added to the sets). Found by tests/e2e/test_ipset_diff.sh. */
         if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
             return false;
         }
-        dnsmsg_cursor_skip(&cur, rr.rdlen);
         int family = rr.type == DNSMSG_TYPE_A && rr.rdlen == 4       ? AF_INET
                      : rr.type == DNSMSG_TYPE_AAAA && rr.rdlen == 16 ? AF_INET6
                                                                      : 0;
