@@ -57,6 +57,11 @@ cnx.a.test A
 sf.a.test A
 tc.a.test A +ignore
 tc.other.test A +ignore
+tck.a.test A +ignore
+tck.other.test AAAA +ignore
+nxr.a.test A
+nxr.other.test AAAA
+sfr.a.test A
 bogus.a.test A
 bogus.other.test AAAA
 local.a.test A
@@ -96,9 +101,13 @@ done
 # Negative answers, TC, bogus, local, ANY: none of their addresses is in any set (the sets'
 # exact content above already excludes them; this names each case).
 all_members=$(for p in dm_ dr_; do for s in "${ALL_SETS[@]}"; do members "$p$s"; done; done | xargs)
-for a in 198.51.100.71 198.51.100.72; do
+for a in 198.51.100.71 198.51.100.72 198.51.100.73 2001:db8:f::73; do
     e2e_assert_no_match "(^| )${a//./\\.}( |$)" "$all_members" "TC answer $a not added"
 done
+for a in 198.51.100.74 2001:db8:f::74; do
+    e2e_assert_no_match "(^| )${a//./\\.}( |$)" "$all_members" "NXDOMAIN answer $a not added"
+done
+e2e_assert_no_match '198\.51\.100\.75' "$all_members" "SERVFAIL answer 198.51.100.75 not added"
 for a in 198.51.100.67 192.0.2.66 2001:db8:f::67 2001:db8:bad::66; do
     e2e_assert_no_match "(^| )${a//./\\.}( |$)" "$all_members" "bogus-nxdomain answer $a not added"
 done
@@ -109,6 +118,10 @@ for a in 198.51.100.81 198.51.100.82; do
     e2e_assert_no_match "(^| )${a//./\\.}( |$)" "$all_members" "ANY answer $a not added"
 done
 e2e_assert_eq 198.51.100.71 "$(e2e_short $DR tc.a.test A +tcp)" "sanity: TC name has an address (TCP)"
+e2e_assert_eq 198.51.100.73 "$(e2e_short 127.0.0.2 tck.a.test A +ignore)" \
+    "sanity: the upstream's TC reply holds an address"
+e2e_assert_eq 198.51.100.74 "$(e2e_short 127.0.0.2 nxr.a.test A)" \
+    "sanity: the upstream's NXDOMAIN reply holds an address"
 e2e_assert_eq 198.51.100.81 "$(e2e_dig $DR anyq.a.test ANY +short)" "sanity: ANY answer has an address"
 e2e_assert_eq NXDOMAIN "$(e2e_rcode $DR bogus.a.test)" "sanity: bogus answer became NXDOMAIN"
 
