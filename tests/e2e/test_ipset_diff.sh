@@ -20,8 +20,10 @@ for p in dm_ dr_; do
     for s in "${SETS4[@]}"; do e2e_ipset_create "$p$s" hash:ip; done
     for s in "${SETS6[@]}"; do e2e_ipset_create "$p$s" hash:ip family inet6; done
     e2e_ipset_create "${p}t4" hash:ip timeout 60
+    e2e_ipset_create "${p}bm4" bitmap:ip range 198.51.100.0/24
+    e2e_ipset_create "${p}net4" hash:net
 done
-ALL_SETS=("${SETS4[@]}" "${SETS6[@]}" t4)
+ALL_SETS=("${SETS4[@]}" "${SETS6[@]}" t4 bm4 net4)
 
 e2e_start_fake up "$E2E_CONF/sets.scenario" 127.0.0.2#53
 e2e_render "$E2E_CONF/sets-ipset.conf" "$E2E_TMP/dm.conf" P=dm_
@@ -51,6 +53,7 @@ short.e.test A
 long.e.test A
 www.other.test A
 www.other.test AAAA
+www.n.test A
 nx.a.test A
 nx.other.test AAAA
 cnx.a.test A
@@ -90,6 +93,8 @@ declare -A WANT=(
     [all6]="2001:db8:f::61"
     [allb]=""                                        # second "" line loses
     [t4]="198.51.100.51 198.51.100.52 198.51.100.53"
+    [bm4]="198.51.100.91 198.51.100.92"              # the kernel refuses 203.0.113.x only
+    [net4]="198.51.100.91 198.51.100.92 203.0.113.5 203.0.113.6"
 )
 for s in "${ALL_SETS[@]}"; do
     e2e_assert_eq "${WANT[$s]}" "$(members "dr_$s")" "dnsroute set dr_$s content"
@@ -138,7 +143,12 @@ stat=$(grep 'ipset dr_bc4: ready' "$E2E_TMP/dr.err" | tail -n1)
 e2e_assert_match 'wrong family [1-9]' "$stat" "dnsroute skipped the v6 addresses for dr_bc4"
 e2e_assert_match 'missing 0, family 0, full 0, timeout 0, permission 0, other 0' "$stat" \
     "dnsroute: no kernel error for dr_bc4"
-e2e_assert_eq 0 "$(grep -c 'not added' "$E2E_TMP/dr.err" || true)" "dnsroute logged no add failure"
+e2e_assert_eq 0 "$(grep -c 'dr_bc4.*not added' "$E2E_TMP/dr.err" || true)" \
+    "dnsroute logged no add failure for dr_bc4"
+# bitmap:ip refuses the 203.0.113.x answers (outside its range): dnsroute logs it once (dnsmasq
+# never reads the kernel's answer) and still adds the good addresses that came after a bad one.
+e2e_assert_match 'ipset dr_bm4: 2 of 4 addresses not added' "$(cat "$E2E_TMP/dr.err")" \
+    "dnsroute logged the 2 refused bitmap addresses"
 
 # Difference 2: TTL-derived element timeouts (600 s as is, 10 s raised to 300, 200000 lowered to
 # 86400); dnsmasq leaves the set's default (60 s).
