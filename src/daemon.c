@@ -110,19 +110,21 @@ static int daemon_gen_open(struct daemon *d, struct query_gen *gen, char *errbuf
 static void on_check(uv_check_t *handle)
 {
     struct daemon *d = DNSROUTE_CONTAINER_OF(handle, struct daemon, flush);
+    if (server_has_pending(d->server)) {
+        /* The kernel applies set additions inside sendmsg: after this, the replies may leave. */
+        for (size_t i = 0; i < d->gen_count; i++) {
+            if (d->gens[i]->nlset != NULL) {
+                nlset_flush(d->gens[i]->nlset);
+            }
+        }
+        server_flush(d->server);
+    }
+    /* Reap only after the flush: the last query of a retired generation queued its addresses
+     * in that generation's batch, and nlset_free drops a batch unsent (reaping first lost the
+     * last answer's addresses at each reload; found by tests/e2e/test_race.sh). */
     if (d->dead_gens > 0) {
         daemon_reap_gens(d);
     }
-    if (!server_has_pending(d->server)) {
-        return;
-    }
-    /* The kernel applies set additions inside sendmsg: after this, the replies may leave. */
-    for (size_t i = 0; i < d->gen_count; i++) {
-        if (d->gens[i]->nlset != NULL) {
-            nlset_flush(d->gens[i]->nlset);
-        }
-    }
-    server_flush(d->server);
 }
 
 static void on_recheck(uv_timer_t *timer)
