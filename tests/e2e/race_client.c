@@ -1,8 +1,9 @@
 /* race_client.c - proves "the address is in the set before the client has the answer" (issue 4).
- * Keeps many DNS queries in flight from many UDP sockets and, the instant each answer arrives,
- * asks the kernel over netlink whether every answered address is in the configured sets
- * (IPSET_CMD_TEST for ipsets, NFT_MSG_GETSETELEM for nftables sets). An address the kernel does
- * not know yet is a "missing" one: the forwarder answered before it added the address.
+ * Keeps many DNS queries in flight from many UDP sockets (or pipelined TCP connections) and, the
+ * instant each answer arrives, asks the kernel over netlink whether every answered address is in
+ * the configured sets (IPSET_CMD_TEST for ipsets, NFT_MSG_GETSETELEM for nftables sets). An address
+ * the kernel does not know yet is a "missing" one: the forwarder answered before it added the
+ * address.
  *
  * Test-only program: libc, POSIX and libmnl, no dnsroute code, so a bug in the daemon cannot
  * hide in the checker too. Output: one line of key=value counters on stdout. */
@@ -52,7 +53,10 @@ struct race_slot {
 
 struct race_sock {
     int fd;
+    bool dead; /* TCP: the server closed the connection */
     struct race_slot slots[RACE_WINDOW_MAX];
+    size_t rlen; /* TCP: bytes of an incomplete frame in rbuf */
+    uint8_t rbuf[65536 + 2];
 };
 
 struct race_counts {
@@ -65,6 +69,7 @@ struct race {
     struct race_query *queries;
     uint32_t query_count, next_query, done;
     unsigned sock_count, window, timeout_ms, total_s;
+    bool tcp; /* one pipelined TCP connection per "socket" (RFC 7766 framing) */
     struct race_sock *socks;
     struct race_spec specs[RACE_SPECS_MAX];
     unsigned spec_count;
@@ -181,7 +186,8 @@ static void race_usage(void)
 {
     (void)fprintf(stderr,
                   "usage: race_client -s ADDR[#PORT] -f QUERYFILE [-c SOCKETS] [-w WINDOW]\n"
-                  "                   [-t TIMEOUT_MS] [-T TOTAL_S] [-4 SPEC]... [-6 SPEC]...\n"
+                  "                   [-t TIMEOUT_MS] [-T TOTAL_S] [-P udp|tcp]\n"
+                  "                   [-4 SPEC]... [-6 SPEC]...\n"
                   "  SPEC: ipset:NAME | nft:ip|ip6|inet:TABLE:SET\n"
                   "  QUERYFILE: 'name [A|AAAA]' per line; each line is asked once.\n");
     exit(2);
@@ -195,7 +201,7 @@ static void race_parse_args(struct race *r, int argc, char **argv)
     r->window = 4;
     r->timeout_ms = 2000;
     r->total_s = 40;
-    while ((opt = getopt(argc, argv, "s:f:c:w:t:T:4:6:")) != -1) {
+    while ((opt = getopt(argc, argv, "s:f:c:w:t:T:4:6:P:")) != -1) {
         switch (opt) {
         case 's':
             server = optarg;
@@ -214,6 +220,12 @@ static void race_parse_args(struct race *r, int argc, char **argv)
             break;
         case 'T':
             r->total_s = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'P':
+            if (strcmp(optarg, "tcp") != 0 && strcmp(optarg, "udp") != 0) {
+                race_usage();
+            }
+            r->tcp = optarg[0] == 't';
             break;
         case '4':
             race_parse_spec(r, AF_INET, optarg);
@@ -429,40 +441,85 @@ static void race_send_next(struct race *r, struct race_sock *s, struct race_slot
     if (r->next_query == r->query_count) {
         return;
     }
-    uint8_t pkt[512];
+    if (s->dead) {
+        return; /* the other connections take the remaining queries */
+    }
+    uint8_t frame[2 + 512], *pkt = frame + 2;
     slot->query = r->next_query++;
     slot->id = r->next_id++;
     size_t len = race_write_query(&r->queries[slot->query], slot->id, pkt);
     slot->busy = true;
     slot->sent_ms = race_now_ms();
     r->n.sent++;
-    if (sendto(s->fd, pkt, len, 0, (const struct sockaddr *)&r->server, r->server_len) < 0) {
+    ssize_t sent;
+    if (r->tcp) {
+        frame[0] = (uint8_t)(len >> 8);
+        frame[1] = (uint8_t)len;
+        sent = send(s->fd, frame, len + 2, MSG_NOSIGNAL);
+    } else {
+        sent = sendto(s->fd, pkt, len, 0, (const struct sockaddr *)&r->server, r->server_len);
+    }
+    if (sent < 0) {
         r->n.errors++;
         slot->busy = false;
         r->done++;
     }
 }
 
-static void race_read_sock(struct race *r, struct race_sock *s)
+/* One DNS message from the server: matched to its slot by ID, checked, slot reused. */
+static void race_on_message(struct race *r, struct race_sock *s, const uint8_t *pkt, size_t len)
+{
+    if (len < 12) {
+        return;
+    }
+    uint16_t id = (uint16_t)(pkt[0] << 8 | pkt[1]);
+    for (unsigned i = 0; i < r->window; i++) {
+        struct race_slot *slot = &s->slots[i];
+        if (slot->busy && slot->id == id && (pkt[2] & 0x80)) {
+            race_handle_answer(r, &r->queries[slot->query], pkt, len);
+            slot->busy = false;
+            r->done++;
+            race_send_next(r, s, slot);
+            return;
+        }
+    }
+}
+
+static void race_read_udp(struct race *r, struct race_sock *s)
 {
     uint8_t pkt[4096];
     for (;;) {
         ssize_t len = recv(s->fd, pkt, sizeof(pkt), MSG_DONTWAIT);
-        if (len < 12) {
+        if (len < 0) {
             return;
         }
-        uint16_t id = (uint16_t)(pkt[0] << 8 | pkt[1]);
-        for (unsigned i = 0; i < r->window; i++) {
-            struct race_slot *slot = &s->slots[i];
-            if (slot->busy && slot->id == id && (pkt[2] & 0x80)) {
-                race_handle_answer(r, &r->queries[slot->query], pkt, (size_t)len);
-                slot->busy = false;
-                r->done++;
-                race_send_next(r, s, slot);
-                break;
-            }
-        }
+        race_on_message(r, s, pkt, (size_t)len);
     }
+}
+
+/* TCP: each message is checked as soon as its last byte is read. */
+static void race_read_tcp(struct race *r, struct race_sock *s)
+{
+    ssize_t got = recv(s->fd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen, MSG_DONTWAIT);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+        s->dead = true; /* its busy slots time out */
+        return;
+    }
+    if (got < 0) {
+        return;
+    }
+    s->rlen += (size_t)got;
+    size_t off = 0;
+    while (s->rlen - off >= 2) {
+        size_t len = (size_t)s->rbuf[off] << 8 | s->rbuf[off + 1];
+        if (s->rlen - off < 2 + len) {
+            break;
+        }
+        race_on_message(r, s, s->rbuf + off + 2, len);
+        off += 2 + len;
+    }
+    memmove(s->rbuf, s->rbuf + off, s->rlen - off);
+    s->rlen -= off;
 }
 
 static void race_expire(struct race *r, uint64_t now)
@@ -480,6 +537,23 @@ static void race_expire(struct race *r, uint64_t now)
     }
 }
 
+static void race_open_socks(struct race *r, struct pollfd *pfd)
+{
+    for (unsigned k = 0; k < r->sock_count; k++) {
+        int type = r->tcp ? SOCK_STREAM : SOCK_DGRAM;
+        r->socks[k].fd = socket(r->server.ss_family, type | SOCK_CLOEXEC, 0);
+        if (r->socks[k].fd < 0) {
+            race_die("socket", strerror(errno));
+        }
+        if (r->tcp &&
+            connect(r->socks[k].fd, (const struct sockaddr *)&r->server, r->server_len) < 0) {
+            race_die("connect", strerror(errno));
+        }
+        pfd[k].fd = r->socks[k].fd;
+        pfd[k].events = POLLIN;
+    }
+}
+
 static void race_run(struct race *r)
 {
     struct pollfd *pfd = calloc(r->sock_count, sizeof(*pfd));
@@ -487,14 +561,7 @@ static void race_run(struct race *r)
     if (pfd == NULL || r->socks == NULL) {
         race_die("allocation", "out of memory");
     }
-    for (unsigned k = 0; k < r->sock_count; k++) {
-        r->socks[k].fd = socket(r->server.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (r->socks[k].fd < 0) {
-            race_die("socket", strerror(errno));
-        }
-        pfd[k].fd = r->socks[k].fd;
-        pfd[k].events = POLLIN;
-    }
+    race_open_socks(r, pfd);
     r->next_id = (uint16_t)getpid();
     for (unsigned i = 0; i < r->window; i++) {
         for (unsigned k = 0; k < r->sock_count; k++) {
@@ -505,9 +572,15 @@ static void race_run(struct race *r)
     while (r->done < r->query_count && race_now_ms() < deadline) {
         int n = poll(pfd, r->sock_count, 20);
         for (unsigned k = 0; n > 0 && k < r->sock_count; k++) {
-            if (pfd[k].revents & POLLIN) {
-                race_read_sock(r, &r->socks[k]);
+            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR))) {
+                continue;
             }
+            if (r->tcp) {
+                race_read_tcp(r, &r->socks[k]);
+            } else {
+                race_read_udp(r, &r->socks[k]);
+            }
+            pfd[k].fd = r->socks[k].dead ? -1 : pfd[k].fd; /* poll ignores negative fds */
         }
         race_expire(r, race_now_ms());
     }
