@@ -24,7 +24,10 @@
 #define QUERY_BUF_LEN   4096
 /* Room for a reply over TCP, plus an OPT we may append. */
 #define QUERY_REPLY_CAP (65535 + 64)
-#define QUERY_ADDRS_MAX 64
+/* Every address of the largest reply: an A record takes at least 16 bytes (compressed owner).
+ * dnsmasq adds all of them; a cap of 64 left the rest of a big answer out of the sets (found by
+ * tests/e2e/test_ipset_diff.sh, 100 A records over TCP). */
+#define QUERY_ADDRS_MAX (65535 / 16)
 #define QUERY_FREE_MAX  1024
 
 enum query_state { QUERY_IDLE, QUERY_PARSED, QUERY_FORWARDING };
@@ -53,6 +56,15 @@ static uint8_t *query_scratch(struct query_ctx *ctx)
     (void)ctx;
     static uint8_t scratch[QUERY_REPLY_CAP];
     return scratch;
+}
+
+/* The addresses of one reply (query_add_to_sets, query_log_reply), likewise shared: too big for
+ * the stack, and used by one function at a time. */
+static struct dnsmsg_addr *query_addrs(struct query_ctx *ctx)
+{
+    (void)ctx;
+    static struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
+    return addrs;
 }
 
 void query_gen_ref(struct query_gen *gen)
@@ -525,7 +537,7 @@ static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
     if (q->gen->nlset == NULL || (lists[0] == DOMTREE_NONE && lists[1] == DOMTREE_NONE)) {
         return;
     }
-    struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
+    struct dnsmsg_addr *addrs = query_addrs(q->ctx);
     int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
                                QUERY_ADDRS_MAX);
     for (int i = 0; i < n; i++) {
@@ -558,7 +570,7 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
                                                                                       : "error");
         return;
     }
-    struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
+    struct dnsmsg_addr *addrs = query_addrs(q->ctx);
     int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
                                QUERY_ADDRS_MAX);
     for (int i = 0; i < n; i++) {
