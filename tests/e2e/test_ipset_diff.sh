@@ -14,7 +14,7 @@ e2e_require_dnsroute
 e2e_require_ipset
 [[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
 
-SETS4=(a4 deep bc4 d1 d2 all4 allb)
+SETS4=(a4 deep bc4 d1 d2 all4 allb big4)
 SETS6=(a6 all6)
 for p in dm_ dr_; do
     for s in "${SETS4[@]}"; do e2e_ipset_create "$p$s" hash:ip; done
@@ -54,6 +54,7 @@ long.e.test A
 www.other.test A
 www.other.test AAAA
 www.n.test A
+big.f.test A +tcp
 nx.a.test A
 nx.other.test AAAA
 cnx.a.test A
@@ -95,6 +96,7 @@ declare -A WANT=(
     [t4]="198.51.100.51 198.51.100.52 198.51.100.53"
     [bm4]="198.51.100.91 198.51.100.92"              # the kernel refuses 203.0.113.x only
     [net4]="198.51.100.91 198.51.100.92 203.0.113.5 203.0.113.6"
+    [big4]="$(seq 1 100 | awk '{ printf "10.0.%d.%d\n", int($1 / 256), $1 % 256 }' | LC_ALL=C sort | xargs)"
 )
 for s in "${ALL_SETS[@]}"; do
     e2e_assert_eq "${WANT[$s]}" "$(members "dr_$s")" "dnsroute set dr_$s content"
