@@ -25,7 +25,14 @@ for p in dm_ dr_; do
 done
 ALL_SETS=("${SETS4[@]}" "${SETS6[@]}" t4 bm4 net4)
 
-e2e_start_fake up "$E2E_CONF/sets.scenario" 127.0.0.2#53
+# CNAME chains of 9, 10 and 11 links (dnsmasq follows at most 10: CNAME_CHAIN).
+cp "$E2E_CONF/sets.scenario" "$E2E_TMP/up.scenario"
+for n in 9 10 11; do
+    echo "cl$n.a.test * cname cl$n-1.z.test"
+    for ((i = 1; i < n; i++)); do echo "cl$n-$i.z.test * cname cl$n-$((i + 1)).z.test"; done
+    echo "cl$n-$n.z.test A a 198.51.100.$((110 + n))"
+done >>"$E2E_TMP/up.scenario"
+e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
 e2e_render "$E2E_CONF/sets-ipset.conf" "$E2E_TMP/dm.conf" P=dm_
 e2e_render "$E2E_CONF/sets-ipset.conf" "$E2E_TMP/dr.conf" P=dr_
 e2e_start_dnsmasq dm 5354 "$E2E_TMP/dm.conf"
@@ -55,6 +62,9 @@ www.other.test A
 www.other.test AAAA
 www.n.test A
 big.f.test A +tcp
+cl9.a.test A
+cl10.a.test A
+cl11.a.test A
 nx.a.test A
 nx.other.test AAAA
 cnx.a.test A
@@ -84,7 +94,7 @@ members() { e2e_ipset_members "$1" | xargs; }
 
 # Expected content, from the scenario: each set proves one rule of dnsmasq's semantics.
 declare -A WANT=(
-    [a4]="198.51.100.1 198.51.100.2 198.51.100.21"   # CNAME chain: the qname's list applies
+    [a4]="198.51.100.1 198.51.100.119 198.51.100.120 198.51.100.2 198.51.100.21"   # CNAME chains
     [a6]="2001:db8:a::1 2001:db8:a::2 2001:db8:a::21"
     [deep]="198.51.100.3"                            # longest suffix wins over a.test
     [bc4]="198.51.100.31 198.51.100.32"              # two domains on one line; no v6
