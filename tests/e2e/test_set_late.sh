@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_set_late.sh - sets that do not exist yet, or disappear (issue 4): while an ipset or an
 # nftables set is missing, answers are unaffected and the problem is logged once, not per packet;
-# once the set is created (after start-up, or again after being destroyed) the daemon re-probes it
-# (every 5 s) and fills it within 10 s, without a restart or a reload.
+# once the set is created (after start-up, or again after being destroyed, or re-created with a
+# usable type after a wrong one) the daemon re-probes it (every 5 s) and fills it within 10 s,
+# without a restart or a reload.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
@@ -11,7 +12,7 @@ e2e_require_ipset
 e2e_require_nft
 
 # One name per address, so each check looks for an address no earlier query could have added.
-N=120
+N=400
 for ((i = 1; i <= N; i++)); do
     echo "n$i.late.test A a 198.51.$((100 + i / 200)).$((i % 200 + 1))"
 done >"$E2E_TMP/up.scenario"
@@ -93,6 +94,27 @@ ln=$(($(log_lines 'nftset .*late4n') - beforen))
 e2e_ok "destroyed ipset logged $l4 time(s) for 30 queries"
 ((ln >= 1 && ln <= 2)) || e2e_fail "destroyed nftset: $ln log lines for 30 queries, want 1..2"
 e2e_ok "destroyed nftset logged $ln time(s) for 30 queries"
+
+# 4. Re-created with types that cannot hold addresses: noticed at the next re-probe, logged once,
+# answers unaffected; then replaced by usable sets: filled within 10 s.
+e2e_ipset_create late4 hash:ip,port
+e2e_nftset_create inet tlate late4n inet_service
+for ((k = 0; k < 110; k++)); do
+    grep -q 'ipset late4: .*cannot hold' "$E2E_TMP/dr.err" &&
+        grep -q 'nftset .*late4n: .*cannot hold' "$E2E_TMP/dr.err" && break
+    sleep 0.1
+done
+e2e_assert_match 'ipset late4: hash:ip,port cannot hold plain addresses' "$(cat "$E2E_TMP/dr.err")" \
+    "unusable ipset type noticed by the re-probe"
+e2e_assert_match 'nftset .*late4n: .*cannot hold plain addresses' "$(cat "$E2E_TMP/dr.err")" \
+    "unusable nftset key type noticed by the re-probe"
+for ((k = 0; k < 20; k++)); do ask $((next++)); done
+e2e_ok "20 answers correct while the sets have unusable types"
+e2e_assert_eq 1 "$(grep -c 'ipset late4: .*cannot hold' "$E2E_TMP/dr.err")" "unusable ipset logged once"
+e2e_assert_eq 1 "$(grep -c 'nftset .*late4n: .*cannot hold' "$E2E_TMP/dr.err")" \
+    "unusable nftset logged once"
+ipset destroy late4
+nft delete table inet tlate
 e2e_ipset_create late4 hash:ip
 e2e_nftset_create inet tlate late4n ipv4_addr
 t0=$(date +%s%N)
