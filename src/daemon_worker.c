@@ -127,19 +127,21 @@ int daemon_worker_listen(struct daemon_worker *w, const struct conf *c, char *er
 static void on_check(uv_check_t *handle)
 {
     struct daemon_worker *w = DNSROUTE_CONTAINER_OF(handle, struct daemon_worker, flush);
+    if (server_has_pending(w->server)) {
+        /* The kernel applies set additions inside sendmsg: after this, the replies may leave. */
+        for (size_t i = 0; i < w->gen_count; i++) {
+            if (w->gens[i]->nlset != NULL) {
+                nlset_flush(w->gens[i]->nlset);
+            }
+        }
+        server_flush(w->server);
+    }
+    /* Reap only after the flush: the last query of a retired generation queued its addresses
+     * in that generation's batch, and nlset_free drops a batch unsent (found by
+     * tests/e2e/test_race.sh across reloads). */
     if (w->dead_gens > 0) {
         worker_reap_gens(w);
     }
-    if (!server_has_pending(w->server)) {
-        return;
-    }
-    /* The kernel applies set additions inside sendmsg: after this, the replies may leave. */
-    for (size_t i = 0; i < w->gen_count; i++) {
-        if (w->gens[i]->nlset != NULL) {
-            nlset_flush(w->gens[i]->nlset);
-        }
-    }
-    server_flush(w->server);
 }
 
 static void on_recheck(uv_timer_t *timer)

@@ -23,8 +23,11 @@
 /* Largest client query kept: a question, an OPT and generous options (padding, cookies). */
 #define QUERY_BUF_LEN 4096
 /* Room for a reply over TCP, plus an OPT we may append. */
-#define QUERY_REPLY_CAP         (65535 + 64)
-#define QUERY_ADDRS_MAX         64
+#define QUERY_REPLY_CAP (65535 + 64)
+/* Every address of the largest reply: an A record takes at least 16 bytes (compressed owner).
+ * dnsmasq adds all of them; a cap of 64 left the rest of a big answer out of the sets (found by
+ * tests/e2e/test_ipset_diff.sh, 100 A records over TCP). */
+#define QUERY_ADDRS_MAX         (65535 / 16)
 #define QUERY_FREE_MAX          1024
 #define QUERY_UPSTREAM_EDNS_MAX 4096
 
@@ -52,6 +55,13 @@ struct query {
 static uint8_t *query_scratch(struct query_ctx *ctx)
 {
     return ctx->scratch;
+}
+
+/* The addresses of one reply (query_add_to_sets, query_log_reply), per worker like the scratch
+ * buffer: too big for the stack, and used by one function at a time. */
+static struct dnsmsg_addr *query_addrs(struct query_ctx *ctx)
+{
+    return ctx->addrs;
 }
 
 void query_gen_ref(struct query_gen *gen)
@@ -89,6 +99,7 @@ void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *serve
     ctx->cache = cache;
     ctx->refresh_sets_on_hit = true;
     ctx->scratch = mem_alloc(QUERY_REPLY_CAP);
+    ctx->addrs = mem_alloc(QUERY_ADDRS_MAX * sizeof(*ctx->addrs));
     ctx->full_log.interval_ms = 5000;
 }
 
@@ -103,6 +114,8 @@ void query_ctx_deinit(struct query_ctx *ctx)
     ctx->cache = NULL;
     free(ctx->scratch);
     ctx->scratch = NULL;
+    free(ctx->addrs);
+    ctx->addrs = NULL;
 }
 
 static struct query *query_alloc(struct query_ctx *ctx)
@@ -562,10 +575,12 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
     dnsmsg_cursor_skip(&cur, r->question_end);
     for (uint16_t i = 0; i < r->ancount; i++) {
         struct dnsmsg_rr rr;
+        /* dnsmsg_cursor_read_rr already moves past the rdata: skipping rdlen again here made
+         * every record after the first unreadable, so a bogus address in second place or later
+         * was missed (and its answer added to the sets). Found by tests/e2e/test_ipset_diff.sh. */
         if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
             return false;
         }
-        dnsmsg_cursor_skip(&cur, rr.rdlen);
         int family = rr.type == DNSMSG_TYPE_A && rr.rdlen == 4       ? AF_INET
                      : rr.type == DNSMSG_TYPE_AAAA && rr.rdlen == 16 ? AF_INET6
                                                                      : 0;
@@ -588,7 +603,7 @@ static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
     if (q->gen->nlset == NULL || (lists[0] == DOMTREE_NONE && lists[1] == DOMTREE_NONE)) {
         return;
     }
-    struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
+    struct dnsmsg_addr *addrs = query_addrs(q->ctx);
     int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
                                QUERY_ADDRS_MAX);
     for (int i = 0; i < n; i++) {
@@ -622,7 +637,7 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
                                                      : "error");
         return;
     }
-    struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
+    struct dnsmsg_addr *addrs = query_addrs(q->ctx);
     int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
                                QUERY_ADDRS_MAX);
     for (int i = 0; i < n; i++) {

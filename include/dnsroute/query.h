@@ -14,6 +14,7 @@
 
 struct upstream;
 struct nlset;
+struct dnsmsg_addr;
 struct cache;
 struct query;
 
@@ -60,6 +61,7 @@ void query_cache_deinit(struct query_cache *qc);
 struct query_ctx {
     uv_loop_t *loop;
     uint8_t *scratch; /* reply work buffer of this worker (one loop thread) */
+    struct dnsmsg_addr *addrs; /* addresses of the reply being handled */
     struct server *server;
     struct query_gen *gen;     /* current generation */
     struct query_cache *cache; /* shared by workers and generations (borrowed) */
