@@ -86,7 +86,16 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
         return rc;
     }
     if (c->set_count > 0) {
-        rc = nlset_new(c->sets, c->set_count, NULL, &gen->nlset);
+        struct nlset_options opt;
+        nlset_options_default(&opt);
+        opt.ttl_timeouts = !c->set_timeout_off;
+        if (c->set_timeout_min_s != 0) {
+            opt.timeout_min_s = c->set_timeout_min_s;
+        }
+        if (c->set_timeout_max_s != 0) {
+            opt.timeout_max_s = c->set_timeout_max_s;
+        }
+        rc = nlset_new(c->sets, c->set_count, &opt, &gen->nlset);
         if (rc < 0) {
             snprintf(errbuf, errlen, "failed to create IPset control socket: %s", err_str(rc));
             upstream_free(gen->upstream);

@@ -97,7 +97,6 @@ void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *serve
     ctx->server = server;
     ctx->gen = gen;
     ctx->cache = cache;
-    ctx->refresh_sets_on_hit = true;
     ctx->scratch = mem_alloc(QUERY_REPLY_CAP);
     ctx->addrs = mem_alloc(QUERY_ADDRS_MAX * sizeof(*ctx->addrs));
     ctx->full_log.interval_ms = 5000;
@@ -687,7 +686,8 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
             dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf->max_ttl_s);
         }
     }
-    if (answer && q->q.qclass == DNSMSG_CLASS_IN && (!from_cache || q->ctx->refresh_sets_on_hit)) {
+    if (answer && q->q.qclass == DNSMSG_CLASS_IN &&
+        (!from_cache || !q->gen->conf->no_set_refresh)) {
         query_add_to_sets(q, pkt, len, &r);
     }
     if (query_logging(q)) {

@@ -113,6 +113,12 @@ struct conf {
     uint32_t *setlist_items;
     size_t setlist_item_count;
 
+    /* dnsroute's set options (beyond dnsmasq). */
+    bool no_set_refresh;        /* --no-set-refresh: cached answers do not re-add addresses */
+    bool set_timeout_off;       /* --set-timeout=off: no element timeout (set default) */
+    uint32_t set_timeout_min_s; /* --set-timeout=MIN[,MAX]; 0: nlset's defaults */
+    uint32_t set_timeout_max_s;
+
     /* Daemon. */
     enum conf_log_queries log_queries;
     char *log_facility;      /* NULL: syslog daemon facility; "-": stderr; contains '/': file */

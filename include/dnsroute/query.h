@@ -65,7 +65,6 @@ struct query_ctx {
     struct server *server;
     struct query_gen *gen;     /* current generation */
     struct query_cache *cache; /* shared by workers and generations (borrowed) */
-    bool refresh_sets_on_hit;  /* cached answers add their addresses to the sets again */
     struct query_stats stats;
     struct query *free_list;
     uint32_t free_count;
