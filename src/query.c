@@ -79,6 +79,7 @@ void query_gen_unref(struct query_gen *gen)
 void query_cache_init(struct query_cache *qc, uint32_t max_entries)
 {
     qc->cache = cache_new(max_entries);
+    qc->max_entries = max_entries;
     uv_mutex_init(&qc->lock);
 }
 
@@ -397,9 +398,12 @@ static bool query_answer_cached(struct query *q)
 {
     struct cache_key k;
     struct cache_hit hit;
+    struct query_cache *qc = q->ctx->cache;
+    if (qc->max_entries == 0) {
+        return false; /* cache-size=0: no lock, no hashing on the hot path */
+    }
     query_cache_key(q, &k);
     uint8_t *pkt = query_scratch(q->ctx);
-    struct query_cache *qc = q->ctx->cache;
     uv_mutex_lock(&qc->lock);
     bool found = cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), &hit);
     if (found) {
@@ -674,7 +678,7 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
         return;
     }
     if (!from_cache) {
-        uint32_t ttl = query_cache_ttl(q, pkt, len, &r);
+        uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, &r) : 0;
         if (ttl > 0) {
             struct cache_key k;
             query_cache_key(q, &k);

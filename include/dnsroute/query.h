@@ -51,6 +51,7 @@ struct query_stats {
  * out). */
 struct query_cache {
     struct cache *cache;
+    uint32_t max_entries; /* fixed at start-up (a reload keeps the cache and its size) */
     uv_mutex_t lock;
 };
 
