@@ -69,7 +69,7 @@ race()
     local -a sets=(-4 "ipset:${3}race4" -4 "nft:inet:${3}tr:race4n"
                    -6 "ipset:${3}race6" -6 "nft:inet:${3}tr:race6n")
     [[ $3 == ctl ]] && sets=(-4 ipset:ctl4 -4 nft:inet:ctl:c4 -6 ipset:ctl6 -6 nft:inet:ctl:c6)
-    "$RACE_CLIENT" -s "$1" -f "$2" -c 32 -w 4 -t 2000 -T 30 "${sets[@]}" "${@:4}"
+    "$RACE_CLIENT" -s "$1" -f "$2" -c 32 -w 4 -t "${RACE_TIMEOUT_MS:-5000}" -T 30 "${sets[@]}" "${@:4}"
 }
 # field LINE NAME: one counter of a race_client line.
 field() { sed -n "s/.* $2=\([0-9]*\).*/\1/p; s/^$2=\([0-9]*\).*/\1/p" <<<"$1"; }
