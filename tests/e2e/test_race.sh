@@ -20,9 +20,9 @@ e2e_require_nft
 CTL=200      # negative control: names checked against sets nobody fills
 MAIN=10500   # the race proper
 CACHED=2000  # re-asked through the cache after the sets were flushed
-TCPN=3000    # over TCP
-HUPN=5000    # while the daemon reloads
-V6N=3000     # AAAA answers, into inet6 sets
+TCPN=2000    # over TCP
+HUPN=3000    # while the daemon reloads
+V6N=2000     # AAAA answers, into inet6 sets
 awk -v n=$((CTL + MAIN + TCPN + HUPN)) 'BEGIN { for (i = 0; i < n; i++)
     printf "r%d.race.test A a 198.18.%d.%d\n", i, int(i / 250), i % 250 + 1 }' >"$E2E_TMP/up.scenario"
 awk -v n=$((V6N + CTL)) 'BEGIN { for (i = 0; i < n; i++)
