@@ -20,9 +20,9 @@ e2e_require_nft
 CTL=200      # negative control: names checked against sets nobody fills
 MAIN=10500   # the race proper
 CACHED=2000  # re-asked through the cache after the sets were flushed
-TCPN=3000    # over TCP
-HUPN=5000    # while the daemon reloads
-V6N=3000     # AAAA answers, into inet6 sets
+TCPN=2000    # over TCP
+HUPN=3000    # while the daemon reloads
+V6N=2000     # AAAA answers, into inet6 sets
 awk -v n=$((CTL + MAIN + TCPN + HUPN)) 'BEGIN { for (i = 0; i < n; i++)
     printf "r%d.race.test A a 198.18.%d.%d\n", i, int(i / 250), i % 250 + 1 }' >"$E2E_TMP/up.scenario"
 awk -v n=$((V6N + CTL)) 'BEGIN { for (i = 0; i < n; i++)
@@ -69,7 +69,7 @@ race()
     local -a sets=(-4 "ipset:${3}race4" -4 "nft:inet:${3}tr:race4n"
                    -6 "ipset:${3}race6" -6 "nft:inet:${3}tr:race6n")
     [[ $3 == ctl ]] && sets=(-4 ipset:ctl4 -4 nft:inet:ctl:c4 -6 ipset:ctl6 -6 nft:inet:ctl:c6)
-    "$RACE_CLIENT" -s "$1" -f "$2" -c 32 -w 4 -t 2000 -T 30 "${sets[@]}" "${@:4}"
+    "$RACE_CLIENT" -s "$1" -f "$2" -c 32 -w 4 -t "${RACE_TIMEOUT_MS:-5000}" -T 30 "${sets[@]}" "${@:4}"
 }
 # field LINE NAME: one counter of a race_client line.
 field() { sed -n "s/.* $2=\([0-9]*\).*/\1/p; s/^$2=\([0-9]*\).*/\1/p" <<<"$1"; }
