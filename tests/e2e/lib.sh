@@ -320,7 +320,7 @@ e2e_start_dnsroute()
     e2e_require_dnsroute
     # One worker unless the test asks for more: dnsmasq's per-group server selection state
     # (last_server, re-probing) is kept per worker, and most tests check it query by query.
-    local workers=--workers=1 a
+    local workers=--workers=${E2E_WORKERS:-1} a
     for a in "$@"; do [[ "$a" == --workers=* ]] && workers=; done
     e2e_spawn "$name" "$DNSROUTE_BIN" -k -C "$conf" --port="$port" \
         --listen-address=127.0.0.1 --log-facility=- $workers "$@"
