@@ -394,13 +394,16 @@ static void query_forward(struct query *q)
     q->state = QUERY_FORWARDING;
     q->ctx->stats.forwarded++;
     if (query_logging(q)) {
-        uint32_t n = 0;
-        const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
-        char text[SOCKADDR_TEXT_MAX];
-        /* dnsmasq writes the port only when it is not 53: "to 127.0.0.5#5300". */
-        const union sockaddr_any *to = &c->servers[ids[0]].addr;
-        sockaddr_format(to, sockaddr_port(to) != 53, text, sizeof(text));
-        query_log(q, "forwarded %s to %s", query_name(q), text);
+        /* One line per server actually asked (all of the group when probing, else the last
+         * one that answered), as dnsmasq; the port only when it is not 53. */
+        uint32_t ids[8];
+        size_t n = upstream_req_servers(&q->up, ids, DNSROUTE_ARRAY_LEN(ids));
+        for (size_t i = 0; i < n; i++) {
+            char text[SOCKADDR_TEXT_MAX];
+            const union sockaddr_any *to = &c->servers[ids[i]].addr;
+            sockaddr_format(to, sockaddr_port(to) != 53, text, sizeof(text));
+            query_log(q, "forwarded %s to %s", query_name(q), text);
+        }
     }
 }
 

@@ -701,6 +701,26 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
     return 0;
 }
 
+size_t upstream_req_servers(const struct upstream_req *req, uint32_t *out, size_t cap)
+{
+    size_t n = 0;
+    if (!req->active || req->deferred) {
+        return 0;
+    }
+    /* attempts is newest first: count, then fill from the end. */
+    for (const struct upstream_attempt *a = req->attempts; a != NULL; a = a->next) {
+        n++;
+    }
+    size_t i = n;
+    for (const struct upstream_attempt *a = req->attempts; a != NULL; a = a->next) {
+        i--;
+        if (i < cap) {
+            out[i] = a->server;
+        }
+    }
+    return n < cap ? n : cap;
+}
+
 size_t upstream_inflight(const struct upstream *u)
 {
     return u->inflight;
