@@ -506,10 +506,11 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
     dnsmsg_cursor_skip(&cur, r->question_end);
     for (uint16_t i = 0; i < r->ancount; i++) {
         struct dnsmsg_rr rr;
+        /* dnsmsg_cursor_read_rr already moves past the rdata: skipping rdlen again misread
+         * every record after the first, so a bogus address behind a CNAME got through. */
         if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
             return false;
         }
-        dnsmsg_cursor_skip(&cur, rr.rdlen);
         int family = rr.type == DNSMSG_TYPE_A && rr.rdlen == 4       ? AF_INET
                      : rr.type == DNSMSG_TYPE_AAAA && rr.rdlen == 16 ? AF_INET6
                                                                      : 0;
