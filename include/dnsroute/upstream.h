@@ -41,7 +41,13 @@ struct upstream_config {
     /* Queries one socket (UDP source port, TCP connection) carries before the next query gets a
      * fresh one; 0: 1, dnsmasq's socket per query. A fixed source port (query_port, @source#port)
      * shares one socket per server instead. */
-    uint32_t queries_per_socket;
+    uint32_t queries_per_socket; /* queries one pooled UDP socket (source port) carries
+                                    before it is replaced; 0: 16. Each server keeps a pool of
+                                    up to 1024 open sockets visited in random order. */
+    uint32_t port_slots;         /* size of that pool per server; 0: automatic (up to 1024, fewer
+                                    when the descriptor limit is low) */
+    uint32_t instances;          /* upstream instances sharing the descriptor limit (workers);
+                                    0: 1 */
 };
 
 /* Outcome of a request, given to the caller's callback exactly once.

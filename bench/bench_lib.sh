@@ -1,0 +1,336 @@
+# bench_lib.sh - shared parts of the side-by-side benchmarks (bench_forward.sh, bench_ipset.sh,
+# bench_cache.sh): dnsroute, dnsmasq 2.90 and smartdns run one after the other in ONE private
+# network namespace (tests/e2e/lib.sh), against the same fake upstream, with the same
+# configuration (converted to smartdns syntax) and the same dnsperf load.
+#
+# Upstreams (one fake_upstream process, no query log so it is not the bottleneck):
+#   114.114.114.114#53 (tag china): every china-list name; the A/AAAA answer depends on the TLD
+#       (10.<t>.0.1,10.<t>.0.2 / fd00:<t>::1 for the t-th most common TLD, 10.250.0.1 otherwise),
+#       so the sets receive a predictable, non-trivial set of addresses;
+#   127.0.0.2#53 (tag def): everything else: 198.51.100.1 / 2001:db8::1 (never in a set).
+#
+# Environment: DNSROUTE_BIN, FAKE_UPSTREAM (default: the release build), DNSROUTE_SHARED_DIR
+# (china list in $DNSROUTE_SHARED_DIR/china-list, default ../shared), DNSMASQ, SMARTDNS,
+# BENCH_SECONDS (dnsperf -l, default 10), BENCH_RUNS (default 3), BENCH_CLIENTS (-c, default 4),
+# BENCH_OUTSTANDING (-q, default 200), BENCH_PROGRAMS (default "dnsroute dnsmasq smartdns"),
+# BENCH_PERF=1 (perf record -g the daemon during its first measured run; the report is kept),
+# BENCH_WORKERS (dnsroute --workers, default 0: one per CPU).
+# Bash, under `set -euo pipefail`; every started process is killed at exit (lib.sh's trap).
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_SRC=$(cd "$BENCH_DIR/.." && pwd)
+: "${DNSROUTE_SOURCE_DIR:=$BENCH_SRC}"
+: "${DNSROUTE_BIN:=$BENCH_SRC/build/release/dnsroute}"
+: "${FAKE_UPSTREAM:=$BENCH_SRC/build/release/tests/e2e/fake_upstream}"
+: "${DNSROUTE_SHARED_DIR:=$BENCH_SRC/../shared}"
+: "${SMARTDNS:=/usr/sbin/smartdns}"
+: "${BENCH_SECONDS:=10}" "${BENCH_RUNS:=3}" "${BENCH_CLIENTS:=4}" "${BENCH_OUTSTANDING:=200}"
+: "${BENCH_PROGRAMS:=dnsroute dnsmasq smartdns}"
+export DNSROUTE_SOURCE_DIR DNSROUTE_BIN FAKE_UPSTREAM DNSROUTE_SHARED_DIR SMARTDNS
+export BENCH_SECONDS BENCH_RUNS BENCH_CLIENTS BENCH_OUTSTANDING BENCH_PROGRAMS
+# shellcheck source=../tests/e2e/lib.sh
+. "$BENCH_SRC/tests/e2e/lib.sh"
+
+BENCH_PORT=5300           # every program listens here in turn (one at a time)
+BENCH_SERVER=127.0.0.1#$BENCH_PORT
+BENCH_TLDS=()             # the TLDs with their own answer in the scenario, most common first
+
+# bench_enter ARGS...: the namespace (the whole script is bounded by timeout: the runs, the
+# start-ups and the checks, generously).
+bench_enter()
+{
+    local nprog
+    nprog=$(wc -w <<<"$BENCH_PROGRAMS")
+    : "${E2E_TIMEOUT:=$((BENCH_RUNS * nprog * (BENCH_SECONDS + 40) + 120))}"
+    export E2E_TIMEOUT
+    e2e_enter_netns "$@"
+    e2e_require_dnsroute
+    [[ -x "$FAKE_UPSTREAM" ]] || e2e_fail "fake_upstream not built: $FAKE_UPSTREAM"
+    command -v dnsperf >/dev/null || e2e_skip "dnsperf not installed"
+    e2e_add_addr 127.0.0.2/32 2>/dev/null || true
+    BENCH_OUT=$E2E_TMP/results
+    : >"$BENCH_OUT"
+}
+
+# bench_header TITLE: what runs, where, and the machine's load now.
+bench_header()
+{
+    echo "== $1"
+    echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')   load: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
+    echo "dnsroute: $DNSROUTE_BIN ($(git -C "$BENCH_SRC" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    echo "dnsmasq:  $("$DNSMASQ" --version | head -1)"
+    echo "smartdns: $(dpkg-query -W -f='${Version}' smartdns 2>/dev/null || echo '?')"
+    echo "load:     dnsperf -l $BENCH_SECONDS -c $BENCH_CLIENTS -q $BENCH_OUTSTANDING, $BENCH_RUNS runs each, programs in turn"
+}
+
+# bench_domains OUT: one china-list domain per line: the real list when present (accelerated,
+# apple, google), otherwise an equivalent generated list (110,000 names, the real TLD mix).
+bench_domains()
+{
+    local list=$DNSROUTE_SHARED_DIR/china-list
+    if [[ -f $list/accelerated-domains.china.conf ]]; then
+        sed -n 's|^server=/\([^/]*\)/.*|\1|p' "$list/accelerated-domains.china.conf" \
+            "$list/apple.china.conf" "$list/google.china.conf" | awk '!seen[$0]++' >"$1"
+        BENCH_LIST="china-list $(sed -n 's/^Snapshot commit *: //p' "$list/SOURCE.txt" 2>/dev/null | cut -c1-12)"
+    else
+        awk 'BEGIN { srand(7); split("com com com com com com com com com com com com net cn org cc", t, " ");
+                     for (i = 0; i < 110000; i++) {
+                         n = ""; l = 4 + int(rand() * 8);
+                         for (j = 0; j < l; j++) n = n substr("abcdefghijklmnopqrstuvwxyz0123456789", 1 + int(rand() * 36), 1);
+                         printf "%s%d.%s\n", n, i, t[1 + int(rand() * 16)] } }' >"$1"
+        BENCH_LIST="generated (no china list at $list)"
+    fi
+    echo "list:     $BENCH_LIST, $(wc -l <"$1") domains"
+}
+
+# bench_scenario DOMAINS OUT: the fake upstream's rules (see the file comment).
+bench_scenario()
+{
+    mapfile -t BENCH_TLDS < <(awk -F. '{print $NF}' "$1" | sort | uniq -c | sort -k1,1nr -k2 |
+        awk 'NR <= 40 {print $2}')
+    local i
+    {
+        for i in "${!BENCH_TLDS[@]}"; do
+            echo "@china *.${BENCH_TLDS[i]} A a 10.$((i + 1)).0.1,10.$((i + 1)).0.2"
+            echo "@china *.${BENCH_TLDS[i]} AAAA aaaa fd00:$((i + 1))::1"
+        done
+        echo "@china * A a 10.250.0.1"
+        echo "@china * AAAA aaaa fd00:250::1"
+        echo "@def * A a 198.51.100.1"
+        echo "@def * AAAA aaaa 2001:db8::1"
+    } >"$2"
+}
+
+# bench_expect NAME TYPE: the answer the fake gives for NAME (sorted, one per line).
+bench_expect()
+{
+    local name=$1 type=$2 tld=${1##*.} i
+    if [[ $name == *.nonchina* ]]; then
+        [[ $type == A ]] && echo 198.51.100.1 || echo 2001:db8::1
+        return
+    fi
+    for i in "${!BENCH_TLDS[@]}"; do
+        if [[ ${BENCH_TLDS[i]} == "$tld" ]]; then
+            [[ $type == A ]] && printf '10.%d.0.1\n10.%d.0.2\n' $((i + 1)) $((i + 1)) ||
+                echo "fd00:$((i + 1))::1"
+            return
+        fi
+    done
+    [[ $type == A ]] && echo 10.250.0.1 || echo fd00:250::1
+}
+
+# bench_start_fake SCENARIO: the two upstreams in one process, without a query log.
+bench_start_fake()
+{
+    e2e_spawn fake "$FAKE_UPSTREAM" -s "$1" -p "$E2E_TMP/fake.pid" \
+        -l 114.114.114.114#53@china -l 127.0.0.2#53@def
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$E2E_TMP/fake.pid" ]] && return 0
+        e2e_alive fake || e2e_fail "fake upstream failed to start"
+        sleep 0.05
+    done
+    e2e_fail "fake upstream not ready after 5 s"
+}
+
+# bench_queryfile DOMAINS OUT COUNT: COUNT queries `q<i>.<random china domain>`, every 10th
+# name under a non-china domain (nonchina<k>.example), every 8th query AAAA. Deterministic.
+bench_queryfile()
+{
+    awk -v n="$3" 'BEGIN { srand(42) } { d[NR] = $0 } END {
+        for (i = 0; i < n; i++) {
+            t = (i % 8 == 7) ? "AAAA" : "A";
+            if (i % 10 == 9)
+                printf "q%d.nonchina%d.example %s\n", i, i % 97, t;
+            else
+                printf "q%d.%s %s\n", i, d[1 + int(rand() * NR)], t } }' "$1" >"$2"
+}
+
+# bench_dnsmasq_conf DOMAINS OUT MODE [CACHE]: the configuration dnsroute and dnsmasq share.
+# MODE: forward | ipset | nft. CACHE: cache-size (default 0).
+bench_dnsmasq_conf()
+{
+    local doms=$1 out=$2 mode=$3 cache=${4:-0}
+    {
+        printf '%s\n' no-resolv no-hosts "cache-size=$cache" dns-forward-max=5000 \
+            server=127.0.0.2
+        sed 's|.*|server=/&/114.114.114.114|' "$doms"
+        case $mode in
+        ipset) sed 's|.*|ipset=/&/set4,set6|' "$doms" ;;
+        nft) sed 's|.*|nftset=/&/4#inet#bench#set4,6#inet#bench#set6|' "$doms" ;;
+        esac
+    } >"$out"
+}
+
+# bench_smartdns_conf DOMAINS OUT MODE [CACHE]: the same in smartdns syntax (cache 0 = off).
+bench_smartdns_conf()
+{
+    local doms=$1 out=$2 mode=$3 cache=${4:-0}
+    {
+        echo "bind 127.0.0.1:$BENCH_PORT"
+        echo "server 114.114.114.114 -group china -exclude-default-group"
+        echo "server 127.0.0.2"
+        echo "cache-size $cache"
+        echo "cache-persist no"
+        echo "speed-check-mode none"
+        echo "response-mode fastest-response"
+        echo "dualstack-ip-selection no"
+        echo "serve-expired no"
+        echo "prefetch-domain no"
+        echo "log-level error"
+        echo "log-file $E2E_TMP/smartdns.log"
+        echo "audit-enable no"
+        sed 's|.*|nameserver /&/china|' "$doms"
+        case $mode in
+        ipset) sed 's|.*|ipset /&/#4:set4,#6:set6|' "$doms" ;;
+        nft) sed 's|.*|nftset /&/#4:inet#bench#set4,#6:inet#bench#set6|' "$doms" ;;
+        esac
+    } >"$out"
+}
+
+# bench_start PROG CONF: starts PROG on 127.0.0.1#BENCH_PORT (process name = PROG) and waits
+# until it answers (loading 220k lines takes a while).
+bench_start()
+{
+    local prog=$1 conf=$2 i
+    case $prog in
+    dnsroute)
+        e2e_start_dnsroute dnsroute "$BENCH_PORT" "$conf" --pid-file= --user=root \
+            --workers="${BENCH_WORKERS:-0}"
+        ;;
+    dnsmasq) e2e_start_dnsmasq dnsmasq "$BENCH_PORT" "$conf" ;;
+    smartdns)
+        [[ -x $SMARTDNS ]] || e2e_skip "smartdns not found at $SMARTDNS"
+        e2e_spawn smartdns "$SMARTDNS" -f -c "$conf" -p -
+        for ((i = 0; i < 600; i++)); do
+            ss -Hlnu "sport = :$BENCH_PORT" | grep -q . && break
+            e2e_alive smartdns || e2e_fail "smartdns exited at start-up"
+            sleep 0.05
+        done
+        ;;
+    esac
+    for ((i = 0; i < 100; i++)); do
+        [[ $(e2e_rcode "$BENCH_SERVER" warmup.nonchina0.example A) == NOERROR ]] && return 0
+        e2e_alive "$prog" || e2e_fail "$prog exited at start-up"
+        sleep 0.1
+    done
+    e2e_fail "$prog does not answer on $BENCH_SERVER"
+}
+
+# bench_dig_checks QUERYFILE: dig the first 8 queries of QUERYFILE and compare with the fake's
+# answers; returns the number of wrong answers (printed).
+bench_dig_checks()
+{
+    local name type got exp bad=0
+    while read -r name type; do
+        got=$(e2e_short "$BENCH_SERVER" "$name" "$type")
+        exp=$(bench_expect "$name" "$type" | LC_ALL=C sort)
+        if [[ "$got" != "$exp" ]]; then
+            echo "  WRONG: $name $type: got [${got//$'\n'/ }] expected [${exp//$'\n'/ }]" >&2
+            bad=$((bad + 1))
+        fi
+    done < <(head -n 8 "$1")
+    return "$bad"
+}
+
+# bench_udp_in: UDP datagrams received so far in this namespace (/proc/net/snmp is per netns).
+bench_udp_in()
+{
+    awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ {print $2; exit}' /proc/net/snmp
+}
+
+# bench_dnsperf PROG QUERYFILE RUN [EXTRA ARGS]: one bounded dnsperf run against the program
+# now listening; appends "PROG RUN qps avg_latency_ms error_pct" to $BENCH_OUT and prints a line.
+# Errors = lost queries + answers other than NOERROR. Under BENCH_PERF=1 the daemon is profiled.
+bench_dnsperf()
+{
+    local prog=$1 qf=$2 run=$3 out=$E2E_TMP/dnsperf.$1.$3
+    shift 3
+    local perfpid=
+    if [[ "${BENCH_PERF:-0}" == 1 && $run == 1 ]] && command -v perf >/dev/null; then
+        perf record -g -o "$E2E_TMP/perf.$prog.data" -p "$(e2e_pid "$prog")" \
+            -- sleep "$BENCH_SECONDS" >/dev/null 2>&1 &
+        perfpid=$!
+    fi
+    local udp0 udp1
+    udp0=$(bench_udp_in)
+    dnsperf -s 127.0.0.1 -p "$BENCH_PORT" -d "$qf" -l "$BENCH_SECONDS" -c "$BENCH_CLIENTS" \
+        -q "$BENCH_OUTSTANDING" -t 2 "$@" >"$out" 2>&1 || e2e_fail "dnsperf failed: $(tail -3 "$out")"
+    sleep 0.2
+    udp1=$(bench_udp_in)
+    if [[ -n $perfpid ]]; then
+        wait "$perfpid" || true
+        perf report -i "$E2E_TMP/perf.$prog.data" --no-children --percent-limit 1.5 --stdio \
+            2>/dev/null | grep -v '^$' | head -n 80 >"$E2E_TMP/perf.$prog.txt" || true
+        echo "  perf profile of $prog: $E2E_TMP/perf.$prog.txt" >&2
+        E2E_KEEP=1
+    fi
+    local sent completed lost qps lat noerr
+    sent=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$out")
+    completed=$(sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p' "$out")
+    lost=$(sed -n 's/^ *Queries lost: *\([0-9]*\).*/\1/p' "$out")
+    qps=$(sed -n 's/^ *Queries per second: *\([0-9.]*\).*/\1/p' "$out")
+    lat=$(sed -n 's/^ *Average Latency (s): *\([0-9.]*\).*/\1/p' "$out")
+    noerr=$(sed -n 's/^ *Response codes: .*NOERROR \([0-9]*\).*/\1/p' "$out")
+    [[ -n $sent && -n $qps && -n $lat ]] || e2e_fail "cannot parse dnsperf output: $(cat "$out")"
+    local errs=$((lost + completed - ${noerr:-0}))
+    local pct
+    pct=$(awk -v e="$errs" -v s="$sent" 'BEGIN { printf "%.2f", s ? 100 * e / s : 100 }')
+    local ms
+    ms=$(awk -v l="$lat" 'BEGIN { printf "%.3f", l * 1000 }')
+    echo "$prog $run $qps $ms $pct" >>"$BENCH_OUT"
+    # Every datagram in the namespace is received once: client query, upstream query, upstream
+    # answer, client answer. So upstream queries per answered query = (in - 2 x answered) / 2 /
+    # answered: ~1 when forwarding, ~0 from a cache (a check that the load really went upstream).
+    local upq
+    upq=$(awk -v d="$((udp1 - udp0))" -v c="$completed" 'BEGIN { printf "%.2f", c ? (d - 2 * c) / 2 / c : 0 }')
+    local flag=""
+    awk -v p="$pct" 'BEGIN { exit !(p > 1) }' && flag="  INVALID: error rate above 1%"
+    printf '  run %d %-9s %9.0f qps  avg %7.3f ms  sent %8d lost %6d non-NOERROR %6d (%s%%)  upstream/answer %s%s\n' \
+        "$run" "$prog" "$qps" "$ms" "$sent" "$lost" "$((completed - ${noerr:-0}))" "$pct" "$upq" "$flag"
+}
+
+# bench_summary GOAL...: medians per program, validity, ratios dnsroute/dnsmasq and
+# dnsroute/smartdns. GOAL: PROG:FACTOR (e.g. dnsmasq:2) - states whether dnsroute reaches it.
+bench_summary()
+{
+    local p
+    echo "-- medians of $BENCH_RUNS runs"
+    declare -gA BENCH_QPS=() BENCH_LAT=()
+    for p in $BENCH_PROGRAMS; do
+        local qps lat bad
+        qps=$(awk -v p="$p" '$1 == p {print $3}' "$BENCH_OUT" | sort -g |
+            awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+        lat=$(awk -v p="$p" '$1 == p {print $4}' "$BENCH_OUT" | sort -g |
+            awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+        bad=$(awk -v p="$p" '$1 == p && $5 > 1' "$BENCH_OUT" | wc -l)
+        BENCH_QPS[$p]=$qps
+        BENCH_LAT[$p]=$lat
+        printf '%-9s %9.0f qps  avg latency %7.3f ms%s\n' "$p" "$qps" "$lat" \
+            "$( ((bad == 0)) || echo "  INVALID: $bad run(s) with error rate above 1%")"
+        if ((bad > 0)); then
+            BENCH_INVALID=1
+        fi
+    done
+    local goal other factor r
+    for p in dnsmasq smartdns; do
+        [[ -n "${BENCH_QPS[$p]:-}" && -n "${BENCH_QPS[dnsroute]:-}" ]] || continue
+        r=$(awk -v a="${BENCH_QPS[dnsroute]}" -v b="${BENCH_QPS[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
+        local line="ratio dnsroute/$p: qps $r  latency $(awk -v a="${BENCH_LAT[dnsroute]}" \
+            -v b="${BENCH_LAT[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+        for goal in "$@"; do
+            other=${goal%%:*}
+            factor=${goal#*:}
+            [[ $other == "$p" ]] || continue
+            if awk -v r="$r" -v f="$factor" 'BEGIN { exit !(r >= f) }'; then
+                line+="  (goal >= ${factor}x: met)"
+            else
+                line+="  (goal >= ${factor}x: MISSED)"
+            fi
+        done
+        echo "$line"
+    done
+    if [[ "${BENCH_INVALID:-0}" == 1 ]]; then
+        echo "WARNING: some figures are invalid (error rate above 1%), see above"
+    fi
+}
