@@ -696,9 +696,10 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
         return;
     }
     if (r->rcode != DNSMSG_RCODE_NOERROR && r->rcode != DNSMSG_RCODE_NXDOMAIN) {
-        query_log(q, "%s error is %s", word, r->rcode == DNSMSG_RCODE_SERVFAIL ? "SERVFAIL"
-                                             : r->rcode == DNSMSG_RCODE_REFUSED ? "REFUSED"
-                                                                                 : "error");
+        query_log(q, "%s error is %s", word,
+                  r->rcode == DNSMSG_RCODE_SERVFAIL  ? "SERVFAIL"
+                  : r->rcode == DNSMSG_RCODE_REFUSED ? "REFUSED"
+                                                     : "error");
         return;
     }
     uint8_t name[DNAME_WIRE_MAX];
