@@ -579,7 +579,17 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
     }
     stats_answer(u, done.server, done.sent_ms, rcode);
     if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED) {
+        /* dnsmasq 2.92 reply_query: a SERVFAIL/REFUSED to a query sent to one server (not a
+         * probe of all) re-sends it to every server of the group, the one that failed too
+         * (which matters for a one-server group, e.g. the china-list's 114.114.114.114). */
+        bool resend_all = !r->forwardall && !u->cfg.strict_order && r->round == 0;
         req_hold(r, &done, abuf, alen);
+        if (resend_all && r->attempts == NULL && !r->sending) {
+            req_send_round(r);
+            if (r->attempts != NULL) {
+                return;
+            }
+        }
         req_after_failure(r, ERR_MISMATCH);
         return;
     }
@@ -704,6 +714,26 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
     uv_timer_start(&u->tick, on_tick, UPSTREAM_TICK_MS, UPSTREAM_TICK_MS);
     *out = u;
     return 0;
+}
+
+size_t upstream_req_servers(const struct upstream_req *req, uint32_t *out, size_t cap)
+{
+    size_t n = 0;
+    if (!req->active || req->deferred) {
+        return 0;
+    }
+    /* attempts is newest first: count, then fill from the end. */
+    for (const struct upstream_attempt *a = req->attempts; a != NULL; a = a->next) {
+        n++;
+    }
+    size_t i = n;
+    for (const struct upstream_attempt *a = req->attempts; a != NULL; a = a->next) {
+        i--;
+        if (i < cap) {
+            out[i] = a->server;
+        }
+    }
+    return n < cap ? n : cap;
 }
 
 size_t upstream_inflight(const struct upstream *u)

@@ -118,6 +118,11 @@ int upstream_send(struct upstream *u, uint32_t group, const uint8_t *query, size
  * soon as this returns. A no-op for a request that already completed (or a zeroed one). */
 void upstream_cancel(struct upstream_req *req);
 
+/* The servers (indexes into upstream_config.servers) req is waiting on, in the order they were
+ * asked; at most cap are written to out. For log-queries' "forwarded" lines right after
+ * upstream_send(). Returns the number written. */
+size_t upstream_req_servers(const struct upstream_req *req, uint32_t *out, size_t cap);
+
 /* Requests in flight (for draining an old generation before upstream_free). */
 size_t upstream_inflight(const struct upstream *u);
 

@@ -56,6 +56,7 @@ def recv_exact(s, n):
 def cmd_pipeline(host, port, names):
     s = socket.create_connection((host, port), timeout=5)
     msgs = [build_query(0x1000 + i, n) for i, n in enumerate(names)]
+    t0 = time.monotonic()
     s.sendall(b"".join(struct.pack("!H", len(m)) + m for m in msgs))
     for _ in names:
         (ln,) = struct.unpack("!H", recv_exact(s, 2))
@@ -63,6 +64,7 @@ def cmd_pipeline(host, port, names):
         qid, flags, _qd, an = struct.unpack("!HHHH", r[:8])
         qname, _ = read_name(r, 12)
         print(f"{qid:#x} {flags & 15} {an} {qname}", flush=True)
+    print(f"elapsed_ms {int((time.monotonic() - t0) * 1000)}", file=sys.stderr)
     s.close()
 
 

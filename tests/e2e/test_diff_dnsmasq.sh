@@ -33,6 +33,11 @@ cat >"$E2E_TMP/up.scenario" <<'EOF2'
         b40.test          A     big=40
         sf.test           A     servfail
         *.conflict.test   A     a 7.7.7.7
+        bog1.test         A     a 10.9.9.9
+        bog2.test         A     a 192.0.2.1,10.9.9.9
+        bogc.test         A     cname bogt.test
+        bogt.test         A     a 10.9.9.9
+        nobog.test        A     a 192.0.2.1,10.9.9.8
         *                 A     a 127.0.0.99
         *                 TXT   nodata
 EOF2
@@ -63,6 +68,7 @@ local=/both.test/
 server=/conflict.test/127.0.0.2
 local=/conflict.test/
 server=127.0.0.2
+bogus-nxdomain=10.9.9.9
 EOF2
 } >"$conf"
 e2e_start_dnsroute dr 5353 "$conf" --pid-file= --user=root
@@ -112,11 +118,20 @@ b40.test A +bufsize=1232
 tcx.test A +ignore
 tcx.test A
 sf.test A
+bog1.test A
+bog2.test A
+bogc.test A
+nobog.test A
 EOF2
 # Not in the list: x.conflict.test (server= and local= on one domain), asserted below.
 n=0
 e2e_diff_servers $DR $DM "$E2E_TMP/queries" || n=$?
 e2e_assert_eq 0 "$n" "dnsroute answers $(grep -c . "$E2E_TMP/queries") queries exactly like dnsmasq 2.90"
+# bogus-nxdomain: a listed address anywhere in the answer section (not only first) -> NXDOMAIN.
+for n in bog1 bog2 bogc; do
+    e2e_assert_eq NXDOMAIN "$(e2e_rcode $DR $n.test)" "bogus-nxdomain: $n.test -> NXDOMAIN"
+done
+e2e_assert_eq NOERROR "$(e2e_rcode $DR nobog.test)" "bogus-nxdomain: other addresses pass"
 # The comparison means something only if real answers came back: every query got a reply,
 # and the list covers NOERROR, NXDOMAIN and SERVFAIL.
 codes=$(while read -r -a q; do e2e_rcode $DR "${q[@]}"; done <"$E2E_TMP/queries" | sort | uniq -c)

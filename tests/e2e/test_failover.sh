@@ -25,6 +25,8 @@ cat >"$E2E_TMP/up.scenario" <<'EOF2'
     bothsf.test  A  servfail
     dead.test    A  drop
 @a  *.slow.test   A  a 1.0.0.9 delay=1500
+@a  once.test    A  servfail times=1
+@a  once.test    A  a 2.2.2.9
 @a  *            A  a 1.0.0.1 delay=150
 @b  *            A  a 1.0.0.2
 EOF2
@@ -110,6 +112,11 @@ e2e_assert_eq 3 "$(e2e_qlog_field a qname 'qname=q[1-6]\.slow\.test\.' | sort -u
 e2e_assert_match 'Maximum number of concurrent DNS queries reached \(max: 3\)' \
     "$(cat "$E2E_TMP/max.err")" "dnsmasq's warning logged"
 e2e_assert_eq 1.0.0.1 "$(e2e_short 127.0.0.1#5356 free.test)" "slots free again afterwards"
+# --- one-server group: a SERVFAIL is re-sent to the same server once (dnsmasq 2.92 resends to
+# the whole group, the failed server included).
+e2e_assert_eq 2.2.2.9 "$(e2e_short 127.0.0.1#5356 once.test)" "transient SERVFAIL retried"
+e2e_assert_eq 2 "$(cnt a 'qname=once\.test\.')" "the only server was asked twice"
+
 # --- a server slower than one try (1.5 s > 1 s) is still heard, as with dnsmasq (which has no
 # per-try timeout). Before the fix each try was abandoned after 1 s: SERVFAIL after 5 s.
 t0=$(date +%s%N)

@@ -10,8 +10,18 @@ e2e_require_dnsroute
 
 # Each upstream answers every A query with its own address, so the answer names the server.
 cat >"$E2E_TMP/up.scenario" <<'EOF'
+chain.test     *     cname c1.chain.test
+c1.chain.test  *     cname c2.chain.test
+c2.chain.test  A     a 10.0.0.1,10.0.0.2
+c2.chain.test  AAAA  nodata
+nxc.test       *     cname gone.test
+gone.test      *     nxdomain
+tcx.test       A     tc
+tcx.test       A     a 5.5.5.5
+sf.test        A     servfail
 @china   *  A     a 1.1.1.1
 @def     *  A     a 2.2.2.2
+@deep    *.two.test  A  a 3.3.3.3 delay=100
 @deep    *  A     a 3.3.3.3
 @nodots  *  A     a 4.4.4.4
 @port    *  A     a 5.5.5.5
@@ -44,6 +54,8 @@ address=/ad.test/192.0.2.7
 address=/ad.test/2001:db8::7
 address=/zero.test/#
 server=/port.test/127.0.0.5#5300
+server=/two.test/127.0.0.3
+server=/two.test/127.0.0.4
 server=/v6.test/fd00::53
 server=127.0.0.2
 EOF
@@ -107,7 +119,8 @@ mark_dr=$(wc -l <"$E2E_TMP/dr.err")
 mark_dm=$(wc -l <"$E2E_TMP/dm.err")
 for q in "www.baidu.com A" "x.a.b.deep.test A" "plainname A" "www.loc.test A" "www.ad.test A" \
     "ad.test AAAA" "x.zero.test A" "x.back.cn.test A" "nx.ad.test TXT" "x.port.test A" \
-    "x.v6.test A"; do
+    "x.v6.test A" "x.two.test A" "y.two.test A" "chain.test A" "chain.test AAAA" \
+    "chain.test CNAME" "nxc.test A" "tcx.test A +ignore"; do
     # shellcheck disable=SC2086
     e2e_dig $DR $q >/dev/null
     # shellcheck disable=SC2086
@@ -127,6 +140,23 @@ e2e_assert_match '^reply www\.baidu\.com is 1\.1\.1\.1$' "$dr_log" "reply line"
 e2e_assert_match '^config www\.loc\.test is NXDOMAIN$' "$dr_log" "config NXDOMAIN line"
 e2e_assert_match '^config www\.ad\.test is 192\.0\.2\.7$' "$dr_log" "config address line"
 e2e_assert_match '^query\[AAAA\] ad\.test from 127\.0\.0\.1$' "$dr_log" "query[AAAA] line"
+e2e_assert_eq "forwarded x.two.test to 127.0.0.3
+forwarded x.two.test to 127.0.0.4
+forwarded y.two.test to 127.0.0.4" "$(grep '^forwarded [xy]\.two' <<<"$dr_log")" \
+    "forwarded lines name the servers really asked (both, then the faster one)"
+e2e_assert_match '^forwarded x\.port\.test to 127\.0\.0\.5#5300$' "$dr_log" "port when not 53"
+e2e_assert_eq "reply chain.test is <CNAME>
+reply c1.chain.test is <CNAME>
+reply c2.chain.test is 10.0.0.1
+reply c2.chain.test is 10.0.0.2" "$(grep -A5 '^query\[A\] chain\.test' <<<"$dr_log" | grep '^reply')" \
+    "CNAME chain logged step by step"
+e2e_assert_match '^reply c2\.chain\.test is NODATA-IPv6$' "$dr_log" "NODATA at the chain's end"
+e2e_assert_match '^reply gone\.test is NXDOMAIN$' "$dr_log" "NXDOMAIN at the chain's end"
+e2e_assert_match '^reply is truncated$' "$dr_log" "TC reply logged as dnsmasq does"
+# (Not compared with 2.90: both re-send a SERVFAIL query to the group, but dnsmasq logs the
+# re-send as a second "forwarded" line; dnsroute logs only the first sends.)
+e2e_dig $DR sf.test A >/dev/null
+e2e_assert_match '^reply error is SERVFAIL$' "$(loglines dr "$mark_dr")" "SERVFAIL logged as dnsmasq does"
 if [[ "$dr_log" != "$dm_log" ]]; then
     diff -u --label dnsmasq --label dnsroute <(echo "$dm_log") <(echo "$dr_log") >&2 || true
     e2e_fail "log-queries lines differ from dnsmasq 2.90"

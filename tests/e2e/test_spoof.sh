@@ -127,7 +127,7 @@ dnsperf -s 127.0.0.1 -p 5354 -d "$E2E_TMP/qload" -l 5 -Q 3000 -t 2 >"$E2E_TMP/pe
     e2e_fail "dnsperf (load) failed: $(tail -n 5 "$E2E_TMP/perf2.out")"
 e2e_log "$(grep -E 'Queries (sent|completed|lost)|Queries per second' "$E2E_TMP/perf2.out" | xargs)"
 n=$(( $(e2e_qlog_count c) - start + 1 ))
-e2e_assert_ge 5000 "$n" "load: >= 5,000 upstream queries in 5 s ($n)"
+e2e_assert_ge 3000 "$n" "load: >= 3,000 upstream queries in 5 s ($n)"
 p=$(ports_per_1000 c "$start")
 e2e_log "load: $p distinct source ports per 1,000 upstream queries (worst block of $((n / 1000)))"
 e2e_assert_ge 500 "$p" "load: >= 500 distinct source ports per 1,000 queries ($p)"

@@ -11,6 +11,7 @@ PY="python3 $E2E_LIB_DIR/e2e_dns.py"
 
 cat >"$E2E_TMP/up.scenario" <<'EOF2'
 slow.test   A  a 10.0.0.1 delay=600
+*.slow.test A  a 10.0.0.3 delay=600
 dropt.test  A  drop
 closet.test A  close
 *           A  a 10.0.0.2
@@ -33,19 +34,21 @@ e2e_assert_match 'IN[[:space:]]+A[[:space:]]+10\.0\.0\.2' \
     "$(e2e_kdig $DR udp1.test A +notcp +noall +answer)" "UDP query answered"
 e2e_assert_eq 1 "$(e2e_qlog_count up 'proto=udp .*qname=udp1\.test\.')" "upstream got UDP over UDP"
 
-# Pipelining: 5 queries in one write on one connection; the slow one (600 ms) comes last.
-t0=$(date +%s%N)
-out=$($PY pipeline 127.0.0.1 5353 slow.test p1.test p2.test p3.test p4.test)
-ms=$((($(date +%s%N) - t0) / 1000000))
+# Pipelining: 7 queries in one write on one connection; the three slow ones (600 ms each)
+# come last, and together take about 600 ms, not 1800: answered out of order, concurrently.
+out=$($PY pipeline 127.0.0.1 5353 slow.test p1.test p2.test p3.test p4.test s1.slow.test \
+    s2.slow.test 2>"$E2E_TMP/pipe.err")
+ms=$(sed -n 's/^elapsed_ms //p' "$E2E_TMP/pipe.err")
 e2e_log "pipeline replies (arrival order):"$'\n'"$out"
-e2e_assert_eq 5 "$(grep -c ' 0 1 ' <<<"$out")" "5 pipelined answers, NOERROR, 1 record each"
-e2e_assert_eq "0x1000 0x1001 0x1002 0x1003 0x1004" "$(awk '{print $1}' <<<"$out" | sort | xargs)" \
-    "every client ID came back once"
-e2e_assert_eq "0x1000 0 1 slow.test." "$(tail -n1 <<<"$out")" "slow answer last: answered out of order"
+e2e_assert_eq 7 "$(grep -c ' 0 1 ' <<<"$out")" "7 pipelined answers, NOERROR, 1 record each"
+e2e_assert_eq "0x1000 0x1001 0x1002 0x1003 0x1004 0x1005 0x1006" \
+    "$(awk '{print $1}' <<<"$out" | sort | xargs)" "every client ID came back once"
+e2e_assert_eq "0x1000 0x1005 0x1006" "$(tail -n3 <<<"$out" | awk '{print $1}' | sort | xargs)" \
+    "slow answers last: answered out of order"
 e2e_assert_eq "0x1001 0 1 p1.test." "$(grep p1 <<<"$out")" "IDs matched to their questions"
-(( ms < 1500 )) || e2e_fail "pipelined queries took $ms ms (serialised?)"
-e2e_ok "pipelined queries answered concurrently ($ms ms, slow upstream 600 ms)"
-e2e_assert_ge 5 "$(e2e_qlog_count up 'proto=tcp .*qname=(slow|p[1-4])\.test\.')" \
+(( ms < 1500 )) || e2e_fail "pipelined queries took $ms ms (serialised: >= 1800)"
+e2e_ok "three slow pipelined queries answered concurrently ($ms ms, 600 ms each)"
+e2e_assert_ge 7 "$(e2e_qlog_count up 'proto=tcp .*qname=(slow|p[1-4]|s[12]\.slow)\.test\.')" \
     "pipelined queries went upstream over TCP"
 # 150 pipelined queries in one write: more than the per-connection in-flight limit (64), so the
 # daemon must pause reading and resume; every query is answered exactly once.
@@ -75,7 +78,7 @@ for i in 1 2 3 4 5; do
     [[ "$a" == 10.0.0.2 ]] || e2e_fail "UDP query $i during a stuck TCP client: [$a]"
     (( ms > worst )) && worst=$ms
 done
-(( worst < 500 )) || e2e_fail "UDP answers delayed by a stuck TCP client: worst $worst ms"
+(( worst < 1000 )) || e2e_fail "UDP answers delayed by a stuck TCP client: worst $worst ms"
 e2e_ok "UDP unaffected by a stuck TCP client (worst of 5: $worst ms)"
 e2e_assert_match 'IN[[:space:]]+A[[:space:]]+10\.0\.0\.2' \
     "$(e2e_kdig $DR t.stuck.test A +tcp +noall +answer)" "other TCP clients still served"
