@@ -13,6 +13,7 @@
 #          default route                                                                  2001:db8:cc::10
 #     isp0 10.9.0.2  fd09::2  ---- c0 10.9.0.1 / i0 192.0.2.5 ---- i0 192.0.2.6         198.51.100.20
 #     lo: dnsroute :53, fake upstreams    risp                                          2001:db8:ff::20
+#     lan0 192.168.50.1 fd50::1 ---- lan: e0 192.168.50.2 fd50::2 (a LAN host: forwarded traffic)
 #
 # The routers do not NAT, so the far server sees the client's own source address; it answers
 # every TCP connection and UDP datagram with that address (pr_echo.py). Counters in each router's
@@ -63,8 +64,14 @@ addr()
     done
 }
 
-mkns rvpn; mkns risp; mkns net
-for r in rvpn risp net; do on $r ip link set lo up; done
+mkns rvpn; mkns risp; mkns net; mkns lan
+for r in rvpn risp net lan; do on $r ip link set lo up; done
+# a LAN host behind the client (its traffic is forwarded: the prerouting mark)
+link lan0 lan e0
+ip addr add 192.168.50.1/24 dev lan0; ip addr add fd50::1/64 dev lan0 nodad
+addr lan e0 192.168.50.2/24 fd50::2/64
+on lan ip route add default via 192.168.50.1; on lan ip -6 route add default via fd50::1
+sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # client <-> routers (created here, one end moved into the router)
 link vpn0 rvpn c0
 link isp0 risp c0
@@ -129,6 +136,7 @@ e2e_ok "topology: both servers reachable, default route through vpn"
 
 # ---- helpers -----------------------------------------------------------------------------------
 
+FROM=()     # where exchange runs its client: () = the client host, (on lan) = the LAN host
 # exchange PROTO ADDR WANT_REPLY OUT_ROUTER BACK_ROUTER WHAT: one exchange from the client; the
 # reply must be WANT_REPLY (the address the far server saw, or TIMEOUT); the request must have
 # been forwarded by OUT_ROUTER only, and the reply (when one was sent) by BACK_ROUTER.
@@ -137,7 +145,7 @@ exchange()
     local proto=$1 dst=$2 want=$3 out=$4 back=$5 what=$6 r got
     declare -A b=()
     for r in rvpn risp; do b[$r.up]=$(cnt $r up_$proto); b[$r.down]=$(cnt $r down_$proto); done
-    got=$(python3 "$ECHO" ask "$proto" "$dst" $PORT 1.5 || true)
+    got=$("${FROM[@]}" python3 "$ECHO" ask "$proto" "$dst" $PORT 1.5 || true)
     e2e_assert_eq "$want" "$got" "$what: $proto to $dst: server saw / reply"
     local other=rvpn
     [[ $out == rvpn ]] && other=risp
@@ -223,6 +231,14 @@ run_variant()
         exchange $p $FOREIGN6 fd08::2 rvpn rvpn "$fw: other v6"
     done
 
+    # Forwarded traffic from the LAN host: marked in prerouting, masqueraded on isp0.
+    FROM=(on lan)
+    for p in tcp udp; do
+        exchange $p $CN4 10.9.0.2 risp risp "$fw: LAN host, china v4"
+        exchange $p $CN6 fd09::2 risp risp "$fw: LAN host, china v6"
+    done
+    FROM=()
+
     # Pitfall 1: without the NAT rule the packet still leaves by isp, but with the VPN's source
     # address (chosen by the first route lookup, before the mark): the far server sees 10.8.0.2
     # and answers it through the VPN - on a real ISP link it would be dropped as spoofed.
@@ -248,7 +264,10 @@ run_variant()
     echo 1 >/proc/sys/net/ipv4/conf/isp0/rp_filter
     exchange udp $CN4 TIMEOUT risp risp "$fw: pitfall 2 (rp_filter=1)"
     exchange tcp $CN4 TIMEOUT risp risp "$fw: pitfall 2 (rp_filter=1)"
-    e2e_assert_ge $((d0 + 2)) "$(rpf_drops)" "$fw: pitfall 2: IPReversePathFilter drops counted"
+    FROM=(on lan)
+    exchange udp $CN4 TIMEOUT risp risp "$fw: pitfall 2 (rp_filter=1), LAN host"
+    FROM=()
+    e2e_assert_ge $((d0 + 3)) "$(rpf_drops)" "$fw: pitfall 2: IPReversePathFilter drops counted"
     echo 2 >/proc/sys/net/ipv4/conf/isp0/rp_filter
     exchange tcp $CN4 10.9.0.2 risp risp "$fw: rp_filter=2 again"
 
