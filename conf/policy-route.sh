@@ -117,7 +117,7 @@ run_undo()
     local -a w
     read -ra w <<<"$1"
     case ${w[0]:-} in
-    sysctl) echo "${w[2]}" >"${w[1]}" ;;
+    sysctl) { echo "${w[2]}" >"${w[1]}"; } 2>/dev/null || echo "${0##*/}: failed: $1" >&2 ;;
     ip | nft | iptables | ip6tables | ipset) "${w[@]}" || echo "${0##*/}: failed: $1" >&2 ;;
     *) echo "${0##*/}: ignoring unknown undo line: $1" >&2 ;;
     esac

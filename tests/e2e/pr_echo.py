@@ -4,8 +4,9 @@
   pr_echo.py serve PORT ADDR...        on each ADDR, TCP and UDP on PORT: every TCP connection
                                        and every UDP datagram is answered with the peer's address
                                        as the server saw it; one line per exchange on stdout
-  pr_echo.py ask tcp|udp ADDR PORT [TIMEOUT]
-                                       prints the address the server saw, or TIMEOUT (exit 1)
+  pr_echo.py ask tcp|udp ADDR PORT [TIMEOUT [SPORT]]
+                                       prints the address the server saw, or TIMEOUT (exit 1);
+                                       SPORT: the source port (a fresh one: no old conntrack entry)
 """
 import selectors
 import socket
@@ -43,11 +44,14 @@ def serve(port, addrs):
             print(key.data, s.getsockname()[0], peer[0], flush=True)
 
 
-def ask(proto, addr, port, timeout):
+def ask(proto, addr, port, timeout, sport):
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     s = socket.socket(fam, kind)
     s.settimeout(timeout)
+    if sport:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", sport))
     try:
         if proto == "tcp":
             s.connect((addr, port))
@@ -66,9 +70,10 @@ def ask(proto, addr, port, timeout):
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "serve":
         serve(int(sys.argv[2]), sys.argv[3:])
-    elif len(sys.argv) in (5, 6) and sys.argv[1] == "ask" and sys.argv[2] in ("tcp", "udp"):
-        t = float(sys.argv[5]) if len(sys.argv) == 6 else 2.0
-        return ask(sys.argv[2], sys.argv[3], int(sys.argv[4]), t)
+    elif len(sys.argv) in (5, 6, 7) and sys.argv[1] == "ask" and sys.argv[2] in ("tcp", "udp"):
+        t = float(sys.argv[5]) if len(sys.argv) >= 6 else 2.0
+        sport = int(sys.argv[6]) if len(sys.argv) == 7 else 0
+        return ask(sys.argv[2], sys.argv[3], int(sys.argv[4]), t, sport)
     else:
         print(__doc__, file=sys.stderr)
         return 2

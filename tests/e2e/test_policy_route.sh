@@ -98,7 +98,9 @@ addr net lo $CN4/32 $FOREIGN4/32 $CN6/128 $FOREIGN6/128
 on net ip route add 10.8.0.0/24 via 192.0.2.1; on net ip -6 route add fd08::/64 via 2001:db8:8::1
 on net ip route add 10.9.0.0/24 via 192.0.2.5; on net ip -6 route add fd09::/64 via 2001:db8:9::1
 
-# Counters in each router's forward hook: "up" = client to server, "down" = server to client.
+# Counters in each router's forward hook: "up" = client to server, "down" = server to client;
+# for TCP only the SYN and the SYN-ACK (a connection's teardown may still be in flight when the
+# next exchange starts).
 for r in rvpn risp; do
     on $r nft -f - <<EOF
 table inet t {
@@ -108,9 +110,9 @@ table inet t {
     counter down_udp {}
     chain watch {
         type filter hook forward priority 0; policy accept;
-        iifname "c0" tcp dport $PORT counter name up_tcp
+        iifname "c0" tcp dport $PORT tcp flags & (syn | ack) == syn counter name up_tcp
         iifname "c0" udp dport $PORT counter name up_udp
-        oifname "c0" tcp sport $PORT counter name down_tcp
+        oifname "c0" tcp sport $PORT tcp flags & (syn | ack) == syn | ack counter name down_tcp
         oifname "c0" udp sport $PORT counter name down_udp
     }
 }
@@ -136,6 +138,7 @@ e2e_ok "topology: both servers reachable, default route through vpn"
 
 # ---- helpers -----------------------------------------------------------------------------------
 
+XCHG=0
 FROM=()     # where exchange runs its client: () = the client host, (on lan) = the LAN host
 # exchange PROTO ADDR WANT_REPLY OUT_ROUTER BACK_ROUTER WHAT: one exchange from the client; the
 # reply must be WANT_REPLY (the address the far server saw, or TIMEOUT); the request must have
@@ -145,7 +148,8 @@ exchange()
     local proto=$1 dst=$2 want=$3 out=$4 back=$5 what=$6 r got
     declare -A b=()
     for r in rvpn risp; do b[$r.up]=$(cnt $r up_$proto); b[$r.down]=$(cnt $r down_$proto); done
-    got=$("${FROM[@]}" python3 "$ECHO" ask "$proto" "$dst" $PORT 1.5 || true)
+    XCHG=$((XCHG + 1))      # a fresh source port each time: never an old conntrack entry
+    got=$("${FROM[@]}" python3 "$ECHO" ask "$proto" "$dst" $PORT 1.5 $((20000 + XCHG)) || true)
     e2e_assert_eq "$want" "$got" "$what: $proto to $dst: server saw / reply"
     local other=rvpn
     [[ $out == rvpn ]] && other=risp
