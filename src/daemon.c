@@ -207,12 +207,43 @@ static void daemon_log_startup(const struct daemon *d, const struct conf *c)
     }
 }
 
+/* The part of start-up that follows the fork: log sink, pid file, privileges. Returns 0 or an exit
+ * code with dnsmasq's message in errbuf. */
+static int daemon_start_detached(struct daemon *d, const struct conf *c, char *errbuf,
+                                 size_t errlen)
+{
+    int rc = daemon_log_setup(c);
+    if (rc < 0) {
+        snprintf(errbuf, errlen, "cannot open log %s: %s", c->log_facility, err_str(rc));
+        return CONF_EXIT_FILE;
+    }
+    if (c->pid_file != NULL && !c->no_daemon) {
+        rc = daemon_write_pidfile(c->pid_file);
+        if (rc < 0) {
+            snprintf(errbuf, errlen, "failed to open pidfile %s: %s", c->pid_file, err_str(rc));
+            log_error("%s", errbuf); /* the log is open: there too, as dnsmasq's die() */
+            return CONF_EXIT_FILE;
+        }
+        d->pid_file = c->pid_file;
+    }
+    if (daemon_drop_privileges(c, c->set_count > 0, errbuf, errlen) < 0) {
+        log_error("%s", errbuf);
+        return CONF_EXIT_MISC;
+    }
+    return 0;
+}
+
 /* Binds every worker's listeners, opens their modules, detaches, writes the pid file and drops
- * privileges, all before any worker thread exists. Returns 0 or an exit code. */
+ * privileges, all before any worker thread exists. Returns 0 or an exit code; errors after the
+ * fork reach the waiting original process, so its exit status tells (dnsmasq's error pipe). */
 static int daemon_start(struct daemon *d, struct daemon_conf *dc)
 {
     char errbuf[512] = "";
     const struct conf *c = &dc->conf;
+    if (daemon_check_user(c, errbuf, sizeof(errbuf)) < 0) {
+        fprintf(stderr, "\ndnsroute: %s\n", errbuf);
+        return CONF_EXIT_BADCONF;
+    }
     for (unsigned i = 0; i < d->nworkers; i++) {
         if (daemon_worker_listen(&d->workers[i], c, errbuf, sizeof(errbuf)) < 0) {
             fprintf(stderr, "\ndnsroute: %s\n", errbuf);
@@ -223,27 +254,18 @@ static int daemon_start(struct daemon *d, struct daemon_conf *dc)
             return CONF_EXIT_MISC;
         }
     }
+    int report_fd = -1;
     if (!c->keep_in_foreground && !c->no_daemon) {
-        if (daemon_detach() < 0) {
+        if (daemon_detach(&report_fd) < 0) {
             return CONF_EXIT_MISC;
         }
         for (unsigned i = 0; i < d->nworkers; i++) {
             uv_loop_fork(&d->workers[i].loop); /* epoll state does not survive fork */
         }
     }
-    daemon_log_setup(c);
-    if (c->pid_file != NULL && !c->no_daemon) {
-        if (daemon_write_pidfile(c->pid_file) < 0) {
-            log_error("failed to write %s: %s", c->pid_file, strerror(errno));
-            return CONF_EXIT_FILE;
-        }
-        d->pid_file = c->pid_file;
-    }
-    if (daemon_drop_privileges(c, c->set_count > 0, errbuf, sizeof(errbuf)) < 0) {
-        log_error("%s", errbuf);
-        return CONF_EXIT_MISC;
-    }
-    return 0;
+    int rc = daemon_start_detached(d, c, errbuf, sizeof(errbuf));
+    daemon_report_started(report_fd, rc, errbuf);
+    return rc;
 }
 
 /* Runs the workers until SIGTERM/SIGINT; everything is torn down before it returns. */
