@@ -424,9 +424,12 @@ static bool query_answer_cached(struct query *q)
      * client's own (dnsmasq setup_reply copies it; CD is part of the cache key). */
     uint16_t rd = q->q.flags & DNSMSG_FLAG_RD;
     dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
+    /* min-cache-ttl: records shorter than it live as long as the entry, as in dnsmasq's cache
+     * (a 2 s record cached for 60 s is served with 58 s left, not with 0). */
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
-        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, cap) < 0) {
+        dnsmsg_rewrite_ttls_floor(pkt, hit.len, &r, q->gen->conf->min_cache_ttl_s, hit.age_s, cap) <
+            0) {
         return false;
     }
     q->ctx->stats.cache_hits++;
