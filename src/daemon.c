@@ -77,6 +77,47 @@ static void daemon_reload(struct daemon *d)
     daemon_conf_release(dc);
 }
 
+/* SIGUSR1 per-set lines, summed over the workers like the server lines (each worker has its own
+ * set socket and counters: one line per worker showed partial counts). State and last error are
+ * worker 0's, or the last worker's that saw an error. */
+static void daemon_log_set_stats(struct daemon *d)
+{
+    const struct conf *c = d->workers[0].gens[0]->conf;
+    for (uint32_t k = 0; k < c->set_count; k++) {
+        struct nlset_stats sum, st;
+        memset(&sum, 0, sizeof(sum));
+        for (unsigned i = 0; i < d->nworkers; i++) {
+            const struct nlset *n = d->workers[i].gens[0]->nlset;
+            if (n == NULL || nlset_get_stats(n, k, &st) < 0) {
+                continue; /* a worker still adopting a reload with other sets */
+            }
+            sum.state = i == 0 ? st.state : sum.state;
+            sum.last_error = st.last_error != 0 ? st.last_error : sum.last_error;
+            sum.added += st.added;
+            sum.deduped += st.deduped;
+            sum.wrong_family += st.wrong_family;
+            for (size_t e = 0; e < NLSET_ERR_KIND_COUNT; e++) {
+                sum.errors[e] += st.errors[e];
+            }
+        }
+        log_info(
+            "%s %s: %s; added %llu, merged %llu, wrong family %llu, missing %llu, family %llu, "
+            "full %llu, timeout %llu, permission %llu, other %llu; last error: %s",
+            c->sets[k].kind == CONF_SET_IPSET ? "ipset" : "nftset", c->sets[k].spec,
+            sum.state == NLSET_STATE_READY      ? "ready"
+            : sum.state == NLSET_STATE_UNUSABLE ? "unusable"
+                                                : "missing",
+            (unsigned long long)sum.added, (unsigned long long)sum.deduped,
+            (unsigned long long)sum.wrong_family, (unsigned long long)sum.errors[NLSET_ERR_MISSING],
+            (unsigned long long)sum.errors[NLSET_ERR_FAMILY],
+            (unsigned long long)sum.errors[NLSET_ERR_FULL],
+            (unsigned long long)sum.errors[NLSET_ERR_TIMEOUT],
+            (unsigned long long)sum.errors[NLSET_ERR_PERM],
+            (unsigned long long)sum.errors[NLSET_ERR_OTHER],
+            sum.last_error != 0 ? nlset_err_str(sum.last_error) : "none");
+    }
+}
+
 /* SIGUSR1: dnsmasq's statistics lines, summed over the workers (counters are read without
  * locking: a statistics line may be off by the queries of the current instant). */
 static void daemon_log_stats(struct daemon *d)
@@ -138,11 +179,7 @@ static void daemon_log_stats(struct daemon *d)
                  (unsigned long long)sum.failed, (unsigned long long)sum.nxdomain,
                  sum.avg_latency_ms);
     }
-    for (unsigned i = 0; i < d->nworkers; i++) {
-        if (d->workers[i].gens[0]->nlset != NULL) {
-            nlset_log_stats(d->workers[i].gens[0]->nlset);
-        }
-    }
+    daemon_log_set_stats(d);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)

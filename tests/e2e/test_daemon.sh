@@ -14,7 +14,7 @@ e2e_require_dnsroute
 
 cat >"$E2E_TMP/up.scenario" <<'SCN'
 nx.test      A  nxdomain
-in.set.test  A  a 192.0.2.5
+*.set.test   A  a 192.0.2.5
 default         a 192.0.2.1
 SCN
 e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
@@ -90,8 +90,9 @@ e2e_assert_match "dnsroute\\[$dpid\\]: started, version" "$(cat "$log")" \
 e2e_short $DR nx.test >/dev/null
 e2e_short $DR www.example.test >/dev/null
 e2e_short $DR local.test >/dev/null
-((have_ipset)) && e2e_short $DR in.set.test >/dev/null
-fwd=$((2 + have_ipset))
+# Six names for the set, from six client sockets: both workers add to s4 (counters per worker).
+((have_ipset)) && for i in 1 2 3 4 5 6; do e2e_short $DR "n$i.set.test" >/dev/null; done
+fwd=$((2 + 6 * have_ipset))
 kill -USR1 "$dpid"
 wait_log "$log" 'queries forwarded'
 stats=$(cat "$log")
@@ -103,7 +104,9 @@ e2e_assert_match ": server 127\\.0\\.0\\.2#53: queries sent $fwd, retried 0, fai
     "$stats" "SIGUSR1: per-server line (dnsmasq's format)"
 if ((have_ipset)); then
     e2e_ipset_has s4 192.0.2.5 || e2e_fail "192.0.2.5 not in s4"
-    e2e_assert_match ': ipset s4: ready; added 1, ' "$stats" "SIGUSR1: per-set line"
+    e2e_assert_match ': ipset s4: ready; added 6, merged 0, wrong family 0, missing 0, family 0, full 0, timeout 0, permission 0, other 0; last error: none$' \
+        "$stats" "SIGUSR1: per-set line, summed over the workers"
+    e2e_assert_eq 1 "$(grep -Ec ': ipset s4: (ready|missing|unusable);' <<<"$stats")" "one line per set"
 fi
 
 # ---- SIGUSR2: the log file was moved away (logrotate); a new one is opened
