@@ -16,6 +16,7 @@ cat >"$E2E_TMP/up.scenario" <<'SCN'
 @china  *  AAAA  aaaa 2400:da00::1 ttl=3600
 @def    *  A     a 2.2.2.2 ttl=3600
 @def    *  AAAA  aaaa 2001:db8::2 ttl=3600
+@alt    slow.move.test  A  a 3.3.3.4 ttl=3600 delay=1500
 @alt    *  A     a 3.3.3.3 ttl=3600
 @alt    *  AAAA  aaaa 2001:db8::3 ttl=3600
 SCN
@@ -59,10 +60,19 @@ done
 asked() { e2e_qlog_count "$1" "qname=${2//./\\.}\\. "; }
 e2e_assert_eq 1 "$(asked alt www.stay.test)" "stay.test asked once"
 e2e_assert_eq 1 "$(asked china "www.$cn1")" "china-list name asked once"
+# A query in flight across the reload (its upstream answers after 1.5 s) finishes under the
+# rules it started with: answered by its old upstream, not dropped or SERVFAIL.
+e2e_dig $DR slow.move.test A +time=5 >"$E2E_TMP/slow.out" &
+slow=$!
+e2e_wait_qlog alt 1 'qname=slow\.move\.test\. '
 write_conf 127.0.0.2 # move.test now goes to the default server; nothing else changes
 e2e_signal dr HUP
 wait_reloads 1
-e2e_assert_match "configuration reloaded: $((china_lines + 3)) domains, 3 servers" \
+wait $slow
+e2e_assert_match 'slow\.move\.test\.\s+[0-9]+\s+IN\s+A\s+3\.3\.3\.4' "$(cat "$E2E_TMP/slow.out")" \
+    "a query in flight during the reload is answered under its old rules (old upstream)"
+e2e_assert_eq 0 "$(asked def slow.move.test)" "the new upstream never saw it"
+e2e_assert_match "configuration reloaded: $((china_lines + 3)) domains, 3 servers, loaded in [0-9]+ ms" \
     "$(cat "$E2E_TMP/dr.err")" "the whole china list was re-read"
 # Both workers adopt the new rules; ask several times (fresh sockets reach both workers).
 for _ in 1 2 3 4 5 6; do
@@ -120,14 +130,13 @@ e2e_assert_match "Queries completed: +$sent " "$out" "every query completed"
 e2e_assert_match 'Response codes: +NOERROR [0-9]+ \(100\.00%\)$' "$out" \
     "every answer NOERROR: no SERVFAIL or REFUSED during the reloads"
 # A reload is built on worker 0's thread: that worker's answers may wait for one load of the
-# list, never longer (issue 5: "must not stall answers for more than the load time"). The load
-# time is measured here with --test on the same configuration (same build, same machine).
+# list, never longer (issue 5: "must not stall answers for more than the load time"). The daemon
+# logs each load's duration; the machine is shared, so the bound has a margin.
 max_ms=$(sed -n 's/.*Latency.*max \([0-9.]*\)).*/\1/p' <<<"$out" | awk '{print int($1 * 1000)}')
-t0=$(date +%s%N)
-"$DNSROUTE_BIN" --test -C "$conf" 2>/dev/null
-load_ms=$((($(date +%s%N) - t0) / 1000000))
-e2e_log "largest latency during the reloads: ${max_ms} ms; one load of the configuration: ${load_ms} ms"
-e2e_assert_le $((2 * load_ms + 250)) "$max_ms" "no answer waited much longer than one load (2x + 250 ms margin)"
+load_ms=$(sed -n 's/.*configuration reloaded: .*, loaded in \([0-9]*\) ms$/\1/p' "$E2E_TMP/dr.err" |
+    sort -n | tail -n1)
+e2e_log "largest latency during the reloads: ${max_ms} ms; longest load of the configuration: ${load_ms} ms"
+e2e_assert_le $((2 * load_ms + 300)) "$max_ms" "no answer waited much longer than one load (2x + 300 ms margin)"
 # The china-list queries kept their upstream through every swap.
 e2e_assert_eq 0 "$(grep -E 'qname=p[0-9]+\.' "$(e2e_qlog def)" | grep -vc 'example\.org' || true)" \
     "no china-list query reached the default server"
