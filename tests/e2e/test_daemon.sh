@@ -3,7 +3,8 @@
 # returns 0 once serving; the daemon is not its child, has stdio on /dev/null and writes its pid
 # file); SIGTERM logs "exiting on receipt of SIGTERM", removes the pid file and exits 0; -k stays
 # in the foreground (pid file written); -d writes no pid file and does not change user;
-# log-facility=/path logs to a file and SIGUSR2 reopens it after it was moved; SIGUSR1 logs
+# log-facility=/path logs to a file and SIGUSR2 reopens it after it was moved; syslog by default
+# (facility daemon, or log-facility=local3); SIGUSR1 logs
 # dnsmasq's statistics lines plus per-server and per-set lines; start-up errors give dnsmasq's
 # message and exit code, also those that happen after the fork (bad config 1, port in use 2,
 # pid file / log file 3, unknown user 1), and leave nothing running.
@@ -128,6 +129,49 @@ e2e_assert_match 'exiting on receipt of SIGTERM' "$(cat "$log")" "SIGTERM logged
 e2e_ok "SIGTERM: pid file removed"
 unset "E2E_PIDS[daemon]"
 e2e_check_sanitizer reaper
+
+# ---- syslog (no log-facility: facility daemon; log-facility=local3), detached. /dev/log is a
+# socket of this test, bind-mounted in a private mount namespace over a tmpfs /dev.
+cat >"$E2E_TMP/syslog.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+while True:
+    print(s.recv(4096).decode(errors="replace"), flush=True)
+PY
+e2e_spawn syslog python3 "$E2E_TMP/syslog.py" "$E2E_TMP/log.sock"
+for _ in $(seq 1 100); do [[ -S "$E2E_TMP/log.sock" ]] && break; sleep 0.05; done
+with_devlog() # CMD...: runs CMD with $E2E_TMP/log.sock as /dev/log
+{
+    local T=$E2E_TMP
+    unshare -m --propagation private bash -c "set -e; mkdir -p $T/realdev
+        mount --rbind /dev $T/realdev; mount -t tmpfs tmpfs /dev; touch /dev/null /dev/log
+        mount --bind $T/realdev/null /dev/null; mount --bind $T/log.sock /dev/log; exec \"\$@\"" \
+        with_devlog "$@"
+}
+if with_devlog true 2>/dev/null; then
+    for fac in default local3; do
+        args=()
+        [[ $fac == local3 ]] && args=(--log-facility=local3)
+        rm -f "$E2E_TMP/s.pid"
+        with_devlog "$DNSROUTE_BIN" -C "$conf" --port=5360 --listen-address=127.0.0.1 \
+            --pid-file="$E2E_TMP/s.pid" $U "${args[@]}" 2>"$E2E_TMP/s_$fac.out" ||
+            e2e_fail "start with syslog ($fac) failed: $(cat "$E2E_TMP/s_$fac.out")"
+        wait_file "$E2E_TMP/s.pid"
+        spid=$(cat "$E2E_TMP/s.pid")
+        kill -TERM "$spid"
+        wait_gone "$spid"
+        # LOG_DAEMON|LOG_INFO = 30, LOG_LOCAL3|LOG_INFO = 158 (RFC 3164 priority).
+        pri=30
+        [[ $fac == local3 ]] && pri=158
+        wait_log "$E2E_TMP/syslog.err" "^<$pri>.* dnsroute\\[$spid\\]: exiting on receipt of SIGTERM$"
+        e2e_assert_match "^<$pri>.* dnsroute\\[$spid\\]: started, version" "$(cat "$E2E_TMP/syslog.err")" \
+            "syslog ($fac): start-up lines with priority <$pri> and the daemon's pid"
+    done
+else
+    e2e_log "no private mount namespace here: syslog checks skipped"
+fi
 
 # ---- -k: foreground, pid file written with its own pid, removed at exit
 e2e_start_dnsroute fg 5354 "$conf" $U --pid-file="$E2E_TMP/k.pid"
