@@ -200,7 +200,11 @@ static void on_signal(uv_signal_t *handle, int signum)
         daemon_reload(d);
         break;
     case SIGUSR1:
+        /* Other workers may be adopting a reload: their gens[0] (and the generation it points
+         * to, freed once drained) are read under the lock that guards the swap. */
+        uv_mutex_lock(&d->lock);
         daemon_log_stats(d);
+        uv_mutex_unlock(&d->lock);
         break;
     case SIGUSR2:
         log_reopen();

@@ -4,7 +4,8 @@
 # for names whose upstreams did not change (the fakes' query logs show no new query), while a
 # name whose route changed is fetched again from its new upstream; (2) dnsperf at a fixed rate
 # against two workers while the configuration is reloaded several times: 0 queries lost, every
-# answer NOERROR (no SERVFAIL, no REFUSED), and the answers keep their upstreams.
+# answer NOERROR (no SERVFAIL, no REFUSED), and the answers keep their upstreams; SIGUSR1 sent
+# while the workers adopt the new rules is safe.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 E2E_TIMEOUT=${E2E_TIMEOUT:-85} e2e_enter_netns "$@"
@@ -117,6 +118,9 @@ for _ in 1 2 3 4; do
     write_conf 127.0.0.$((2 + hups % 2))
     e2e_signal dr HUP
     hups=$((hups + 1))
+    # Statistics while the workers adopt the new rules: read across threads (sanitizer-checked
+    # at e2e_stop).
+    for _ in 1 2 3 4 5; do sleep 0.08; e2e_signal dr USR1; done
 done
 wait $perf || e2e_fail "dnsperf failed: $(cat "$E2E_TMP/perf.out")"
 wait_reloads $((before + hups))
