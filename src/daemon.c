@@ -301,7 +301,10 @@ static int daemon_start(struct daemon *d, struct daemon_conf *dc)
     }
     int report_fd = -1;
     if (!c->keep_in_foreground && !c->no_daemon) {
-        if (daemon_detach(&report_fd) < 0) {
+        int rc = daemon_detach(&report_fd);
+        if (rc < 0) {
+            snprintf(errbuf, sizeof(errbuf), "cannot fork into background: %s", err_str(rc));
+            daemon_report_started(report_fd, CONF_EXIT_MISC, errbuf);
             return CONF_EXIT_MISC;
         }
         for (unsigned i = 0; i < d->nworkers; i++) {

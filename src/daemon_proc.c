@@ -81,7 +81,10 @@ int daemon_detach(int *report_fd)
     }
     pid_t pid = fork();
     if (pid < 0) {
-        return -errno;
+        int rc = -errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return rc;
     }
     if (pid > 0) {
         close(pipefd[1]);
