@@ -57,6 +57,43 @@ static void daemon_stop(struct daemon *d, const char *signame)
     uv_stop(&d->workers[0].loop);
 }
 
+static bool daemon_str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Options fixed at start-up (sockets, threads, cache, process): a reload reads them but cannot
+ * apply them; say so instead of ignoring them silently. */
+static void daemon_reload_warn_fixed(const struct conf *old, const struct conf *c)
+{
+    const struct {
+        const char *name;
+        bool changed;
+    } fixed[] = {
+        {"port", old->port != c->port},
+        {"listen-address", old->listen_addr_count != c->listen_addr_count ||
+                               (c->listen_addr_count != 0 &&
+                                memcmp(old->listen_addrs, c->listen_addrs,
+                                       c->listen_addr_count * sizeof(*c->listen_addrs)) != 0)},
+        {"interface",
+         old->interface_count != c->interface_count ||
+             (c->interface_count != 0 && memcmp(old->interfaces, c->interfaces,
+                                                c->interface_count * sizeof(*c->interfaces)) != 0)},
+        {"bind-interfaces", old->bind_interfaces != c->bind_interfaces},
+        {"cache-size", old->cache_size != c->cache_size},
+        {"workers", old->workers != c->workers},
+        {"user", daemon_str_differs(old->user, c->user)},
+        {"group", daemon_str_differs(old->group, c->group)},
+        {"pid-file", daemon_str_differs(old->pid_file, c->pid_file)},
+        {"log-facility", daemon_str_differs(old->log_facility, c->log_facility)},
+    };
+    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(fixed); i++) {
+        if (fixed[i].changed) {
+            log_warn("reload: %s changed; it takes effect only after a restart", fixed[i].name);
+        }
+    }
+}
+
 static void daemon_reload(struct daemon *d)
 {
     struct conf_error err;
@@ -71,6 +108,7 @@ static void daemon_reload(struct daemon *d)
     log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
+    daemon_reload_warn_fixed(d->workers[0].gens[0]->conf, &dc->conf);
     /* Unlike dnsmasq the cache is kept: its keys carry the route they were fetched through, so
      * names whose upstreams changed miss and are fetched again (query.c). */
     /* One reference per worker; each releases its own once adopted (or refused). */

@@ -182,6 +182,23 @@ e2e_stop fg
 [[ ! -e "$E2E_TMP/k.pid" ]] || e2e_fail "-k: pid file left"
 e2e_ok "-k: pid file removed at exit"
 
+# ---- SIGHUP re-reads every option, but sockets, threads, cache size and the process stay as
+# they are: such changes are logged as needing a restart (and nothing else is).
+cp "$conf" "$E2E_TMP/r.conf"
+e2e_start_dnsroute rl 5361 "$E2E_TMP/r.conf" $U --pid-file=
+e2e_signal rl HUP
+for _ in $(seq 1 100); do grep -q 'configuration reloaded' "$E2E_TMP/rl.err" && break; sleep 0.05; done
+e2e_assert_no_match 'reload: ' "$(cat "$E2E_TMP/rl.err")" "an unchanged reload warns about nothing"
+printf '%s\n' port=5999 cache-size=500 >>"$E2E_TMP/r.conf"
+e2e_signal rl HUP
+wait_log "$E2E_TMP/rl.err" 'reload: cache-size changed'
+e2e_assert_match 'reload: port changed; it takes effect only after a restart' \
+    "$(cat "$E2E_TMP/rl.err")" "a changed port is reported as needing a restart"
+e2e_assert_match 'reload: cache-size changed; it takes effect only after a restart' \
+    "$(cat "$E2E_TMP/rl.err")" "a changed cache-size too"
+e2e_assert_eq 192.0.2.1 "$(e2e_short 127.0.0.1#5361 www.example.test)" "still serving on its port"
+e2e_stop rl
+
 # ---- -d: foreground, no pid file, no user change, logs to stderr as well
 # user=nobody with -d stays root (in a user namespace a change would fail: uid 65534 is unmapped).
 e2e_spawn dbg "$DNSROUTE_BIN" -d -C "$conf" --port=5355 --listen-address=127.0.0.1 \
