@@ -57,16 +57,58 @@ static void daemon_stop(struct daemon *d, const char *signame)
     uv_stop(&d->workers[0].loop);
 }
 
+static bool daemon_str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Options fixed at start-up (sockets, threads, cache, process): a reload reads them but cannot
+ * apply them; say so instead of ignoring them silently. */
+static void daemon_reload_warn_fixed(const struct conf *old, const struct conf *c)
+{
+    const struct {
+        const char *name;
+        bool changed;
+    } fixed[] = {
+        {"port", old->port != c->port},
+        {"listen-address", old->listen_addr_count != c->listen_addr_count ||
+                               (c->listen_addr_count != 0 &&
+                                memcmp(old->listen_addrs, c->listen_addrs,
+                                       c->listen_addr_count * sizeof(*c->listen_addrs)) != 0)},
+        {"interface",
+         old->interface_count != c->interface_count ||
+             (c->interface_count != 0 && memcmp(old->interfaces, c->interfaces,
+                                                c->interface_count * sizeof(*c->interfaces)) != 0)},
+        {"bind-interfaces", old->bind_interfaces != c->bind_interfaces},
+        {"cache-size", old->cache_size != c->cache_size},
+        {"workers", old->workers != c->workers},
+        {"user", daemon_str_differs(old->user, c->user)},
+        {"group", daemon_str_differs(old->group, c->group)},
+        {"pid-file", daemon_str_differs(old->pid_file, c->pid_file)},
+        {"log-facility", daemon_str_differs(old->log_facility, c->log_facility)},
+    };
+    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(fixed); i++) {
+        if (fixed[i].changed) {
+            log_warn("reload: %s changed; it takes effect only after a restart", fixed[i].name);
+        }
+    }
+}
+
 static void daemon_reload(struct daemon *d)
 {
     struct conf_error err;
+    /* The load runs on worker 0's thread: its answers wait this long (logged, and checked by
+     * tests/e2e/test_reload_load.sh against the answer latencies under load). */
+    uint64_t start_ms = uv_hrtime() / 1000000;
     struct daemon_conf *dc = daemon_conf_load(d, &err);
     if (dc == NULL) {
         log_error("reload failed, keeping the running configuration: %s", err.message);
         return;
     }
-    log_info("configuration reloaded: %zu domains, %zu servers",
-             domtree_domain_count(dc->conf.tree), dc->conf.server_count);
+    log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
+             domtree_domain_count(dc->conf.tree), dc->conf.server_count,
+             (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
+    daemon_reload_warn_fixed(d->workers[0].gens[0]->conf, &dc->conf);
     /* Unlike dnsmasq the cache is kept: its keys carry the route they were fetched through, so
      * names whose upstreams changed miss and are fetched again (query.c). */
     /* One reference per worker; each releases its own once adopted (or refused). */
@@ -75,6 +117,47 @@ static void daemon_reload(struct daemon *d)
         daemon_worker_post(&d->workers[i], dc, false);
     }
     daemon_conf_release(dc);
+}
+
+/* SIGUSR1 per-set lines, summed over the workers like the server lines (each worker has its own
+ * set socket and counters: one line per worker showed partial counts). State and last error are
+ * worker 0's, or the last worker's that saw an error. */
+static void daemon_log_set_stats(struct daemon *d)
+{
+    const struct conf *c = d->workers[0].gens[0]->conf;
+    for (uint32_t k = 0; k < c->set_count; k++) {
+        struct nlset_stats sum, st;
+        memset(&sum, 0, sizeof(sum));
+        for (unsigned i = 0; i < d->nworkers; i++) {
+            const struct nlset *n = d->workers[i].gens[0]->nlset;
+            if (n == NULL || nlset_get_stats(n, k, &st) < 0) {
+                continue; /* a worker still adopting a reload with other sets */
+            }
+            sum.state = i == 0 ? st.state : sum.state;
+            sum.last_error = st.last_error != 0 ? st.last_error : sum.last_error;
+            sum.added += st.added;
+            sum.deduped += st.deduped;
+            sum.wrong_family += st.wrong_family;
+            for (size_t e = 0; e < NLSET_ERR_KIND_COUNT; e++) {
+                sum.errors[e] += st.errors[e];
+            }
+        }
+        log_info(
+            "%s %s: %s; added %llu, merged %llu, wrong family %llu, missing %llu, family %llu, "
+            "full %llu, timeout %llu, permission %llu, other %llu; last error: %s",
+            c->sets[k].kind == CONF_SET_IPSET ? "ipset" : "nftset", c->sets[k].spec,
+            sum.state == NLSET_STATE_READY      ? "ready"
+            : sum.state == NLSET_STATE_UNUSABLE ? "unusable"
+                                                : "missing",
+            (unsigned long long)sum.added, (unsigned long long)sum.deduped,
+            (unsigned long long)sum.wrong_family, (unsigned long long)sum.errors[NLSET_ERR_MISSING],
+            (unsigned long long)sum.errors[NLSET_ERR_FAMILY],
+            (unsigned long long)sum.errors[NLSET_ERR_FULL],
+            (unsigned long long)sum.errors[NLSET_ERR_TIMEOUT],
+            (unsigned long long)sum.errors[NLSET_ERR_PERM],
+            (unsigned long long)sum.errors[NLSET_ERR_OTHER],
+            sum.last_error != 0 ? nlset_err_str(sum.last_error) : "none");
+    }
 }
 
 /* SIGUSR1: dnsmasq's statistics lines, summed over the workers (counters are read without
@@ -138,11 +221,7 @@ static void daemon_log_stats(struct daemon *d)
                  (unsigned long long)sum.failed, (unsigned long long)sum.nxdomain,
                  sum.avg_latency_ms);
     }
-    for (unsigned i = 0; i < d->nworkers; i++) {
-        if (d->workers[i].gens[0]->nlset != NULL) {
-            nlset_log_stats(d->workers[i].gens[0]->nlset);
-        }
-    }
+    daemon_log_set_stats(d);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -159,7 +238,11 @@ static void on_signal(uv_signal_t *handle, int signum)
         daemon_reload(d);
         break;
     case SIGUSR1:
+        /* Other workers may be adopting a reload: their gens[0] (and the generation it points
+         * to, freed once drained) are read under the lock that guards the swap. */
+        uv_mutex_lock(&d->lock);
         daemon_log_stats(d);
+        uv_mutex_unlock(&d->lock);
         break;
     case SIGUSR2:
         log_reopen();
@@ -207,12 +290,43 @@ static void daemon_log_startup(const struct daemon *d, const struct conf *c)
     }
 }
 
+/* The part of start-up that follows the fork: log sink, pid file, privileges. Returns 0 or an exit
+ * code with dnsmasq's message in errbuf. */
+static int daemon_start_detached(struct daemon *d, const struct conf *c, char *errbuf,
+                                 size_t errlen)
+{
+    int rc = daemon_log_setup(c);
+    if (rc < 0) {
+        snprintf(errbuf, errlen, "cannot open log %s: %s", c->log_facility, err_str(rc));
+        return CONF_EXIT_FILE;
+    }
+    if (c->pid_file != NULL && !c->no_daemon) {
+        rc = daemon_write_pidfile(c->pid_file);
+        if (rc < 0) {
+            snprintf(errbuf, errlen, "failed to open pidfile %s: %s", c->pid_file, err_str(rc));
+            log_error("%s", errbuf); /* the log is open: there too, as dnsmasq's die() */
+            return CONF_EXIT_FILE;
+        }
+        d->pid_file = c->pid_file;
+    }
+    if (daemon_drop_privileges(c, c->set_count > 0, errbuf, errlen) < 0) {
+        log_error("%s", errbuf);
+        return CONF_EXIT_MISC;
+    }
+    return 0;
+}
+
 /* Binds every worker's listeners, opens their modules, detaches, writes the pid file and drops
- * privileges, all before any worker thread exists. Returns 0 or an exit code. */
+ * privileges, all before any worker thread exists. Returns 0 or an exit code; errors after the
+ * fork reach the waiting original process, so its exit status tells (dnsmasq's error pipe). */
 static int daemon_start(struct daemon *d, struct daemon_conf *dc)
 {
     char errbuf[512] = "";
     const struct conf *c = &dc->conf;
+    if (daemon_check_user(c, errbuf, sizeof(errbuf)) < 0) {
+        fprintf(stderr, "\ndnsroute: %s\n", errbuf);
+        return CONF_EXIT_BADCONF;
+    }
     for (unsigned i = 0; i < d->nworkers; i++) {
         if (daemon_worker_listen(&d->workers[i], c, errbuf, sizeof(errbuf)) < 0) {
             fprintf(stderr, "\ndnsroute: %s\n", errbuf);
@@ -223,27 +337,21 @@ static int daemon_start(struct daemon *d, struct daemon_conf *dc)
             return CONF_EXIT_MISC;
         }
     }
+    int report_fd = -1;
     if (!c->keep_in_foreground && !c->no_daemon) {
-        if (daemon_detach() < 0) {
+        int rc = daemon_detach(&report_fd);
+        if (rc < 0) {
+            snprintf(errbuf, sizeof(errbuf), "cannot fork into background: %s", err_str(rc));
+            daemon_report_started(report_fd, CONF_EXIT_MISC, errbuf);
             return CONF_EXIT_MISC;
         }
         for (unsigned i = 0; i < d->nworkers; i++) {
             uv_loop_fork(&d->workers[i].loop); /* epoll state does not survive fork */
         }
     }
-    daemon_log_setup(c);
-    if (c->pid_file != NULL && !c->no_daemon) {
-        if (daemon_write_pidfile(c->pid_file) < 0) {
-            log_error("failed to write %s: %s", c->pid_file, strerror(errno));
-            return CONF_EXIT_FILE;
-        }
-        d->pid_file = c->pid_file;
-    }
-    if (daemon_drop_privileges(c, c->set_count > 0, errbuf, sizeof(errbuf)) < 0) {
-        log_error("%s", errbuf);
-        return CONF_EXIT_MISC;
-    }
-    return 0;
+    int rc = daemon_start_detached(d, c, errbuf, sizeof(errbuf));
+    daemon_report_started(report_fd, rc, errbuf);
+    return rc;
 }
 
 /* Runs the workers until SIGTERM/SIGINT; everything is torn down before it returns. */

@@ -76,8 +76,15 @@ void daemon_conf_release(struct daemon_conf *dc);
 /* daemon_proc.c */
 /* Chooses the log sink from log-facility (syslog by default, "-" stderr, a path a file). */
 int daemon_log_setup(const struct conf *c);
-/* Forks into the background (double fork, setsid, stdio to /dev/null). Returns in the child. */
-int daemon_detach(void);
+/* Forks into the background (double fork, setsid, stdio to /dev/null). Returns in the daemon
+ * with *report_fd set; the original process waits for daemon_report_started() and exits with
+ * its code (dnsmasq's error pipe: start-up errors after the fork still reach the caller). */
+int daemon_detach(int *report_fd);
+/* Ends start-up: code 0 (success) or an exit code with msg, printed by the waiting original
+ * process (or here to stderr when report_fd is -1: not detached). Closes report_fd. */
+void daemon_report_started(int report_fd, int code, const char *msg);
+/* Fails when user= or group= name no account (dnsmasq checks before binding, even with -d). */
+int daemon_check_user(const struct conf *c, char *errbuf, size_t errlen);
 /* Writes the pid file. */
 int daemon_write_pidfile(const char *path);
 /* Changes to user=/group= when root (not with -d), keeping CAP_NET_ADMIN if keep_net_admin. */

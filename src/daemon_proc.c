@@ -50,15 +50,48 @@ int daemon_log_setup(const struct conf *c)
     return log_open(LOG_SINK_SYSLOG, NULL, facility, c->no_daemon);
 }
 
-int daemon_detach(void)
+/* The original process waits here until the daemon has finished starting (dnsmasq's error pipe):
+ * EOF means success, otherwise one exit-code byte and the message, printed as dnsmasq's die(). */
+static int daemon_wait_started(int fd)
 {
-    pid_t pid = fork();
-    if (pid < 0) {
+    char buf[600];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0 || (len += (size_t)n) == sizeof(buf) - 1) {
+            break;
+        }
+    }
+    if (len == 0) {
+        return CONF_EXIT_OK;
+    }
+    buf[len] = '\0';
+    fprintf(stderr, "\ndnsroute: %s\n", buf + 1);
+    return (unsigned char)buf[0];
+}
+
+int daemon_detach(int *report_fd)
+{
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
         return -errno;
     }
-    if (pid > 0) {
-        _exit(0);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int rc = -errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return rc;
     }
+    if (pid > 0) {
+        close(pipefd[1]);
+        _exit(daemon_wait_started(pipefd[0]));
+    }
+    close(pipefd[0]);
+    *report_fd = pipefd[1];
     setsid();
     pid = fork(); /* not a session leader: can never acquire a controlling terminal */
     if (pid < 0) {
@@ -80,6 +113,21 @@ int daemon_detach(void)
         }
     }
     return 0;
+}
+
+void daemon_report_started(int report_fd, int code, const char *msg)
+{
+    if (code != 0 && report_fd < 0) {
+        fprintf(stderr, "\ndnsroute: %s\n", msg);
+    } else if (code != 0) {
+        char buf[600];
+        int n = snprintf(buf, sizeof(buf), "%c%s", (char)code, msg);
+        ssize_t w = write(report_fd, buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+        (void)w;
+    }
+    if (report_fd >= 0) {
+        close(report_fd);
+    }
 }
 
 int daemon_write_pidfile(const char *path)
@@ -111,6 +159,21 @@ static int daemon_set_caps(bool keep_net_admin)
     return 0;
 }
 
+int daemon_check_user(const struct conf *c, char *errbuf, size_t errlen)
+{
+    const char *bad = NULL;
+    if (c->user != NULL && getpwnam(c->user) == NULL) {
+        bad = c->user;
+    } else if (c->group != NULL && strcmp(c->group, "dip") != 0 && getgrnam(c->group) == NULL) {
+        bad = c->group; /* dnsmasq ignores a missing default group "dip" but not an explicit one */
+    }
+    if (bad != NULL) {
+        snprintf(errbuf, errlen, "unknown user or group: %s", bad);
+        return ERR_NOT_FOUND;
+    }
+    return 0;
+}
+
 int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errbuf, size_t errlen)
 {
     if (geteuid() != 0 || c->user == NULL || c->no_daemon) {
@@ -134,6 +197,15 @@ int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errb
             snprintf(errbuf, errlen, "unknown user or group: %s", c->group);
             return ERR_NOT_FOUND;
         }
+    }
+    /* As dnsmasq: the pid file and a log file belong to the user the daemon becomes, so logrotate
+     * can copy the owner (failures ignored, e.g. a read-only mount). */
+    if (c->pid_file != NULL && chown(c->pid_file, pw->pw_uid, gid) != 0) {
+        errno = 0;
+    }
+    if (c->log_facility != NULL && strchr(c->log_facility, '/') != NULL &&
+        chown(c->log_facility, pw->pw_uid, (gid_t)-1) != 0) {
+        errno = 0;
     }
     if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
         snprintf(errbuf, errlen, "process capabilities: %s", strerror(errno));

@@ -110,10 +110,13 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
     if (w->gen_count == 0) {
         w->gens[w->gen_count++] = gen;
     } else {
-        /* Reload: the new generation takes new queries; the old one drains. */
+        /* Reload: the new generation takes new queries; the old one drains. Swapped under the
+         * lock because SIGUSR1 reads every worker's gens[0] from the main thread (daemon.c). */
+        uv_mutex_lock(&w->d->lock);
         struct query_gen *old = w->gens[0];
         w->gens[0] = gen;
         w->gens[w->gen_count++] = old;
+        uv_mutex_unlock(&w->d->lock);
         w->queries.gen = gen;
         query_gen_unref(old);
     }

@@ -682,6 +682,7 @@ int dnsmsg_neg_ttl(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
 
 struct ttl_rewrite {
     uint8_t *pkt;
+    uint32_t floor_s;
     uint32_t age_s;
     uint32_t max_ttl_s;
 };
@@ -694,6 +695,9 @@ static int on_rr_rewrite_ttl(const uint8_t *pkt, const struct dnsmsg_rr *rr, voi
         return 0;
     }
     uint32_t ttl_s = dnsmsg_ttl_norm(rr->ttl_s);
+    if (ttl_s < t->floor_s) {
+        ttl_s = t->floor_s;
+    }
     ttl_s = ttl_s > t->age_s ? ttl_s - t->age_s : 0;
     if (t->max_ttl_s != 0 && ttl_s > t->max_ttl_s) {
         ttl_s = t->max_ttl_s;
@@ -705,7 +709,13 @@ static int on_rr_rewrite_ttl(const uint8_t *pkt, const struct dnsmsg_rr *rr, voi
 int dnsmsg_rewrite_ttls(uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, uint32_t age_s,
                         uint32_t max_ttl_s)
 {
-    struct ttl_rewrite t = {pkt, age_s, max_ttl_s};
+    return dnsmsg_rewrite_ttls_floor(pkt, len, r, 0, age_s, max_ttl_s);
+}
+
+int dnsmsg_rewrite_ttls_floor(uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
+                              uint32_t floor_s, uint32_t age_s, uint32_t max_ttl_s)
+{
+    struct ttl_rewrite t = {pkt, floor_s, age_s, max_ttl_s};
     unsigned count = (unsigned)r->ancount + r->nscount + r->arcount;
     return walk_rrs_how(pkt, len, r->question_end, count, on_rr_rewrite_ttl, &t, false);
 }

@@ -217,6 +217,19 @@ static void query_answer_rcode(struct query *q, uint8_t rcode)
     query_send(q, out, (size_t)len);
 }
 
+static void query_send_local(struct query *q, const struct dnsmsg_local *a)
+{
+    q->ctx->stats.answered_locally++;
+    uint8_t *out = query_scratch(q->ctx);
+    int len = dnsmsg_write_local(out, QUERY_REPLY_CAP, &q->q, a);
+    if (len < 0) {
+        server_drop(q->ctx->server, &q->client);
+        query_end(q);
+        return;
+    }
+    query_send(q, out, (size_t)len);
+}
+
 /* address=, local=, and REFUSED for names without a server (dnsmasq make_local_answer). */
 static void query_answer_local(struct query *q)
 {
@@ -254,15 +267,7 @@ static void query_answer_local(struct query *q)
         a.rcode = DNSMSG_RCODE_REFUSED;
         break;
     }
-    q->ctx->stats.answered_locally++;
-    uint8_t *out = query_scratch(q->ctx);
-    int len = dnsmsg_write_local(out, QUERY_REPLY_CAP, &q->q, &a);
-    if (len < 0) {
-        server_drop(q->ctx->server, &q->client);
-        query_end(q);
-        return;
-    }
-    query_send(q, out, (size_t)len);
+    query_send_local(q, &a);
 }
 
 /* ---- Policy checks before forwarding (dnsmasq domain-needed, bogus-priv). */
@@ -319,6 +324,51 @@ static bool query_is_private_ptr(const struct query *q)
     size_t zl = sizeof(v6zero) - 1;
     return q->key_len == zl + 2 && (q->key[0] == '0' || q->key[0] == '1') && q->key[1] == '.' &&
            memcmp(q->key + 2, v6zero, zl) == 0;
+}
+
+/* The address a reverse name stands for, as dnsmasq logs it ("10.0.0.5", "::1"); the name itself
+ * when it is not a full in-addr.arpa or ip6.arpa name. */
+static void query_ptr_text(const struct query *q, char *out, size_t cap)
+{
+    unsigned v[4];
+    int end = 0;
+    uint8_t a[16];
+    if (sscanf(q->key, "%3u.%3u.%3u.%3u.in-addr.arpa%n", &v[3], &v[2], &v[1], &v[0], &end) == 4 &&
+        (size_t)end == q->key_len && (v[0] | v[1] | v[2] | v[3]) < 256) {
+        snprintf(out, cap, "%u.%u.%u.%u", v[0], v[1], v[2], v[3]);
+        return;
+    }
+    bool ok = q->key_len == 72 && memcmp(q->key + 64, "ip6.arpa", 8) == 0;
+    for (size_t i = 0; ok && i < 32; i++) {
+        char ch = q->key[2 * i];
+        int nib = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+        ok = nib >= 0 && q->key[2 * i + 1] == '.';
+        if (ok) {
+            uint8_t *byte = &a[15 - i / 2];
+            *byte = (uint8_t)(i % 2 == 0 ? nib : (*byte | (nib << 4)));
+        }
+    }
+    if (!ok || inet_ntop(AF_INET6, a, out, (socklen_t)cap) == NULL) {
+        snprintf(out, cap, "%s", query_name(q));
+    }
+}
+
+/* bogus-priv: dnsmasq answers private reverse names from its own data (answer_request), so the
+ * NXDOMAIN carries AA, unlike local= (found by tests/e2e/test_dns_options.sh against 2.90). */
+static void query_answer_bogus_priv(struct query *q)
+{
+    if (query_logging(q)) {
+        char text[DNAME_KEY_MAX];
+        query_ptr_text(q, text, sizeof(text));
+        query_log(q, "config %s is %s", text, "NXDOMAIN");
+    }
+    struct dnsmsg_local a;
+    memset(&a, 0, sizeof(a));
+    a.udp_limit = q->udp_limit;
+    a.edns_size = q->gen->conf->edns_packet_max;
+    a.rcode = DNSMSG_RCODE_NXDOMAIN;
+    a.aa = true;
+    query_send_local(q, &a);
 }
 
 /* ---- Cache (dnsmasq cache.c semantics: cached types, TTL bounds, negative answers). */
@@ -424,9 +474,12 @@ static bool query_answer_cached(struct query *q)
      * client's own (dnsmasq setup_reply copies it; CD is part of the cache key). */
     uint16_t rd = q->q.flags & DNSMSG_FLAG_RD;
     dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
+    /* min-cache-ttl: records shorter than it live as long as the entry, as in dnsmasq's cache
+     * (a 2 s record cached for 60 s is served with 58 s left, not with 0). */
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
-        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, cap) < 0) {
+        dnsmsg_rewrite_ttls_floor(pkt, hit.len, &r, q->gen->conf->min_cache_ttl_s, hit.age_s, cap) <
+            0) {
         return false;
     }
     q->ctx->stats.cache_hits++;
@@ -490,14 +543,19 @@ static void query_route(struct query *q)
         query_answer_local(q);
         return;
     }
-    if (c->domain_needed && query_is_dotless(q)) {
+    /* domain-needed: dnsmasq never forwards A/AAAA for a dotless name; other types go out (to
+     * server=// if there is one): found by tests/e2e/test_dns_options.sh against 2.90. */
+    bool addr_qtype = q->q.qtype == DNSMSG_TYPE_A || q->q.qtype == DNSMSG_TYPE_AAAA;
+    if (c->domain_needed && addr_qtype && query_is_dotless(q)) {
+        if (query_logging(q)) {
+            query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
+        }
         q->ctx->stats.answered_locally++;
         query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
         return;
     }
     if (c->bogus_priv && !q->route.domain_specific && query_is_private_ptr(q)) {
-        q->ctx->stats.answered_locally++;
-        query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        query_answer_bogus_priv(q);
         return;
     }
     if (query_answer_cached(q)) {
@@ -594,6 +652,25 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
             if (query_prefix_match(&c->bogus_nxdomain[k], family, pkt + rr.rdata_off)) {
                 return true;
             }
+        }
+    }
+    return false;
+}
+
+/* True when the answer section holds a record of type (filter-AAAA/filter-A have work to do). */
+static bool query_has_answer_type(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
+                                  uint16_t type)
+{
+    struct dnsmsg_cursor cur;
+    dnsmsg_cursor_init(&cur, pkt, len);
+    dnsmsg_cursor_skip(&cur, r->question_end);
+    for (uint16_t i = 0; i < r->ancount; i++) {
+        struct dnsmsg_rr rr;
+        if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
+            return false;
+        }
+        if (rr.type == type) {
+            return true;
         }
     }
     return false;
@@ -743,7 +820,8 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
     if (answer && query_is_bogus(c, pkt, len, &r)) {
         q->ctx->stats.bogus_nxdomain++;
         if (query_logging(q)) {
-            query_log(q, "reply %s is %s", query_name(q), "NXDOMAIN (bogus)");
+            /* dnsmasq 2.90 logs a bogus-nxdomain hit as a config answer. */
+            query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
         }
         query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
         return;
@@ -765,14 +843,24 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
         (!from_cache || !q->gen->conf->no_set_refresh)) {
         query_add_to_sets(q, pkt, len, &r);
     }
-    if (query_logging(q)) {
-        query_log_reply(q, pkt, len, &r, from_cache ? "cached" : "reply");
-    }
-    if ((c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA) ||
-        (c->filter_a && q->q.qtype == DNSMSG_TYPE_A)) {
-        /* dnsmasq filter-AAAA: the sets got the addresses; the client gets NODATA. */
+    /* dnsmasq filter-AAAA/filter-A (rrfilter, after the sets got the addresses): only records of
+     * the filtered type go, so NXDOMAIN, SERVFAIL, TC and NODATA replies pass unchanged (they
+     * were all turned into NOERROR here before; found by tests/e2e/test_dns_options.sh). */
+    uint16_t filtered = c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA ? DNSMSG_TYPE_AAAA
+                        : c->filter_a && q->q.qtype == DNSMSG_TYPE_A     ? DNSMSG_TYPE_A
+                                                                         : 0;
+    if (filtered != 0 && answer && query_has_answer_type(pkt, len, &r, filtered)) {
+        /* Differs from dnsmasq: its rrfilter keeps the other records (a CNAME chain, the
+         * authority section); this NODATA has none. The client sees NODATA either way. */
+        if (query_logging(q)) {
+            query_log(q, "config %s is %s", query_name(q),
+                      filtered == DNSMSG_TYPE_AAAA ? "NODATA-IPv6" : "NODATA-IPv4");
+        }
         query_answer_rcode(q, DNSMSG_RCODE_NOERROR);
         return;
+    }
+    if (query_logging(q)) {
+        query_log_reply(q, pkt, len, &r, from_cache ? "cached" : "reply");
     }
     int n = dnsmsg_reply_set_edns(pkt, len, QUERY_REPLY_CAP, &r, &q->q.edns, c->edns_packet_max);
     if (n < 0) {

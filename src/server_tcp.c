@@ -48,7 +48,7 @@ int server_tcp_open(struct server *s, const union sockaddr_any *addr, char *errb
         char text[SOCKADDR_TEXT_MAX];
         sockaddr_format(addr, false, text, sizeof(text));
         snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text,
-                 uv_strerror(rc));
+                 strerror(-rc)); /* dnsmasq: "Address already in use" */
         return rc;
     }
     return 0;

@@ -228,6 +228,11 @@ int dnsmsg_neg_ttl(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
 int dnsmsg_rewrite_ttls(uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, uint32_t age_s,
                         uint32_t max_ttl_s);
 
+/* The same, but a TTL below floor_s is first raised to floor_s: answers served from the cache
+ * under dnsmasq's min-cache-ttl carry the extended TTL counted down, not the upstream's. */
+int dnsmsg_rewrite_ttls_floor(uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
+                              uint32_t floor_s, uint32_t age_s, uint32_t max_ttl_s);
+
 /* Restores on a reply (pkt[len], capacity cap) the EDNS state of the client's query: without
  * client EDNS the OPT is removed (an extended rcode it carried turns into SERVFAIL); with it, the
  * reply's OPT advertises udp_size, or one is appended (DO clear, no options) if upstream sent

@@ -915,6 +915,36 @@ static void test_ttls(void)
     CHECK_INT_EQ(buf[rr.ttl_off], 0);
 }
 
+/* min-cache-ttl on a cached answer: TTLs below the floor are raised first, then aged and capped. */
+static void test_ttls_floor(void)
+{
+    uint8_t qbuf[512], buf[512];
+    struct dnsmsg_query q;
+    size_t qlen = make_query(qbuf, sizeof(qbuf), "www.example.com", DNSMSG_TYPE_A, 0, false);
+    parse_ok(&q, qbuf, qlen);
+    int len = build_cname_reply(buf, sizeof(buf), &q);
+    struct dnsmsg_reply r;
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, &q), 0);
+    uint8_t opt_ttl[4];
+    memcpy(opt_ttl, buf + r.edns.opt_off + 5, 4);
+    /* Floor 100, age 10: the 30 s record becomes 90, the 3600 s one 3590. */
+    CHECK_INT_EQ(dnsmsg_rewrite_ttls_floor(buf, (size_t)len, &r, 100, 10, 0), 0);
+    uint32_t ttl_s = 0;
+    CHECK_INT_EQ(dnsmsg_min_ttl(buf, (size_t)len, &r, &ttl_s), 0);
+    CHECK_INT_EQ(ttl_s, 90);
+    struct dnsmsg_cursor c;
+    struct dnsmsg_rr rr;
+    dnsmsg_cursor_init(&c, buf, (size_t)len);
+    c.pos = r.question_end;
+    CHECK_INT_EQ(dnsmsg_cursor_read_rr(&c, &rr), 0);
+    CHECK_INT_EQ(rr.ttl_s, 3590);
+    CHECK_MEM_EQ(buf + r.edns.opt_off + 5, opt_ttl, 4);
+    /* The cap still wins over the floor. */
+    CHECK_INT_EQ(dnsmsg_rewrite_ttls_floor(buf, (size_t)len, &r, 100, 0, 50), 0);
+    CHECK_INT_EQ(dnsmsg_min_ttl(buf, (size_t)len, &r, &ttl_s), 0);
+    CHECK_INT_EQ(ttl_s, 50);
+}
+
 /* A later owner compressed into an earlier TTL (found by fuzzing): rewriting that TTL changes the
  * name, but the rewrite walk must still visit every record and succeed. */
 static void test_ttls_pointer_into_ttl(void)
@@ -1458,6 +1488,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_chain_compressed_owners),
     CHECK_CASE(test_chain_limits),
     CHECK_CASE(test_ttls),
+    CHECK_CASE(test_ttls_floor),
     CHECK_CASE(test_ttls_pointer_into_ttl),
     CHECK_CASE(test_ttls_empty_and_bad_soa),
     CHECK_CASE(test_reply_set_edns),
