@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <net/if.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -165,64 +164,14 @@ static void chan_bind_addr(const struct upstream_server *srv, union sockaddr_any
     out->sa.sa_family = srv->addr.sa.sa_family;
 }
 
-/* The range chan_bind_range draws from: --min-port/--max-port, else the kernel's ephemeral
- * range (as dnsmasq 2.85+ gets by binding port 0). */
-static void chan_port_range(struct upstream *u)
-{
-    if (u->port_hi != 0) {
-        return;
-    }
-    unsigned lo = 32768, hi = 60999;
-    if (u->cfg.min_port != 0 || u->cfg.max_port != 0) {
-        lo = u->cfg.min_port ? u->cfg.min_port : 1024;
-        hi = u->cfg.max_port ? u->cfg.max_port : 65535;
-    } else {
-        FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
-        unsigned a = 0, b = 0;
-        if (f != NULL && fscanf(f, "%u %u", &a, &b) == 2 && a > 0 && a <= b && b <= 65535) {
-            lo = a;
-            hi = b;
-        }
-        if (f != NULL) {
-            fclose(f);
-        }
-    }
-    u->port_lo = (uint16_t)lo;
-    u->port_hi = (uint16_t)hi;
-}
-
-static bool chan_port_recent(const struct upstream *u, uint16_t port)
-{
-    return (u->recent_bits[port / 8] >> (port % 8)) & 1;
-}
-
-/* Remembers port among the last UPSTREAM_RECENT_PORTS chosen ones (0 is never stored). */
-static void chan_port_note(struct upstream *u, uint16_t port)
-{
-    uint32_t i = u->recent_pos++ % UPSTREAM_RECENT_PORTS;
-    uint16_t old = u->recent_ring[i];
-    if (old != 0) {
-        u->recent_bits[old / 8] &= (uint8_t) ~(1U << (old % 8));
-    }
-    u->recent_ring[i] = port;
-    u->recent_bits[port / 8] |= (uint8_t)(1U << (port % 8));
-}
-
-/* Binds a random port of the range (dnsmasq tries 100 times too), not one of the recently
- * chosen ports while the first 50 draws last (a narrow --min-port/--max-port range then still
- * works). */
+/* Binds a random port in --min-port..--max-port (dnsmasq tries 100 times too). */
 static int chan_bind_range(struct upstream *u, int fd, union sockaddr_any *addr)
 {
-    chan_port_range(u);
-    uint32_t lo = u->port_lo, hi = u->port_hi;
+    uint32_t lo = u->cfg.min_port ? u->cfg.min_port : 1024;
+    uint32_t hi = u->cfg.max_port ? u->cfg.max_port : 65535;
     for (int i = 0; i < 100; i++) {
-        uint16_t port = (uint16_t)(lo + upstream_random(u) % (hi - lo + 1));
-        if (i < 50 && chan_port_recent(u, port)) {
-            continue;
-        }
-        sockaddr_set_port(addr, port);
+        sockaddr_set_port(addr, (uint16_t)(lo + upstream_random(u) % (hi - lo + 1)));
         if (bind(fd, &addr->sa, sockaddr_len(addr)) == 0) {
-            chan_port_note(u, port);
             return 0;
         }
         if (errno != EADDRINUSE) {
@@ -235,6 +184,7 @@ static int chan_bind_range(struct upstream *u, int fd, union sockaddr_any *addr)
 /* Runs after socket() and before connect(): interface, source address and port. */
 static int on_sock_configure(ares_socket_t fd, int type, void *data)
 {
+    (void)type;
     struct upstream_chan *c = data;
     struct upstream *u = c->u;
     const struct upstream_server *srv = &u->servers[c->server];
@@ -252,8 +202,7 @@ static int on_sock_configure(ares_socket_t fd, int type, void *data)
         sockaddr_set_port(&addr, port);
         return bind(fd, &addr.sa, sockaddr_len(&addr)) == 0 ? 0 : -1;
     }
-    if (u->cfg.min_port != 0 || u->cfg.max_port != 0 ||
-        (type == SOCK_DGRAM && u->cfg.queries_per_socket > 1)) {
+    if (u->cfg.min_port != 0 || u->cfg.max_port != 0) {
         return chan_bind_range(u, fd, &addr);
     }
     if (srv->source.sa.sa_family != 0) {

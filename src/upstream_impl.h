@@ -15,10 +15,6 @@ enum { UPSTREAM_TICK_MS = 100 };
 enum { UPSTREAM_FORWARD_TEST = 50, UPSTREAM_FORWARD_TIME_MS = 20000 };
 /* Idle channels older than this are destroyed by the housekeeping timer. */
 enum { UPSTREAM_IDLE_CHAN_MS = 5000 };
-/* With more than one query per UDP socket, the source port is chosen here and avoids the last
- * UPSTREAM_RECENT_PORTS ports: the kernel's random pick repeats ports (birthday collisions), which
- * left ~496 distinct ports per 1,000 queries at 2 per socket instead of >= 500. */
-enum { UPSTREAM_RECENT_PORTS = 1024 };
 /* Answers whose FORMERR rcode was hidden from c-ares, remembered per channel (see on_recvfrom). */
 enum { UPSTREAM_PATCHED_MAX = 4 };
 
@@ -121,10 +117,6 @@ struct upstream {
     int epfd; /* -1 until the first socket */
     uv_poll_t epoll;
     struct upstream_sock *dead_socks;
-    uint16_t port_lo, port_hi; /* range for chosen ports; 0: not read yet */
-    uint16_t recent_ring[UPSTREAM_RECENT_PORTS];
-    uint32_t recent_pos;
-    uint8_t recent_bits[65536 / 8];
     bool freeing;
 };
 
