@@ -646,7 +646,6 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
         cfg->total_timeout_ms ? cfg->total_timeout_ms : UPSTREAM_DEFAULT_TOTAL_MS;
     u->cfg.queries_per_socket = cfg->queries_per_socket ? cfg->queries_per_socket : 1;
     u->rand_pos = sizeof(u->rand_buf);
-    u->epfd = -1;
     u->id_refs = mem_calloc(65536, sizeof(u->id_refs[0]));
     u->servers = mem_calloc(cfg->server_count ? cfg->server_count : 1, sizeof(u->servers[0]));
     for (size_t i = 0; i < cfg->server_count; i++) {

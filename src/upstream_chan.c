@@ -1,14 +1,13 @@
 /* upstream_chan.c - the c-ares side of upstream: channels (one server, one transport each) kept in
- * per-server pools, their sockets in one private epoll set (one uv_poll_t), a housekeeping timer
- * for c-ares timeouts, source-port binding (--query-port, --min-port/--max-port, @source#port,
- * @interface), and a receive filter that hides FORMERR rcodes from c-ares 1.18.1, whose EDNS
- * fallback would otherwise cut 11 bytes off the query and switch EDNS off for the whole channel. */
+ * per-server pools, their sockets watched by uv_poll_t, a housekeeping timer for c-ares timeouts,
+ * source-port binding (--query-port, --min-port/--max-port, @source#port, @interface), and a
+ * receive filter that hides FORMERR rcodes from c-ares 1.18.1, whose EDNS fallback would otherwise
+ * cut 11 bytes off the query and switch EDNS off for the whole channel. */
 #include "upstream_impl.h"
 
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -24,6 +23,8 @@ enum { CHAN_SOCK_BUF = 1 << 20 };
 /* Largest UDP payload c-ares accepts: its read buffer holds 4096 bytes + 1 (MAXENDSSZ). */
 enum { CHAN_EDNS_SIZE = 4096 };
 enum { DNS_RCODE_FORMERR = 1 };
+
+static void on_poll(uv_poll_t *handle, int status, int events);
 
 /* --- FORMERR filter ------------------------------------------------------------------------ */
 
@@ -214,14 +215,12 @@ static int on_sock_configure(ares_socket_t fd, int type, void *data)
 /* --- loop glue ---------------------------------------------------------------------------------
  */
 
-/* Frees the sockets closed since the last event batch. */
-static void chan_free_dead(struct upstream *u)
+static void on_poll_closed(uv_handle_t *handle)
 {
-    while (u->dead_socks != NULL) {
-        struct upstream_sock *s = u->dead_socks;
-        u->dead_socks = s->next;
-        free(s);
-    }
+    struct upstream_sock *s = DNSROUTE_CONTAINER_OF(handle, struct upstream_sock, poll);
+    struct upstream *u = s->u;
+    free(s);
+    upstream_handle_closed(u);
 }
 
 static void chan_push_idle(struct upstream_chan *c)
@@ -242,62 +241,28 @@ static void chan_push_idle(struct upstream_chan *c)
     pool->idle = c;
 }
 
-static void on_epoll(uv_poll_t *handle, int status, int events);
-
-/* The private epoll set, created with the first socket (see upstream_impl.h). */
-static int chan_epoll_open(struct upstream *u)
+static void chan_sock_open(struct upstream_chan *c, int fd, int events)
 {
-    if (u->epfd >= 0) {
-        return 0;
-    }
-    int fd = epoll_create1(EPOLL_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    int rc = uv_poll_init(u->loop, &u->epoll, fd);
-    if (rc != 0) {
-        close(fd);
-        return rc;
-    }
-    u->epoll.data = u;
-    u->epfd = fd;
-    uv_poll_start(&u->epoll, UV_READABLE, on_epoll);
-    return 0;
-}
-
-static void chan_sock_open(struct upstream_chan *c, int fd, uint32_t events)
-{
-    struct upstream *u = c->u;
     struct upstream_sock *s = chan_find_sock(c, fd);
-    int op = EPOLL_CTL_MOD;
     if (s == NULL) {
-        int rc = chan_epoll_open(u);
+        s = mem_calloc(1, sizeof(*s));
+        int rc = uv_poll_init_socket(c->u->loop, &s->poll, fd);
         if (rc != 0) {
-            log_error("upstream: cannot create the epoll set: %s", err_str(rc));
+            log_error("upstream: cannot watch socket %d: %s", fd, uv_strerror(rc));
+            free(s);
             return;
         }
-        s = mem_calloc(1, sizeof(*s));
         s->fd = fd;
         s->chan = c;
-        s->u = u;
+        s->u = c->u;
         s->tcp_prefix_need = 2;
         s->next = c->socks;
         c->socks = s;
         c->nsocks++;
-        op = EPOLL_CTL_ADD;
-    } else if (s->events == events) {
-        return;
     }
-    struct epoll_event ev = {.events = events, .data.ptr = s};
-    if (epoll_ctl(u->epfd, op, fd, &ev) != 0) {
-        log_error("upstream: cannot watch socket %d: %s", fd, strerror(errno));
-        return;
-    }
-    s->events = events;
+    uv_poll_start(&s->poll, events, on_poll);
 }
 
-/* c-ares is about to close fd: the kernel drops it from the epoll set on close, so no
- * EPOLL_CTL_DEL (c-ares 1.18.1 always closes right after this callback, through on_aclose). */
 static void chan_sock_close(struct upstream_chan *c, int fd)
 {
     for (struct upstream_sock **pp = &c->socks; *pp != NULL; pp = &(*pp)->next) {
@@ -305,9 +270,8 @@ static void chan_sock_close(struct upstream_chan *c, int fd)
         if (s->fd == fd) {
             *pp = s->next;
             c->nsocks--;
-            s->fd = -1;
-            s->next = c->u->dead_socks;
-            c->u->dead_socks = s;
+            c->u->closing_handles++;
+            uv_close((uv_handle_t *)&s->poll, on_poll_closed);
             break;
         }
     }
@@ -319,32 +283,19 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 {
     struct upstream_chan *c = data;
     if (readable || writable) {
-        chan_sock_open(c, fd, (readable ? EPOLLIN : 0U) | (writable ? EPOLLOUT : 0U));
+        chan_sock_open(c, fd, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0));
     } else {
         chan_sock_close(c, fd);
     }
 }
 
-/* The epoll set is readable: one batch of ready sockets, each handed to its channel. A socket
- * closed while the batch runs is skipped (fd -1) and freed afterwards. */
-static void on_epoll(uv_poll_t *handle, int status, int events)
+static void on_poll(uv_poll_t *handle, int status, int events)
 {
-    (void)status;
-    (void)events;
-    struct upstream *u = handle->data;
-    struct epoll_event ev[64];
-    int n = epoll_wait(u->epfd, ev, 64, 0);
-    for (int i = 0; i < n; i++) {
-        struct upstream_sock *s = ev[i].data.ptr;
-        if (s->fd < 0) {
-            continue;
-        }
-        bool err = (ev[i].events & (EPOLLERR | EPOLLHUP)) != 0;
-        ares_socket_t rfd = (err || (ev[i].events & EPOLLIN)) ? s->fd : ARES_SOCKET_BAD;
-        ares_socket_t wfd = (err || (ev[i].events & EPOLLOUT)) ? s->fd : ARES_SOCKET_BAD;
-        ares_process_fd(s->chan->ch, rfd, wfd);
-    }
-    chan_free_dead(u);
+    struct upstream_sock *s = DNSROUTE_CONTAINER_OF(handle, struct upstream_sock, poll);
+    bool err = status < 0;
+    ares_socket_t rfd = (err || (events & UV_READABLE)) ? s->fd : ARES_SOCKET_BAD;
+    ares_socket_t wfd = (err || (events & UV_WRITABLE)) ? s->fd : ARES_SOCKET_BAD;
+    ares_process_fd(s->chan->ch, rfd, wfd);
 }
 
 /* Undoes chan_filter_byte3 on the answer c-ares hands back. */
@@ -562,26 +513,12 @@ void upstream_chan_tick(struct upstream *u)
         chan_trim_pool(u, &u->servers[s].pools[0], now);
         chan_trim_pool(u, &u->servers[s].pools[1], now);
     }
-    chan_free_dead(u); /* sockets closed by timeouts above; no event batch is running */
-}
-
-static void on_epoll_closed(uv_handle_t *handle)
-{
-    struct upstream *u = handle->data;
-    close(u->epfd);
-    u->epfd = -1;
-    upstream_handle_closed(u);
 }
 
 void upstream_chan_destroy_all(struct upstream *u)
 {
     while (u->chan_count > 0) {
         chan_destroy(u, u->chans[u->chan_count - 1]);
-    }
-    chan_free_dead(u);
-    if (u->epfd >= 0) {
-        u->closing_handles++;
-        uv_close((uv_handle_t *)&u->epoll, on_epoll_closed);
     }
     for (size_t s = 0; s < u->cfg.server_count; s++) {
         memset(u->servers[s].pools, 0, sizeof(u->servers[s].pools));

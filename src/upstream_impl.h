@@ -20,15 +20,13 @@ enum { UPSTREAM_PATCHED_MAX = 4 };
 
 struct upstream_chan;
 
-/* One descriptor c-ares opened, registered in upstream.epfd (event data = this struct). Once
- * closed it moves to upstream.dead_socks and is freed after the current event batch, since an
- * event already fetched for it may still be in that batch. */
+/* One descriptor c-ares opened, watched by one uv_poll_t; freed in the poll's close callback. */
 struct upstream_sock {
+    uv_poll_t poll;
     struct upstream_chan *chan;
     struct upstream *u;
     struct upstream_sock *next;
-    int fd;          /* -1 once closed */
-    uint32_t events; /* EPOLLIN/EPOLLOUT registered for fd */
+    int fd;
     /* TCP stream position for the FORMERR filter: bytes of the length prefix still to come,
      * then the offset inside the current message and its length. */
     uint32_t tcp_prefix_need;
@@ -112,11 +110,6 @@ struct upstream {
     size_t rand_pos;
     size_t inflight;
     int closing_handles;
-    /* Every c-ares socket is in one private epoll set, itself watched by one uv_poll_t: a
-     * socket then costs one epoll_ctl instead of libuv's five plus an ioctl (bench/README.md). */
-    int epfd; /* -1 until the first socket */
-    uv_poll_t epoll;
-    struct upstream_sock *dead_socks;
     bool freeing;
 };
 
