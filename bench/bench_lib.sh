@@ -13,7 +13,8 @@
 # (china list in $DNSROUTE_SHARED_DIR/china-list, default ../shared), DNSMASQ, SMARTDNS,
 # BENCH_SECONDS (dnsperf -l, default 10), BENCH_RUNS (default 3), BENCH_CLIENTS (-c, default 4),
 # BENCH_OUTSTANDING (-q, default 200), BENCH_PROGRAMS (default "dnsroute dnsmasq smartdns"),
-# BENCH_PERF=1 (perf record -g the daemon during its first measured run; the report is kept).
+# BENCH_PERF=1 (perf record -g the daemon during its first measured run; the report is kept),
+# BENCH_WORKERS (dnsroute --workers, default 0: one per CPU).
 # Bash, under `set -euo pipefail`; every started process is killed at exit (lib.sh's trap).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -193,7 +194,10 @@ bench_start()
 {
     local prog=$1 conf=$2 i
     case $prog in
-    dnsroute) e2e_start_dnsroute dnsroute "$BENCH_PORT" "$conf" --pid-file= --user=root ;;
+    dnsroute)
+        e2e_start_dnsroute dnsroute "$BENCH_PORT" "$conf" --pid-file= --user=root \
+            --workers="${BENCH_WORKERS:-0}"
+        ;;
     dnsmasq) e2e_start_dnsmasq dnsmasq "$BENCH_PORT" "$conf" ;;
     smartdns)
         [[ -x $SMARTDNS ]] || e2e_skip "smartdns not found at $SMARTDNS"

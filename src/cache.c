@@ -9,8 +9,8 @@
 #include "dnsroute/mem.h"
 
 struct cache_entry {
-    struct cache_entry *hnext;             /* hash chain */
-    struct cache_entry *lprev, *lnext;     /* LRU: head is most recent */
+    struct cache_entry *hnext;         /* hash chain */
+    struct cache_entry *lprev, *lnext; /* LRU: head is most recent */
     struct cache_key key;
     uint64_t hash;
     uint64_t stored_ms;
@@ -43,8 +43,9 @@ static uint64_t cache_hash(const struct cache_key *k)
     for (size_t i = 0; i < k->name_len; i++) {
         h = (h ^ k->name[i]) * 1099511628211ULL;
     }
-    uint8_t tail[5] = {(uint8_t)(k->qtype >> 8), (uint8_t)k->qtype, (uint8_t)(k->qclass >> 8),
-                       (uint8_t)k->qclass, k->variant};
+    uint8_t tail[9] = {(uint8_t)(k->qtype >> 8), (uint8_t)k->qtype, (uint8_t)(k->qclass >> 8),
+                       (uint8_t)k->qclass, k->variant, (uint8_t)(k->route >> 24),
+                       (uint8_t)(k->route >> 16), (uint8_t)(k->route >> 8), (uint8_t)k->route};
     for (size_t i = 0; i < sizeof(tail); i++) {
         h = (h ^ tail[i]) * 1099511628211ULL;
     }
@@ -54,7 +55,8 @@ static uint64_t cache_hash(const struct cache_key *k)
 static bool cache_key_equal(const struct cache_key *a, const struct cache_key *b)
 {
     return a->name_len == b->name_len && a->qtype == b->qtype && a->qclass == b->qclass &&
-           a->variant == b->variant && memcmp(a->name, b->name, a->name_len) == 0;
+           a->variant == b->variant && a->route == b->route &&
+           memcmp(a->name, b->name, a->name_len) == 0;
 }
 
 struct cache *cache_new(uint32_t max_entries)
@@ -111,8 +113,7 @@ static void cache_remove(struct cache *c, struct cache_entry *e)
     c->stats.entries--;
 }
 
-static struct cache_entry *cache_find(const struct cache *c, const struct cache_key *k,
-                                      uint64_t h)
+static struct cache_entry *cache_find(const struct cache *c, const struct cache_key *k, uint64_t h)
 {
     for (struct cache_entry *e = c->buckets[h & c->bucket_mask]; e != NULL; e = e->hnext) {
         if (e->hash == h && cache_key_equal(&e->key, k)) {

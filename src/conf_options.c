@@ -160,6 +160,9 @@ static int opt_help(struct conf_loader *l, char *arg)
     (void)printf("Usage: dnsroute [options]\n\nValid options are the DNS options of dnsmasq (see "
                  "docs/compatibility.md), plus:\n"
                  "    --explain=<name>[,<type>]  Print how a query would be routed, then exit.\n"
+                 "    --workers=<n>              Worker threads (0: one per CPU, the default).\n"
+                 "    --no-set-refresh           Cached answers do not re-add to the sets.\n"
+                 "    --set-timeout=off|<min>[,<max>]  Set element timeouts from answer TTLs.\n"
                  "Other dnsmasq options are accepted with a warning and ignored.\n");
     for (size_t i = 0; i < conf_option_count; i++) {
         if (conf_options[i].handler == NULL) {
@@ -312,6 +315,50 @@ static int opt_edns_packet_max(struct conf_loader *l, char *arg)
 static int opt_dns_forward_max(struct conf_loader *l, char *arg)
 {
     return number(l, arg, &l->c->dns_forward_max);
+}
+
+/* --no-set-refresh (dnsroute): answers from the cache do not add their addresses to the sets
+ * again (dnsmasq's behaviour). */
+static int opt_no_set_refresh(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->no_set_refresh = true;
+    return 0;
+}
+
+/* --set-timeout=off|MIN[,MAX] (dnsroute): element timeouts on sets that have timeouts: derived
+ * from the answer's TTL and clamped to [MIN, MAX] seconds (default 300,86400), or "off" for the
+ * set's own default timeout (dnsmasq's behaviour). */
+static int opt_set_timeout(struct conf_loader *l, char *arg)
+{
+    struct conf *c = l->c;
+    if (strcmp(arg, "off") == 0) {
+        c->set_timeout_off = true;
+        return 0;
+    }
+    char *comma = strchr(arg, ',');
+    if (comma != NULL) {
+        *comma = '\0';
+        if (number(l, comma + 1, &c->set_timeout_max_s) < 0) {
+            return -1;
+        }
+    }
+    if (number(l, arg, &c->set_timeout_min_s) < 0 || c->set_timeout_min_s == 0 ||
+        (c->set_timeout_max_s != 0 && c->set_timeout_max_s < c->set_timeout_min_s)) {
+        return conf_fail(l, "error");
+    }
+    return 0;
+}
+
+/* --workers=N (dnsroute): event-loop threads sharing the UDP port; 0 = one per CPU. */
+static int opt_workers(struct conf_loader *l, char *arg)
+{
+    uint32_t v = 0;
+    if (number(l, arg, &v) < 0 || v > 64) {
+        return conf_fail(l, "error");
+    }
+    l->c->workers = v;
+    return 0;
 }
 
 static int opt_max_tcp_connections(struct conf_loader *l, char *arg)
@@ -647,6 +694,9 @@ const struct conf_option conf_options[] = {
      opt_max_tcp_connections},
     {"leasequery", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"explain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_CMDLINE_ONLY, opt_explain},
+    {"workers", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_CMDLINE_ONLY, opt_workers},
+    {"no-set-refresh", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_CMDLINE_ONLY, opt_no_set_refresh},
+    {"set-timeout", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_CMDLINE_ONLY, opt_set_timeout},
 };
 
 const size_t conf_option_count = sizeof(conf_options) / sizeof(conf_options[0]);

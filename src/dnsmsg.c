@@ -186,6 +186,11 @@ int dnsmsg_cursor_read_rr(struct dnsmsg_cursor *c, struct dnsmsg_rr *rr)
 
 /* ---- Shared helpers (dnsmsg_impl.h) ---- */
 
+static inline uint8_t fold(uint8_t x)
+{
+    return (x >= 'A' && x <= 'Z') ? (uint8_t)(x + 32) : x;
+}
+
 bool dnsmsg_name_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
 {
     if (a_len != b_len) {
@@ -193,10 +198,7 @@ bool dnsmsg_name_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t 
     }
     /* Length bytes are below 64, so folding 'A'..'Z' never touches them. */
     for (size_t i = 0; i < a_len; i++) {
-        uint8_t x = a[i], y = b[i];
-        x = (x >= 'A' && x <= 'Z') ? (uint8_t)(x + 32) : x;
-        y = (y >= 'A' && y <= 'Z') ? (uint8_t)(y + 32) : y;
-        if (x != y) {
+        if (fold(a[i]) != fold(b[i])) {
             return false;
         }
     }
@@ -481,8 +483,46 @@ static void chain_take_addr(struct chain *ch, const struct dnsmsg_rr *rr)
     a->ttl_s = dnsmsg_ttl_norm(rr->ttl_s);
 }
 
+/* Compares the compressed name at pkt[pos] with an uncompressed one without copying it. Anything
+ * odd (which dnsmsg_parse_reply has excluded already) counts as unequal; pointers must still go
+ * backwards, so the walk ends. */
+static bool name_equal_at(const uint8_t *pkt, size_t len, size_t pos, const uint8_t *name,
+                          size_t name_len)
+{
+    size_t i = 0, run_start = pos;
+    unsigned ptrs = 0;
+    for (;;) {
+        if (pos >= len) {
+            return false;
+        }
+        uint8_t b = pkt[pos];
+        if ((b & 0xc0) == 0xc0) {
+            size_t target = pos + 1 < len ? ((size_t)(b & 0x3f) << 8) | pkt[pos + 1] : SIZE_MAX;
+            if (target >= run_start || ++ptrs > DNSMSG_PTR_MAX) {
+                return false;
+            }
+            pos = run_start = target;
+            continue;
+        }
+        if (i >= name_len || name[i] != b || len - pos - 1 < b || name_len - i - 1 < b) {
+            return false; /* also catches b > 63: a name[] length byte never exceeds 63 */
+        }
+        for (size_t k = 1; k <= b; k++) {
+            if (fold(pkt[pos + k]) != fold(name[i + k])) {
+                return false;
+            }
+        }
+        if (b == 0) {
+            return i + 1 == name_len;
+        }
+        pos += (size_t)b + 1;
+        i += (size_t)b + 1;
+    }
+}
+
 /* One pass over the answer section for the last chain name: collects its addresses and stores its
- * first CNAME target in next. Returns the target's length (0 for none) or an error. */
+ * first CNAME target in next. Returns the target's length (0 for none) or an error. Owners are
+ * compared in place, and only for records of a type that matters. */
 static int chain_pass(struct chain *ch, uint8_t *next)
 {
     const uint8_t *cur = ch->names[ch->name_count - 1];
@@ -491,19 +531,18 @@ static int chain_pass(struct chain *ch, uint8_t *next)
     dnsmsg_cursor_init(&c, ch->pkt, ch->len);
     c.pos = ch->r->question_end;
     for (unsigned i = 0; i < ch->r->ancount; i++) {
-        uint8_t owner[DNAME_WIRE_MAX];
-        size_t owner_off = c.pos, owner_len = dnsmsg_cursor_read_name(&c, owner);
         struct dnsmsg_rr rr;
-        c.pos = owner_off;
-        if (dnsmsg_cursor_read_rr(&c, &rr) != 0) {
+        if (cursor_read_rr(&c, &rr, false) != 0) {
             return c.err;
         }
-        if (rr.rclass != DNSMSG_CLASS_IN || !dnsmsg_name_equal(owner, owner_len, cur, cur_len)) {
+        bool wanted = rr.type == ch->qtype || (rr.type == DNSMSG_TYPE_CNAME && next_len == 0);
+        if (!wanted || rr.rclass != DNSMSG_CLASS_IN ||
+            !name_equal_at(ch->pkt, ch->len, rr.owner_off, cur, cur_len)) {
             continue;
         }
         if (rr.type == ch->qtype) {
             chain_take_addr(ch, &rr);
-        } else if (rr.type == DNSMSG_TYPE_CNAME && next_len == 0) {
+        } else {
             struct dnsmsg_cursor t;
             dnsmsg_cursor_init(&t, ch->pkt, (size_t)rr.rdata_off + rr.rdlen);
             t.pos = rr.rdata_off;
@@ -520,7 +559,14 @@ int dnsmsg_chain_addrs(const uint8_t *pkt, size_t len, const struct dnsmsg_reply
     if ((qtype != DNSMSG_TYPE_A && qtype != DNSMSG_TYPE_AAAA) || qname_len > DNAME_WIRE_MAX) {
         return 0;
     }
-    struct chain ch = {.pkt = pkt, .len = len, .r = r, .qtype = qtype, .out = out, .cap = cap};
+    struct chain ch; /* not zero-initialised: its name arrays are ~3 KiB */
+    ch.pkt = pkt;
+    ch.len = len;
+    ch.r = r;
+    ch.qtype = qtype;
+    ch.out = out;
+    ch.cap = cap;
+    ch.count = 0;
     memcpy(ch.names[0], qname, qname_len);
     ch.lens[0] = qname_len;
     ch.name_count = 1;
@@ -592,8 +638,8 @@ static int on_rr_min_ttl(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *a
 int dnsmsg_min_ttl(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, uint32_t *ttl_s)
 {
     struct min_ttl m = {0, false};
-    int rc = walk_rrs(pkt, len, r->question_end, (unsigned)r->ancount + r->nscount,
-                      on_rr_min_ttl, &m);
+    int rc =
+        walk_rrs(pkt, len, r->question_end, (unsigned)r->ancount + r->nscount, on_rr_min_ttl, &m);
     if (rc != 0) {
         return rc;
     }

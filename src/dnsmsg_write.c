@@ -195,8 +195,8 @@ void dnsmsg_builder_add_soa(struct dnsmsg_builder *b, const uint8_t *owner, size
 {
     /* mname "ns.<zone>" and rname "host.<zone>", the zone as a pointer to the owner. */
     uint16_t zone_off = (uint16_t)(owner == NULL ? DNSMSG_HEADER_LEN : b->len);
-    size_t rdlen_off = builder_rr_head(b, DNSMSG_SECTION_AUTHORITY, owner, owner_len,
-                                       DNSMSG_TYPE_SOA, ttl_s);
+    size_t rdlen_off =
+        builder_rr_head(b, DNSMSG_SECTION_AUTHORITY, owner, owner_len, DNSMSG_TYPE_SOA, ttl_s);
     if (rdlen_off == 0) {
         return;
     }
@@ -236,8 +236,7 @@ void dnsmsg_builder_add_txt(struct dnsmsg_builder *b, enum dnsmsg_section sectio
 }
 
 /* OPT with an extended rcode: shared by the public builder call and local answers. */
-static void builder_opt(struct dnsmsg_builder *b, uint16_t udp_size, uint8_t ext_rcode,
-                        bool do_bit)
+static void builder_opt(struct dnsmsg_builder *b, uint16_t udp_size, uint8_t ext_rcode, bool do_bit)
 {
     if (!builder_enter(b, DNSMSG_SECTION_ADDITIONAL)) {
         return;
@@ -307,10 +306,8 @@ int dnsmsg_write_query(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *qna
     if (!dnsmsg_name_is_valid(qname, qname_len)) {
         return ERR_MALFORMED;
     }
-    struct dnsmsg_query q = {.has_question = true,
-                             .qname_len = (uint16_t)qname_len,
-                             .qtype = qtype,
-                             .qclass = qclass};
+    struct dnsmsg_query q = {
+        .has_question = true, .qname_len = (uint16_t)qname_len, .qtype = qtype, .qclass = qclass};
     memcpy(q.qname, qname, qname_len);
     struct dnsmsg_builder b;
     builder_start(&b, buf, cap, id, rd ? DNSMSG_FLAG_RD : 0, &q);
@@ -326,10 +323,10 @@ static const struct {
     uint16_t type;
     const char *name;
 } type_names[] = {
-    {DNSMSG_TYPE_A, "A"},       {DNSMSG_TYPE_NS, "NS"},       {DNSMSG_TYPE_CNAME, "CNAME"},
-    {DNSMSG_TYPE_SOA, "SOA"},   {DNSMSG_TYPE_PTR, "PTR"},     {DNSMSG_TYPE_MX, "MX"},
-    {DNSMSG_TYPE_TXT, "TXT"},   {DNSMSG_TYPE_AAAA, "AAAA"},   {DNSMSG_TYPE_SRV, "SRV"},
-    {DNSMSG_TYPE_OPT, "OPT"},   {DNSMSG_TYPE_SVCB, "SVCB"},   {DNSMSG_TYPE_HTTPS, "HTTPS"},
+    {DNSMSG_TYPE_A, "A"},     {DNSMSG_TYPE_NS, "NS"},     {DNSMSG_TYPE_CNAME, "CNAME"},
+    {DNSMSG_TYPE_SOA, "SOA"}, {DNSMSG_TYPE_PTR, "PTR"},   {DNSMSG_TYPE_MX, "MX"},
+    {DNSMSG_TYPE_TXT, "TXT"}, {DNSMSG_TYPE_AAAA, "AAAA"}, {DNSMSG_TYPE_SRV, "SRV"},
+    {DNSMSG_TYPE_OPT, "OPT"}, {DNSMSG_TYPE_SVCB, "SVCB"}, {DNSMSG_TYPE_HTTPS, "HTTPS"},
     {DNSMSG_TYPE_ANY, "ANY"},
 };
 
@@ -340,7 +337,7 @@ const char *dnsmsg_type_name(uint16_t type, char *buf)
             return type_names[i].name;
         }
     }
-    snprintf(buf, DNSMSG_TYPE_NAME_MAX, "TYPE%u", (unsigned)type);
+    (void)snprintf(buf, DNSMSG_TYPE_NAME_MAX, "TYPE%u", (unsigned)type);
     return buf;
 }
 

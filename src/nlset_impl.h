@@ -37,7 +37,10 @@ struct nlset_set {
     bool flush_failed; /* nft: the set's elements were refused */
     bool nft_retry;    /* nft: accepted, but the transaction was aborted by another set */
     int flush_err;
-    uint32_t flush_lost; /* elements not added (ipset: from the failing element on) */
+    uint32_t flush_lost; /* elements not added */
+    /* ipset: elements after a refused one, not tried by the kernel, to be sent again
+     * (retry_next: first of them, NLSET_NONE when none; retry_count: how many). */
+    uint32_t retry_next, retry_count;
     struct nlset_stats stats;
     struct log_ratelimit rl;
 };
@@ -61,6 +64,7 @@ struct nlset_msg {
     uint8_t status;
     int err;
     uint32_t lineno; /* ipset: 1-based index of the failing element, 0 when not reported */
+    uint32_t first;  /* ipset: entry index of the message's first element */
 };
 
 /* A set's elements are written from a cursor into the pending list. */

@@ -21,11 +21,15 @@
 #include "dnsroute/upstream.h"
 
 /* Largest client query kept: a question, an OPT and generous options (padding, cookies). */
-#define QUERY_BUF_LEN   4096
+#define QUERY_BUF_LEN 4096
 /* Room for a reply over TCP, plus an OPT we may append. */
 #define QUERY_REPLY_CAP (65535 + 64)
-#define QUERY_ADDRS_MAX 64
-#define QUERY_FREE_MAX  1024
+/* Every address of the largest reply: an A record takes at least 16 bytes (compressed owner).
+ * dnsmasq adds all of them; a cap of 64 left the rest of a big answer out of the sets (found by
+ * tests/e2e/test_ipset_diff.sh, 100 A records over TCP). */
+#define QUERY_ADDRS_MAX         (65535 / 16)
+#define QUERY_FREE_MAX          1024
+#define QUERY_UPSTREAM_EDNS_MAX 4096
 
 enum query_state { QUERY_IDLE, QUERY_PARSED, QUERY_FORWARDING };
 
@@ -37,8 +41,8 @@ struct query {
     struct upstream_req up;
     struct dnsmsg_query q; /* parsed client query (offsets into buf) */
     struct domtree_result route;
-    uint64_t serial;       /* log-queries=extra */
-    uint16_t udp_limit;    /* 0 over TCP */
+    uint64_t serial;    /* log-queries=extra */
+    uint16_t udp_limit; /* 0 over TCP */
     size_t len;
     size_t key_len;
     char key[DNAME_KEY_MAX];
@@ -46,13 +50,18 @@ struct query {
     struct query *next_free;
 };
 
-/* One scratch buffer for building replies: the loop is single-threaded and a reply is copied
- * out (server_reply) before the next one is built. */
+/* One scratch buffer per worker for building replies: a reply is copied out (server_reply)
+ * before the next one is built on the same loop thread. */
 static uint8_t *query_scratch(struct query_ctx *ctx)
 {
-    (void)ctx;
-    static uint8_t scratch[QUERY_REPLY_CAP];
-    return scratch;
+    return ctx->scratch;
+}
+
+/* The addresses of one reply (query_add_to_sets, query_log_reply), per worker like the scratch
+ * buffer: too big for the stack, and used by one function at a time. */
+static struct dnsmsg_addr *query_addrs(struct query_ctx *ctx)
+{
+    return ctx->addrs;
 }
 
 void query_gen_ref(struct query_gen *gen)
@@ -67,15 +76,31 @@ void query_gen_unref(struct query_gen *gen)
     }
 }
 
+void query_cache_init(struct query_cache *qc, uint32_t max_entries)
+{
+    qc->cache = cache_new(max_entries);
+    qc->max_entries = max_entries;
+    uv_mutex_init(&qc->lock);
+}
+
+void query_cache_deinit(struct query_cache *qc)
+{
+    cache_free(qc->cache);
+    qc->cache = NULL;
+    uv_mutex_destroy(&qc->lock);
+}
+
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
-                    struct query_gen *gen)
+                    struct query_gen *gen, struct query_cache *cache)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->loop = loop;
     ctx->server = server;
     ctx->gen = gen;
-    ctx->cache = cache_new(gen->conf.cache_size);
-    ctx->refresh_sets_on_hit = true;
+    ctx->cache = cache;
+    ctx->scratch = mem_alloc(QUERY_REPLY_CAP);
+    ctx->addrs = mem_alloc(QUERY_ADDRS_MAX * sizeof(*ctx->addrs));
+    ctx->full_log.interval_ms = 5000;
 }
 
 void query_ctx_deinit(struct query_ctx *ctx)
@@ -86,8 +111,11 @@ void query_ctx_deinit(struct query_ctx *ctx)
         free(q);
     }
     ctx->free_count = 0;
-    cache_free(ctx->cache);
     ctx->cache = NULL;
+    free(ctx->scratch);
+    ctx->scratch = NULL;
+    free(ctx->addrs);
+    ctx->addrs = NULL;
 }
 
 static struct query *query_alloc(struct query_ctx *ctx)
@@ -128,7 +156,7 @@ static void query_end(struct query *q)
 
 static bool query_logging(const struct query *q)
 {
-    return q->gen->conf.log_queries != CONF_LOG_QUERIES_OFF;
+    return q->gen->conf->log_queries != CONF_LOG_QUERIES_OFF;
 }
 
 static const char *query_name(const struct query *q)
@@ -141,7 +169,7 @@ static void query_log(const struct query *q, const char *fmt, ...) DNSROUTE_PRIN
 static void query_log(const struct query *q, const char *fmt, ...)
 {
     char prefix[SOCKADDR_TEXT_MAX + 32] = "";
-    if (q->gen->conf.log_queries == CONF_LOG_QUERIES_EXTRA) {
+    if (q->gen->conf->log_queries == CONF_LOG_QUERIES_EXTRA) {
         char peer[SOCKADDR_TEXT_MAX];
         sockaddr_format(&q->client.peer, false, peer, sizeof(peer));
         snprintf(prefix, sizeof(prefix), "%llu %s/%u ", (unsigned long long)q->serial, peer,
@@ -180,7 +208,7 @@ static void query_send(struct query *q, const uint8_t *pkt, size_t len)
 static void query_answer_rcode(struct query *q, uint8_t rcode)
 {
     uint8_t *out = query_scratch(q->ctx);
-    int len = dnsmsg_write_rcode(out, QUERY_REPLY_CAP, &q->q, rcode, q->gen->conf.edns_packet_max);
+    int len = dnsmsg_write_rcode(out, QUERY_REPLY_CAP, &q->q, rcode, q->gen->conf->edns_packet_max);
     if (len < 0) {
         server_drop(q->ctx->server, &q->client);
         query_end(q);
@@ -196,8 +224,8 @@ static void query_answer_local(struct query *q)
     struct dnsmsg_local a;
     memset(&a, 0, sizeof(a));
     a.udp_limit = q->udp_limit;
-    a.edns_size = q->gen->conf.edns_packet_max;
-    a.ttl_s = q->gen->conf.local_ttl_s;
+    a.edns_size = q->gen->conf->edns_packet_max;
+    a.ttl_s = q->gen->conf->local_ttl_s;
     switch (r->action) {
     case DOMTREE_ADDRESS:
         a.rcode = DNSMSG_RCODE_NOERROR;
@@ -248,12 +276,24 @@ static bool query_is_dotless(const struct query *q)
 static bool query_is_private_ptr(const struct query *q)
 {
     static const char *const zones[] = {
-        "10.in-addr.arpa",        "168.192.in-addr.arpa", "127.in-addr.arpa",
-        "0.in-addr.arpa",         "254.169.in-addr.arpa", "2.0.192.in-addr.arpa",
-        "100.51.198.in-addr.arpa", "113.0.203.in-addr.arpa", "255.255.255.255.in-addr.arpa",
-        "d.f.ip6.arpa",           "8.e.f.ip6.arpa",       "9.e.f.ip6.arpa",
-        "a.e.f.ip6.arpa",         "b.e.f.ip6.arpa",       "c.e.f.ip6.arpa",
-        "d.e.f.ip6.arpa",         "e.e.f.ip6.arpa",       "f.e.f.ip6.arpa",
+        "10.in-addr.arpa",
+        "168.192.in-addr.arpa",
+        "127.in-addr.arpa",
+        "0.in-addr.arpa",
+        "254.169.in-addr.arpa",
+        "2.0.192.in-addr.arpa",
+        "100.51.198.in-addr.arpa",
+        "113.0.203.in-addr.arpa",
+        "255.255.255.255.in-addr.arpa",
+        "d.f.ip6.arpa",
+        "8.e.f.ip6.arpa",
+        "9.e.f.ip6.arpa",
+        "a.e.f.ip6.arpa",
+        "b.e.f.ip6.arpa",
+        "c.e.f.ip6.arpa",
+        "d.e.f.ip6.arpa",
+        "e.e.f.ip6.arpa",
+        "f.e.f.ip6.arpa",
         "8.b.d.0.1.0.0.2.ip6.arpa",
     };
     if (q->q.qtype != DNSMSG_TYPE_PTR) {
@@ -274,7 +314,8 @@ static bool query_is_private_ptr(const struct query *q)
         return (a == 172 && b >= 16 && b <= 31) || (a == 100 && b >= 64 && b <= 127);
     }
     /* The v6 zero and loopback addresses (:: and ::1) in nibble form. */
-    static const char v6zero[] = "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa";
+    static const char v6zero[] =
+        "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa";
     size_t zl = sizeof(v6zero) - 1;
     return q->key_len == zl + 2 && (q->key[0] == '0' || q->key[0] == '1') && q->key[1] == '.' &&
            memcmp(q->key + 2, v6zero, zl) == 0;
@@ -288,8 +329,24 @@ static bool query_cacheable_type(uint16_t qtype)
            qtype == DNSMSG_TYPE_SRV || qtype == DNSMSG_TYPE_PTR;
 }
 
+/* FNV-1a over the addresses of the servers the query is routed to. */
+static uint32_t query_route_signature(const struct query *q)
+{
+    const struct conf *c = q->gen->conf;
+    uint32_t n = 0, h = 2166136261u;
+    const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *p = (const uint8_t *)&c->servers[ids[i]].addr;
+        for (size_t k = 0; k < sockaddr_len(&c->servers[ids[i]].addr); k++) {
+            h = (h ^ p[k]) * 16777619u;
+        }
+    }
+    return h;
+}
+
 static void query_cache_key(const struct query *q, struct cache_key *k)
 {
+    k->route = query_route_signature(q);
     memcpy(k->name, q->q.qname, q->q.qname_len);
     k->name_len = (uint8_t)q->q.qname_len;
     k->qtype = q->q.qtype;
@@ -302,13 +359,13 @@ static void query_cache_key(const struct query *q, struct cache_key *k)
 static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
                                 const struct dnsmsg_reply *r)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     uint32_t ttl = 0;
     if (r->tc || (q->q.flags & DNSMSG_FLAG_CD) || !query_cacheable_type(q->q.qtype)) {
         return 0;
     }
-    bool negative = r->rcode == DNSMSG_RCODE_NXDOMAIN ||
-                    (r->rcode == DNSMSG_RCODE_NOERROR && r->ancount == 0);
+    bool negative =
+        r->rcode == DNSMSG_RCODE_NXDOMAIN || (r->rcode == DNSMSG_RCODE_NOERROR && r->ancount == 0);
     if (r->rcode != DNSMSG_RCODE_NOERROR && r->rcode != DNSMSG_RCODE_NXDOMAIN) {
         return 0;
     }
@@ -341,16 +398,35 @@ static bool query_answer_cached(struct query *q)
 {
     struct cache_key k;
     struct cache_hit hit;
+    struct query_cache *qc = q->ctx->cache;
+    if (qc->max_entries == 0) {
+        return false; /* cache-size=0: no lock, no hashing on the hot path */
+    }
     query_cache_key(q, &k);
-    if (!cache_lookup(q->ctx->cache, &k, uv_now(q->ctx->loop), &hit)) {
+    uint8_t *pkt = query_scratch(q->ctx);
+    uv_mutex_lock(&qc->lock);
+    bool found = cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), &hit);
+    if (found) {
+        memcpy(pkt, hit.reply, hit.len); /* the entry is only valid under the lock */
+    }
+    uv_mutex_unlock(&qc->lock);
+    if (!found) {
         return false;
     }
-    uint8_t *pkt = query_scratch(q->ctx);
-    memcpy(pkt, hit.reply, hit.len);
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
+    /* No record outlives its cache entry (max-cache-ttl), nor max-ttl. */
+    uint32_t cap = hit.ttl_s > hit.age_s ? hit.ttl_s - hit.age_s : 1;
+    uint32_t max_ttl = q->gen->conf->max_ttl_s;
+    if (max_ttl != 0 && max_ttl < cap) {
+        cap = max_ttl;
+    }
+    /* The stored reply has the RD bit of the query that filled the cache: give back the
+     * client's own (dnsmasq setup_reply copies it; CD is part of the cache key). */
+    uint16_t rd = q->q.flags & DNSMSG_FLAG_RD;
+    dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
-        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, q->gen->conf.max_ttl_s) < 0) {
+        dnsmsg_rewrite_ttls(pkt, hit.len, &r, hit.age_s, cap) < 0) {
         return false;
     }
     q->ctx->stats.cache_hits++;
@@ -360,13 +436,17 @@ static bool query_answer_cached(struct query *q)
 
 /* ---- Forwarding. */
 
-static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply,
-                             size_t len, uint32_t server_id);
+static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+                             uint32_t server_id);
 
 static void query_forward(struct query *q)
 {
-    const struct conf *c = &q->gen->conf;
-    int len = dnsmsg_query_set_edns(q->buf, q->len, sizeof(q->buf), &q->q, c->edns_packet_max);
+    const struct conf *c = q->gen->conf;
+    /* c-ares 1.18.1 reads UDP answers into a 4097-byte buffer: never invite larger ones
+     * (reference §1.4). */
+    uint16_t size =
+        c->edns_packet_max < QUERY_UPSTREAM_EDNS_MAX ? c->edns_packet_max : QUERY_UPSTREAM_EDNS_MAX;
+    int len = dnsmsg_query_set_edns(q->buf, q->len, sizeof(q->buf), &q->q, size);
     if (len < 0) {
         query_answer_rcode(q, DNSMSG_RCODE_FORMERR);
         return;
@@ -374,9 +454,8 @@ static void query_forward(struct query *q)
     int rc = upstream_send(q->gen->upstream, q->route.group, q->buf, (size_t)len,
                            q->client.transport == SERVER_TCP, &q->up, on_upstream_done);
     if (rc == ERR_FULL) {
-        static struct log_ratelimit rl = {.interval_ms = 5000};
         q->ctx->stats.refused_full++;
-        if (log_ratelimit_pass(&rl, uv_now(q->ctx->loop))) {
+        if (log_ratelimit_pass(&q->ctx->full_log, uv_now(q->ctx->loop))) {
             log_warn("Maximum number of concurrent DNS queries reached (max: %u)",
                      c->dns_forward_max);
         }
@@ -390,17 +469,22 @@ static void query_forward(struct query *q)
     q->state = QUERY_FORWARDING;
     q->ctx->stats.forwarded++;
     if (query_logging(q)) {
-        uint32_t n = 0;
-        const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
-        char text[SOCKADDR_TEXT_MAX];
-        sockaddr_format(&c->servers[ids[0]].addr, false, text, sizeof(text));
-        query_log(q, "forwarded %s to %s", query_name(q), text);
+        /* One line per server actually asked (all of the group when probing, else the last
+         * one that answered), as dnsmasq; the port only when it is not 53. */
+        uint32_t ids[8];
+        size_t n = upstream_req_servers(&q->up, ids, DNSROUTE_ARRAY_LEN(ids));
+        for (size_t i = 0; i < n; i++) {
+            char text[SOCKADDR_TEXT_MAX];
+            const union sockaddr_any *to = &c->servers[ids[i]].addr;
+            sockaddr_format(to, sockaddr_port(to) != 53, text, sizeof(text));
+            query_log(q, "forwarded %s to %s", query_name(q), text);
+        }
     }
 }
 
 static void query_route(struct query *q)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
     if (q->route.action != DOMTREE_FORWARD) {
         query_answer_local(q);
@@ -438,7 +522,7 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
     q->len = len;
     dnsmsg_parse_query(&q->q, q->buf, len);
     q->udp_limit = client->transport == SERVER_UDP
-                       ? dnsmsg_udp_limit(&q->q.edns, q->gen->conf.edns_packet_max)
+                       ? dnsmsg_udp_limit(&q->q.edns, q->gen->conf->edns_packet_max)
                        : 0;
     switch (q->q.reject) {
     case DNSMSG_REJECT_DROP:
@@ -497,10 +581,12 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
     dnsmsg_cursor_skip(&cur, r->question_end);
     for (uint16_t i = 0; i < r->ancount; i++) {
         struct dnsmsg_rr rr;
+        /* dnsmsg_cursor_read_rr already moves past the rdata: skipping rdlen again here made
+         * every record after the first unreadable, so a bogus address in second place or later
+         * was missed (and its answer added to the sets). Found by tests/e2e/test_ipset_diff.sh. */
         if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
             return false;
         }
-        dnsmsg_cursor_skip(&cur, rr.rdlen);
         int family = rr.type == DNSMSG_TYPE_A && rr.rdlen == 4       ? AF_INET
                      : rr.type == DNSMSG_TYPE_AAAA && rr.rdlen == 16 ? AF_INET6
                                                                      : 0;
@@ -518,12 +604,12 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
 static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
                               const struct dnsmsg_reply *r)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     uint32_t lists[2] = {q->route.ipset_list, q->route.nftset_list};
     if (q->gen->nlset == NULL || (lists[0] == DOMTREE_NONE && lists[1] == DOMTREE_NONE)) {
         return;
     }
-    struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
+    struct dnsmsg_addr *addrs = query_addrs(q->ctx);
     int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
                                QUERY_ADDRS_MAX);
     for (int i = 0; i < n; i++) {
@@ -543,38 +629,107 @@ static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
     }
 }
 
+/* One pass over the answer section for the chain name *name (dnsmasq extract_addresses):
+ * logs its records, and returns true when a CNAME moved *name on (the caller scans again). */
+static bool query_log_chain_pass(const struct query *q, const uint8_t *pkt, size_t len,
+                                 const struct dnsmsg_reply *r, const char *word, uint8_t *name,
+                                 size_t *name_len, bool *found)
+{
+    struct dnsmsg_cursor cur;
+    dnsmsg_cursor_init(&cur, pkt, len);
+    dnsmsg_cursor_skip(&cur, r->question_end);
+    char key[DNAME_KEY_MAX + 1], tbuf[DNSMSG_TYPE_NAME_MAX];
+    for (uint16_t i = 0; i < r->ancount; i++) {
+        struct dnsmsg_rr rr;
+        uint8_t owner[DNAME_WIRE_MAX];
+        if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
+            return false;
+        }
+        struct dnsmsg_cursor oc = cur;
+        oc.pos = rr.owner_off;
+        size_t owner_len = dnsmsg_cursor_read_name(&oc, owner);
+        if (rr.rclass != DNSMSG_CLASS_IN || owner_len == 0 ||
+            !dname_wire_equal(owner, owner_len, name, *name_len) ||
+            dname_wire_to_key(name, *name_len, key, sizeof(key)) < 0) {
+            continue;
+        }
+        const char *shown = key[0] != '\0' ? key : ".";
+        if (rr.type == DNSMSG_TYPE_CNAME) {
+            query_log(q, "%s %s is <CNAME>", word, shown);
+            struct dnsmsg_cursor tc = cur;
+            tc.pos = rr.rdata_off;
+            size_t tl = dnsmsg_cursor_read_name(&tc, name);
+            if (tl == 0) {
+                return false;
+            }
+            *name_len = tl;
+            if (q->q.qtype != DNSMSG_TYPE_CNAME) {
+                return true;
+            }
+            *found = true;
+        } else if (rr.type != q->q.qtype) {
+            query_log(q, "%s %s is <%s>", word, shown, dnsmsg_type_name(rr.type, tbuf));
+        } else if (r->rcode != DNSMSG_RCODE_NXDOMAIN) {
+            *found = true;
+            int family = rr.type == DNSMSG_TYPE_A && rr.rdlen == 4       ? AF_INET
+                         : rr.type == DNSMSG_TYPE_AAAA && rr.rdlen == 16 ? AF_INET6
+                                                                         : 0;
+            char text[64];
+            if (family == 0 || inet_ntop(family, pkt + rr.rdata_off, text, sizeof(text)) == NULL) {
+                query_log(q, "%s %s is <%s>", word, shown, dnsmsg_type_name(rr.type, tbuf));
+            } else {
+                query_log(q, "%s %s is %s", word, shown, text);
+            }
+        }
+    }
+    return false;
+}
+
+/* The "reply" (or "cached") lines of dnsmasq's log-queries: the CNAME chain from the question
+ * name step by step, the records at its end, or NXDOMAIN/NODATA under the chain's last name;
+ * "reply error is SERVFAIL" for other rcodes and "reply is truncated" for TC, as dnsmasq. */
 static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t len,
                             const struct dnsmsg_reply *r, const char *word)
 {
-    if (r->rcode == DNSMSG_RCODE_NXDOMAIN) {
-        query_log(q, "%s %s is %s", word, query_name(q), "NXDOMAIN");
+    if (r->tc) {
+        query_log(q, "%s is truncated", word);
         return;
     }
-    if (r->rcode != DNSMSG_RCODE_NOERROR) {
-        query_log(q, "%s %s is %s", word, query_name(q), r->rcode == DNSMSG_RCODE_SERVFAIL ? "SERVFAIL"
-                                                  : r->rcode == DNSMSG_RCODE_REFUSED ? "REFUSED"
-                                                                                      : "error");
+    if (r->rcode != DNSMSG_RCODE_NOERROR && r->rcode != DNSMSG_RCODE_NXDOMAIN) {
+        query_log(q, "%s error is %s", word,
+                  r->rcode == DNSMSG_RCODE_SERVFAIL  ? "SERVFAIL"
+                  : r->rcode == DNSMSG_RCODE_REFUSED ? "REFUSED"
+                                                     : "error");
         return;
     }
-    struct dnsmsg_addr addrs[QUERY_ADDRS_MAX];
-    int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
-                               QUERY_ADDRS_MAX);
-    for (int i = 0; i < n; i++) {
-        query_log_addr(q, word, addrs[i].len == 16 ? AF_INET6 : AF_INET, addrs[i].addr);
+    uint8_t name[DNAME_WIRE_MAX];
+    size_t name_len = q->q.qname_len;
+    memcpy(name, q->q.qname, name_len);
+    bool found = false;
+    /* dnsmasq follows at most 10 CNAMEs (CNAME_CHAIN). */
+    for (int hops = 0; hops <= 10; hops++) {
+        if (!query_log_chain_pass(q, pkt, len, r, word, name, &name_len, &found)) {
+            break;
+        }
     }
-    if (n <= 0) {
-        query_log(q, "%s %s is %s", word, query_name(q),
-                  r->ancount == 0 ? (q->q.qtype == DNSMSG_TYPE_AAAA ? "NODATA-IPv6"
-                                     : q->q.qtype == DNSMSG_TYPE_A  ? "NODATA-IPv4"
-                                                                    : "NODATA")
-                                  : "<answer>");
+    if (found || (q->q.qtype == DNSMSG_TYPE_ANY && r->rcode != DNSMSG_RCODE_NXDOMAIN)) {
+        return;
     }
+    char key[DNAME_KEY_MAX + 1];
+    if (dname_wire_to_key(name, name_len, key, sizeof(key)) < 0) {
+        return;
+    }
+    query_log(q, "%s %s is %s", word, key[0] != '\0' ? key : ".",
+              r->rcode == DNSMSG_RCODE_NXDOMAIN ? "NXDOMAIN"
+              : q->q.qtype == DNSMSG_TYPE_AAAA  ? "NODATA-IPv6"
+              : q->q.qtype == DNSMSG_TYPE_A     ? "NODATA-IPv4"
+                                                : "NODATA");
 }
 
 /* Rewrites a checked upstream (or cached) reply for the client and queues it. */
 static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache)
 {
-    const struct conf *c = &q->gen->conf;
+    const struct conf *c = q->gen->conf;
     struct dnsmsg_reply r;
     if (dnsmsg_parse_reply(&r, pkt, len, &q->q) < 0) {
         q->ctx->stats.servfail++;
@@ -594,17 +749,20 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
         return;
     }
     if (!from_cache) {
-        uint32_t ttl = query_cache_ttl(q, pkt, len, &r);
+        uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, &r) : 0;
         if (ttl > 0) {
             struct cache_key k;
             query_cache_key(q, &k);
-            cache_insert(q->ctx->cache, &k, pkt, len, ttl, uv_now(q->ctx->loop));
+            uv_mutex_lock(&q->ctx->cache->lock);
+            cache_insert(q->ctx->cache->cache, &k, pkt, len, ttl, uv_now(q->ctx->loop));
+            uv_mutex_unlock(&q->ctx->cache->lock);
         }
-        if (q->gen->conf.max_ttl_s != 0) {
-            dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf.max_ttl_s);
+        if (q->gen->conf->max_ttl_s != 0) {
+            dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf->max_ttl_s);
         }
     }
-    if (answer && q->q.qclass == DNSMSG_CLASS_IN && (!from_cache || q->ctx->refresh_sets_on_hit)) {
+    if (answer && q->q.qclass == DNSMSG_CLASS_IN &&
+        (!from_cache || !q->gen->conf->no_set_refresh)) {
         query_add_to_sets(q, pkt, len, &r);
     }
     if (query_logging(q)) {
@@ -630,16 +788,16 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
     query_send(q, pkt, len);
 }
 
-static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply,
-                             size_t len, uint32_t server_id)
+static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+                             uint32_t server_id)
 {
     struct query *q = DNSROUTE_CONTAINER_OF(req, struct query, up);
     (void)server_id;
     if (status < 0 || len > QUERY_REPLY_CAP - 64) {
         q->ctx->stats.servfail++;
         if (query_logging(q)) {
-            query_log(q, "reply %s is %s", query_name(q), status == ERR_TIMEOUT ? "SERVFAIL (timeout)"
-                                                                       : "SERVFAIL");
+            query_log(q, "reply %s is %s", query_name(q),
+                      status == ERR_TIMEOUT ? "SERVFAIL (timeout)" : "SERVFAIL");
         }
         query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
         return;

@@ -59,8 +59,8 @@ static void server_collect_addrs(const struct conf *conf, union sockaddr_any **o
         }
         bool wanted = strcmp(p->ifa_name, "lo") == 0 ||
                       server_name_in(conf->interfaces, conf->interface_count, p->ifa_name);
-        if (!wanted || server_name_in(conf->except_interfaces, conf->except_interface_count,
-                                      p->ifa_name)) {
+        if (!wanted ||
+            server_name_in(conf->except_interfaces, conf->except_interface_count, p->ifa_name)) {
             continue;
         }
         union sockaddr_any a;
@@ -76,44 +76,46 @@ static void server_collect_addrs(const struct conf *conf, union sockaddr_any **o
     freeifaddrs(ifa);
 }
 
-static int server_open_one(struct server *s, union sockaddr_any *a, bool wildcard, char *errbuf,
-                           size_t errlen)
+static int server_open_one(struct server *s, union sockaddr_any *a, bool wildcard, bool tcp,
+                           char *errbuf, size_t errlen)
 {
-    sockaddr_set_port(a, s->conf->port);
+    sockaddr_set_port(a, s->port);
     int rc = server_udp_open(s, a, wildcard, errbuf, errlen);
-    if (rc == 0) {
+    if (rc == 0 && tcp) {
         rc = server_tcp_open(s, a, errbuf, errlen);
     }
     return rc;
 }
 
-static int server_open_wildcard(struct server *s, char *errbuf, size_t errlen)
+static int server_open_wildcard(struct server *s, bool tcp, char *errbuf, size_t errlen)
 {
     union sockaddr_any a;
     memset(&a, 0, sizeof(a));
     a.sin.sin_family = AF_INET;
-    int rc = server_open_one(s, &a, true, errbuf, errlen);
+    int rc = server_open_one(s, &a, true, tcp, errbuf, errlen);
     if (rc < 0) {
         return rc;
     }
     memset(&a, 0, sizeof(a));
     a.sin6.sin6_family = AF_INET6;
     char v6err[256];
-    if (server_open_one(s, &a, true, v6err, sizeof(v6err)) < 0) {
+    if (server_open_one(s, &a, true, tcp, v6err, sizeof(v6err)) < 0) {
         /* A host without IPv6 still serves IPv4, as dnsmasq does. */
         log_warn("%s", v6err);
     }
     return 0;
 }
 
-int server_new(uv_loop_t *loop, const struct conf *conf, server_query_cb *cb, void *arg,
-               struct server **out, char *errbuf, size_t errlen)
+int server_new(const struct server_params *p, struct server **out, char *errbuf, size_t errlen)
 {
+    const struct conf *conf = p->conf;
     struct server *s = mem_calloc(1, sizeof(*s));
-    s->loop = loop;
-    s->conf = conf;
-    s->cb = cb;
-    s->cb_arg = arg;
+    s->loop = p->loop;
+    s->port = conf->port;
+    s->max_tcp_connections = conf->max_tcp_connections;
+    s->reuseport = p->reuseport;
+    s->cb = p->cb;
+    s->cb_arg = p->cb_arg;
     s->udp_max = conf->edns_packet_max > 512 ? conf->edns_packet_max : 512;
     s->rx = mem_alloc(SERVER_RX_BATCH * (s->udp_max + 1));
     *out = s;
@@ -125,10 +127,10 @@ int server_new(uv_loop_t *loop, const struct conf *conf, server_query_cb *cb, vo
     server_collect_addrs(conf, &addrs, &count);
     int rc = 0;
     if (count == 0 && conf->listen_addr_count == 0 && conf->interface_count == 0) {
-        rc = server_open_wildcard(s, errbuf, errlen);
+        rc = server_open_wildcard(s, p->tcp, errbuf, errlen);
     }
     for (size_t i = 0; i < count && rc == 0; i++) {
-        rc = server_open_one(s, &addrs[i], false, errbuf, errlen);
+        rc = server_open_one(s, &addrs[i], false, p->tcp, errbuf, errlen);
     }
     free(addrs);
     return rc;

@@ -55,7 +55,9 @@ struct server_tcp_conn {
 
 struct server {
     uv_loop_t *loop;
-    const struct conf *conf;
+    uint16_t port;
+    uint32_t max_tcp_connections;
+    bool reuseport;
     server_query_cb *cb;
     void *cb_arg;
     struct server_udp_sock *udp;

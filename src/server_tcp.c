@@ -114,7 +114,7 @@ static void on_tcp_connection(uv_stream_t *listener, int status)
     s->conns = c;
     s->stats.tcp_open++;
     if (uv_accept(listener, (uv_stream_t *)&c->handle) != 0 ||
-        s->stats.tcp_open > s->conf->max_tcp_connections) {
+        s->stats.tcp_open > s->max_tcp_connections) {
         s->stats.tcp_rejected++;
         server_tcp_close(c);
         return;

@@ -16,13 +16,13 @@
 
 #define SERVER_UDP_RCVBUF (4 << 20)
 #define SERVER_CMSG_SPACE                                                                          \
-    (CMSG_SPACE(sizeof(struct in6_pktinfo)) > CMSG_SPACE(sizeof(struct in_pktinfo))               \
+    (CMSG_SPACE(sizeof(struct in6_pktinfo)) > CMSG_SPACE(sizeof(struct in_pktinfo))                \
          ? CMSG_SPACE(sizeof(struct in6_pktinfo))                                                  \
          : CMSG_SPACE(sizeof(struct in_pktinfo)))
 
 static void on_udp_readable(uv_poll_t *handle, int status, int events);
 
-static int server_udp_socket(const union sockaddr_any *addr, bool wildcard)
+static int server_udp_socket(const union sockaddr_any *addr, bool reuseport)
 {
     int fd = socket(addr->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -39,7 +39,10 @@ static int server_udp_socket(const union sockaddr_any *addr, bool wildcard)
     } else {
         (void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
     }
-    (void)wildcard;
+    if (reuseport) {
+        /* Several workers bind the same address; the kernel spreads clients over them. */
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    }
     if (bind(fd, &addr->sa, sockaddr_len(addr)) != 0) {
         int rc = -errno;
         close(fd);
@@ -51,12 +54,11 @@ static int server_udp_socket(const union sockaddr_any *addr, bool wildcard)
 int server_udp_open(struct server *s, const union sockaddr_any *addr, bool wildcard, char *errbuf,
                     size_t errlen)
 {
-    int fd = server_udp_socket(addr, wildcard);
+    int fd = server_udp_socket(addr, s->reuseport);
     if (fd < 0) {
         char text[SOCKADDR_TEXT_MAX];
         sockaddr_format(addr, false, text, sizeof(text));
-        snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text,
-                 err_str(fd));
+        snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text, err_str(fd));
         return fd;
     }
     struct server_udp_sock *u = mem_calloc(1, sizeof(*u));

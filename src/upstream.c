@@ -579,7 +579,17 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
     }
     stats_answer(u, done.server, done.sent_ms, rcode);
     if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED) {
+        /* dnsmasq 2.92 reply_query: a SERVFAIL/REFUSED to a query sent to one server (not a
+         * probe of all) re-sends it to every server of the group, the one that failed too
+         * (which matters for a one-server group, e.g. the china-list's 114.114.114.114). */
+        bool resend_all = !r->forwardall && !u->cfg.strict_order && r->round == 0;
         req_hold(r, &done, abuf, alen);
+        if (resend_all && r->attempts == NULL && !r->sending) {
+            req_send_round(r);
+            if (r->attempts != NULL) {
+                return;
+            }
+        }
         req_after_failure(r, ERR_MISMATCH);
         return;
     }
@@ -591,6 +601,38 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
 
 /* --- instance --------------------------------------------------------------------------------- */
 
+/* r's newest attempt has had no answer for a whole try: ask the servers not tried yet (the next
+ * one with strict-order), else hold a SERVFAIL/REFUSED answer no longer, else start another
+ * round within the budget. The older attempts keep listening: a slow answer still counts. */
+static void req_check_slow(struct upstream_req *r, uint64_t now)
+{
+    struct upstream *u = r->u;
+    if (r->sending || r->attempts == NULL || now - r->attempts->sent_ms < u->cfg.try_timeout_ms) {
+        return;
+    }
+    r->forwardall = !u->cfg.strict_order;
+    if (req_send_untried(r) > 0) {
+        return;
+    }
+    if (r->held != NULL) {
+        req_defer(r, ERR_MISMATCH);
+        return;
+    }
+    /* At most two rounds listening at once, so a dead server under load costs at most twice the
+     * sockets it did when every try was abandoned. */
+    uint32_t count = 0, pending = 0;
+    (void)req_group_servers(r, &count);
+    for (const struct upstream_attempt *a = r->attempts; a != NULL; a = a->next) {
+        pending++;
+    }
+    uint32_t max_rounds =
+        (u->cfg.total_timeout_ms + u->cfg.try_timeout_ms - 1) / u->cfg.try_timeout_ms;
+    if (r->round + 1 >= max_rounds || now >= r->deadline_ms || pending >= 2 * count) {
+        return;
+    }
+    req_send_round(r);
+}
+
 static void on_tick(uv_timer_t *timer)
 {
     struct upstream *u = DNSROUTE_CONTAINER_OF(timer, struct upstream, tick);
@@ -598,6 +640,11 @@ static void on_tick(uv_timer_t *timer)
     uint64_t now = upstream_now_ms(u);
     while (u->head != NULL && u->head->deadline_ms <= now) {
         req_finish_held(u->head, ERR_TIMEOUT);
+    }
+    /* Requests sent during this walk go to the tail with fresh attempts: not slow yet. */
+    for (struct upstream_req *r = u->head, *next; r != NULL; r = next) {
+        next = r->next;
+        req_check_slow(r, now);
     }
 }
 
@@ -644,7 +691,12 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
     u->cfg.try_timeout_ms = cfg->try_timeout_ms ? cfg->try_timeout_ms : UPSTREAM_DEFAULT_TRY_MS;
     u->cfg.total_timeout_ms =
         cfg->total_timeout_ms ? cfg->total_timeout_ms : UPSTREAM_DEFAULT_TOTAL_MS;
-    u->cfg.queries_per_socket = cfg->queries_per_socket ? cfg->queries_per_socket : 1;
+    u->cfg.queries_per_socket =
+        cfg->queries_per_socket ? cfg->queries_per_socket : UPSTREAM_QUERIES_PER_SOCKET;
+    u->port_slots =
+        cfg->port_slots
+            ? cfg->port_slots
+            : upstream_chan_pool_size(cfg->server_count * (cfg->instances ? cfg->instances : 1));
     u->rand_pos = sizeof(u->rand_buf);
     u->id_refs = mem_calloc(65536, sizeof(u->id_refs[0]));
     u->servers = mem_calloc(cfg->server_count ? cfg->server_count : 1, sizeof(u->servers[0]));
@@ -662,6 +714,26 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
     uv_timer_start(&u->tick, on_tick, UPSTREAM_TICK_MS, UPSTREAM_TICK_MS);
     *out = u;
     return 0;
+}
+
+size_t upstream_req_servers(const struct upstream_req *req, uint32_t *out, size_t cap)
+{
+    size_t n = 0;
+    if (!req->active || req->deferred) {
+        return 0;
+    }
+    /* attempts is newest first: count, then fill from the end. */
+    for (const struct upstream_attempt *a = req->attempts; a != NULL; a = a->next) {
+        n++;
+    }
+    size_t i = n;
+    for (const struct upstream_attempt *a = req->attempts; a != NULL; a = a->next) {
+        i--;
+        if (i < cap) {
+            out[i] = a->server;
+        }
+    }
+    return n < cap ? n : cap;
 }
 
 size_t upstream_inflight(const struct upstream *u)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -25,6 +26,14 @@ enum { CHAN_EDNS_SIZE = 4096 };
 enum { DNS_RCODE_FORMERR = 1 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
+static struct upstream_psock *psock_next(struct upstream_chan *c);
+static void psock_sent(struct upstream_psock *ps);
+static ssize_t psock_received(struct upstream_psock *ps, ssize_t n);
+static void psock_retire(struct upstream_psock *ps);
+static void psock_close_all(struct upstream_chan *c);
+static void psock_tick(struct upstream_chan *c, uint64_t now);
+static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen,
+                    struct upstream_chan **out);
 
 /* --- FORMERR filter ------------------------------------------------------------------------ */
 
@@ -112,7 +121,17 @@ static ares_ssize_t on_arecvfrom(ares_socket_t fd, void *buf, size_t len, int fl
                                  struct sockaddr *from, ares_socklen_t *fromlen, void *data)
 {
     struct upstream_chan *c = data;
-    ssize_t n = recvfrom(fd, buf, len, flags, from, fromlen);
+    struct upstream_psock *ps = c->pooled ? c->reading : NULL;
+    if (ps != NULL && ps->read_one) {
+        /* c-ares reads until EAGAIN; one answer per readiness event saves that extra syscall
+         * (a socket with more queued stays readable and comes back on the next loop turn). */
+        errno = EAGAIN;
+        return -1;
+    }
+    ssize_t n = recvfrom(ps != NULL ? ps->fd : fd, buf, len, flags, from, fromlen);
+    if (ps != NULL) {
+        n = psock_received(ps, n);
+    }
     if (n <= 0) {
         return n;
     }
@@ -132,7 +151,18 @@ static ares_ssize_t on_arecvfrom(ares_socket_t fd, void *buf, size_t len, int fl
 
 static ares_ssize_t on_asendv(ares_socket_t fd, const struct iovec *iov, int count, void *data)
 {
-    (void)data;
+    struct upstream_chan *c = data;
+    if (c->pooled) {
+        struct upstream_psock *ps = psock_next(c);
+        if (ps != NULL) {
+            ssize_t n = writev(ps->fd, iov, count);
+            if (n >= 0) {
+                psock_sent(ps);
+                return n;
+            }
+            psock_retire(ps); /* broken: the query leaves through c-ares' own socket instead */
+        }
+    }
     return writev(fd, iov, count);
 }
 
@@ -226,7 +256,7 @@ static void on_poll_closed(uv_handle_t *handle)
 static void chan_push_idle(struct upstream_chan *c)
 {
     struct upstream *u = c->u;
-    if (u->freeing || c->idle || c->inflight != 0 || c->nsocks != 0) {
+    if (u->freeing || c->pooled || c->idle || c->inflight != 0 || c->nsocks != 0) {
         return;
     }
     c->carried = 0;
@@ -334,6 +364,214 @@ static void on_ares_answer(void *arg, int status, int timeouts, unsigned char *a
 /* --- channels ----------------------------------------------------------------------------------
  */
 
+/* --- the UDP port pool of a pooled channel ------------------------------------------------- */
+
+static void on_psock_closed(uv_handle_t *handle)
+{
+    struct upstream_psock *ps = DNSROUTE_CONTAINER_OF(handle, struct upstream_psock, poll);
+    struct upstream *u = ps->u;
+    close(ps->fd);
+    free(ps);
+    upstream_handle_closed(u);
+}
+
+/* Closes a socket that is out of its slot (retired, or the channel is going). */
+static void psock_close(struct upstream_psock *ps)
+{
+    if (ps->closing) {
+        return;
+    }
+    ps->closing = true;
+    struct upstream_chan *c = ps->chan;
+    for (struct upstream_psock **pp = &c->retired_socks; *pp != NULL; pp = &(*pp)->next_retired) {
+        if (*pp == ps) {
+            *pp = ps->next_retired;
+            break;
+        }
+    }
+    if (c->reading == ps) {
+        c->reading = NULL;
+    }
+    c->u->closing_handles++;
+    uv_close((uv_handle_t *)&ps->poll, on_psock_closed);
+}
+
+/* Takes a socket out of its slot: no more queries; closed once its answers are in. */
+static void psock_retire(struct upstream_psock *ps)
+{
+    struct upstream_chan *c = ps->chan;
+    if (ps->retired || ps->closing) {
+        return;
+    }
+    if (c->psocks[ps->slot] == ps) {
+        c->psocks[ps->slot] = NULL;
+    }
+    ps->retired = true;
+    ps->used_ms = upstream_now_ms(c->u);
+    if (ps->pending == 0 && c->reading != ps) {
+        psock_close(ps);
+        return;
+    }
+    ps->next_retired = c->retired_socks;
+    c->retired_socks = ps;
+}
+
+/* An answer (or several) waits on a pool socket: c-ares reads it through on_arecvfrom as if it
+ * had arrived on its own socket of this channel. */
+static void on_psock_readable(uv_poll_t *handle, int status, int events)
+{
+    struct upstream_psock *ps = DNSROUTE_CONTAINER_OF(handle, struct upstream_psock, poll);
+    struct upstream_chan *c = ps->chan;
+    (void)status;
+    (void)events;
+    if (c->socks == NULL) {
+        psock_retire(ps); /* c-ares has no socket to read through: nothing waits for this */
+        return;
+    }
+    c->reading = ps;
+    ps->read_one = false;
+    ares_process_fd(c->ch, c->socks->fd, ARES_SOCKET_BAD);
+    c->reading = NULL;
+    if (ps->retired && ps->pending == 0) {
+        psock_close(ps);
+    }
+}
+
+/* Opens the socket of a slot: a new kernel-chosen port (or one from --min-port/--max-port and
+ * the server's @source/@interface, as on_sock_configure does for c-ares' own sockets). */
+static struct upstream_psock *psock_open(struct upstream_chan *c, uint32_t slot)
+{
+    const struct upstream_server *srv = &c->u->servers[c->server];
+    int fd = socket(srv->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return NULL;
+    }
+    if (on_sock_configure(fd, SOCK_DGRAM, c) != 0 ||
+        connect(fd, &srv->addr.sa, sockaddr_len(&srv->addr)) != 0) {
+        close(fd);
+        return NULL;
+    }
+    struct upstream_psock *ps = mem_calloc(1, sizeof(*ps));
+    if (uv_poll_init_socket(c->u->loop, &ps->poll, fd) != 0) {
+        close(fd);
+        free(ps);
+        return NULL;
+    }
+    ps->chan = c;
+    ps->u = c->u;
+    ps->fd = fd;
+    ps->slot = slot;
+    uv_poll_start(&ps->poll, UV_READABLE, on_psock_readable);
+    c->psocks[slot] = ps;
+    return ps;
+}
+
+static void psock_shuffle(struct upstream_chan *c)
+{
+    for (uint32_t i = c->nslots - 1; i > 0; i--) {
+        uint32_t j = upstream_random(c->u) % (i + 1);
+        uint32_t t = c->order[i];
+        c->order[i] = c->order[j];
+        c->order[j] = t;
+    }
+    c->next = 0;
+}
+
+/* The socket the next query leaves through: the next slot in this pass's random order. */
+static struct upstream_psock *psock_next(struct upstream_chan *c)
+{
+    if (c->next >= c->nslots) {
+        psock_shuffle(c);
+    }
+    uint32_t slot = c->order[c->next++];
+    struct upstream_psock *ps = c->psocks[slot];
+    return ps != NULL ? ps : psock_open(c, slot);
+}
+
+static void psock_sent(struct upstream_psock *ps)
+{
+    ps->pending++;
+    ps->used_ms = upstream_now_ms(ps->chan->u);
+    if (++ps->carried >= ps->chan->u->cfg.queries_per_socket) {
+        psock_retire(ps);
+    }
+}
+
+/* Bookkeeping after reading from a pool socket; errors (an ICMP unreachable turned into
+ * ECONNREFUSED) retire the socket and read as "nothing more" for c-ares, which then times the
+ * query out and lets upstream.c fail over, instead of c-ares closing its own socket. */
+static ssize_t psock_received(struct upstream_psock *ps, ssize_t n)
+{
+    if (n > 0) {
+        if (ps->pending > 0) {
+            ps->pending--;
+        }
+        ps->read_one = true;
+        return n;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        psock_retire(ps);
+        errno = EAGAIN;
+    }
+    return n < 0 ? -1 : n;
+}
+
+static void psock_close_all(struct upstream_chan *c)
+{
+    for (uint32_t i = 0; i < c->nslots; i++) {
+        if (c->psocks[i] != NULL) {
+            struct upstream_psock *ps = c->psocks[i];
+            c->psocks[i] = NULL;
+            psock_close(ps);
+        }
+    }
+    while (c->retired_socks != NULL) {
+        psock_close(c->retired_socks);
+    }
+}
+
+/* Closes retired sockets whose answers never came and sockets unused for long. */
+static void psock_tick(struct upstream_chan *c, uint64_t now)
+{
+    for (struct upstream_psock *ps = c->retired_socks, *next; ps != NULL; ps = next) {
+        next = ps->next_retired;
+        if (ps->pending == 0 || now - ps->used_ms >= UPSTREAM_RETIRED_SOCK_MS) {
+            psock_close(ps);
+        }
+    }
+    for (uint32_t i = 0; i < c->nslots; i++) {
+        struct upstream_psock *ps = c->psocks[i];
+        if (ps != NULL && now - ps->used_ms >= UPSTREAM_IDLE_SOCK_MS) {
+            psock_retire(ps);
+        }
+    }
+}
+
+/* The pooled UDP channel of a server, created on first use. */
+static int chan_acquire_pooled(struct upstream *u, uint32_t server, struct upstream_chan **out)
+{
+    struct upstream_pool *pool = &u->servers[server].pools[0];
+    struct upstream_chan *c = pool->current;
+    if (c == NULL) {
+        int rc = chan_new(u, server, false, true, &c);
+        if (rc != 0) {
+            return rc;
+        }
+        c->pooled = true;
+        c->nslots = u->port_slots;
+        c->psocks = mem_calloc(c->nslots, sizeof(*c->psocks));
+        c->order = mem_alloc(c->nslots * sizeof(*c->order));
+        for (uint32_t i = 0; i < c->nslots; i++) {
+            c->order[i] = i;
+        }
+        psock_shuffle(c);
+        pool->current = c;
+        c->current = true;
+    }
+    *out = c;
+    return 0;
+}
+
 static int chan_set_server(struct upstream_chan *c, const struct upstream_server *srv)
 {
     struct ares_addr_port_node node;
@@ -353,7 +591,8 @@ static int chan_set_server(struct upstream_chan *c, const struct upstream_server
  * SERVFAIL/REFUSED arrive as packets, EDNS with a 4096-byte size so answers over 512 bytes are
  * accepted as they are, IGNTC so a TC answer is passed on (dnsmasq returns it to the client),
  * one try (upstream.c does retries and failover), no resolv.conf servers. */
-static int chan_new(struct upstream *u, uint32_t server, bool tcp, struct upstream_chan **out)
+static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen,
+                    struct upstream_chan **out)
 {
     struct upstream_chan *c = mem_calloc(1, sizeof(*c));
     c->u = u;
@@ -362,8 +601,16 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, struct upstre
     struct ares_options o;
     memset(&o, 0, sizeof(o));
     o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_EDNS | ARES_FLAG_IGNTC | ARES_FLAG_NOSEARCH |
-              (tcp ? ARES_FLAG_USEVC : 0);
-    o.timeout = (int)u->cfg.try_timeout_ms;
+              (tcp ? ARES_FLAG_USEVC : 0) | (stayopen ? ARES_FLAG_STAYOPEN : 0);
+    /* No search domains and no lookup order: ares_init then reads no host files and makes no
+     * uname call. */
+    o.domains = NULL;
+    o.ndomains = 0;
+    o.lookups = (char *)"b";
+    /* An attempt listens for its answer for the whole budget: an upstream slower than one try
+     * (a cold recursive lookup often takes 1-3 s) must still be heard, as with dnsmasq. The
+     * per-try timeout only starts further attempts (upstream.c req_check_slow). */
+    o.timeout = (int)u->cfg.total_timeout_ms;
     o.tries = 1;
     o.ednspsz = CHAN_EDNS_SIZE;
     o.socket_send_buffer_size = CHAN_SOCK_BUF;
@@ -373,7 +620,7 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, struct upstre
     o.resolvconf_path = (char *)"/dev/null";
     int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_EDNSPSZ |
                ARES_OPT_SOCK_SNDBUF | ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_STATE_CB |
-               ARES_OPT_NOROTATE | ARES_OPT_RESOLVCONF;
+               ARES_OPT_NOROTATE | ARES_OPT_RESOLVCONF | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
     int rc = ares_init_options(&c->ch, &o, mask);
     if (rc != ARES_SUCCESS) {
         log_error("upstream: c-ares channel: %s", ares_strerror(rc));
@@ -407,6 +654,9 @@ static uint32_t chan_capacity(const struct upstream *u, const struct upstream_se
 
 static int chan_acquire(struct upstream *u, uint32_t server, bool tcp, struct upstream_chan **out)
 {
+    if (!tcp && u->port_slots != 0 && chan_fixed_port(u, &u->servers[server]) == 0) {
+        return chan_acquire_pooled(u, server, out);
+    }
     struct upstream_pool *pool = &u->servers[server].pools[tcp];
     struct upstream_chan *c = pool->current;
     struct upstream_chan **pp = &pool->idle;
@@ -421,7 +671,7 @@ static int chan_acquire(struct upstream *u, uint32_t server, bool tcp, struct up
         c->next_idle = NULL;
     }
     if (c == NULL) {
-        int rc = chan_new(u, server, tcp, &c);
+        int rc = chan_new(u, server, tcp, false, &c);
         if (rc != 0) {
             return rc;
         }
@@ -476,11 +726,16 @@ void upstream_chan_retire(struct upstream_chan *c)
 
 static void chan_destroy(struct upstream *u, struct upstream_chan *c)
 {
+    if (c->pooled) {
+        psock_close_all(c);
+    }
     size_t i = c->index;
     u->chans[i] = u->chans[--u->chan_count];
     u->chans[i]->index = i;
     ares_destroy(c->ch);
     DNSROUTE_REQUIRE(c->socks == NULL);
+    free(c->psocks);
+    free(c->order);
     free(c);
 }
 
@@ -513,6 +768,36 @@ void upstream_chan_tick(struct upstream *u)
         chan_trim_pool(u, &u->servers[s].pools[0], now);
         chan_trim_pool(u, &u->servers[s].pools[1], now);
     }
+    for (size_t i = 0; i < u->chan_count; i++) {
+        if (u->chans[i]->pooled) {
+            psock_tick(u->chans[i], now);
+        }
+    }
+    /* A pooled channel that lost EDNS was retired: destroy it once its queries are done. */
+    for (size_t i = 0; i < u->chan_count;) {
+        struct upstream_chan *c = u->chans[i];
+        if (c->pooled && c->retired && c->inflight == 0) {
+            chan_destroy(u, c); /* moves the last channel into index i */
+        } else {
+            i++;
+        }
+    }
+}
+
+uint32_t upstream_chan_pool_size(size_t pools)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    uint64_t spare = rl.rlim_cur > 1024 ? rl.rlim_cur - 512 : rl.rlim_cur / 2;
+    uint64_t per = spare / (pools ? pools : 1);
+    if (per > UPSTREAM_PORT_SLOTS_MAX) {
+        per = UPSTREAM_PORT_SLOTS_MAX;
+    }
+    return per < UPSTREAM_PORT_SLOTS_MIN ? UPSTREAM_PORT_SLOTS_MIN : (uint32_t)per;
 }
 
 void upstream_chan_destroy_all(struct upstream *u)

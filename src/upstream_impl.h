@@ -15,6 +15,15 @@ enum { UPSTREAM_TICK_MS = 100 };
 enum { UPSTREAM_FORWARD_TEST = 50, UPSTREAM_FORWARD_TIME_MS = 20000 };
 /* Idle channels older than this are destroyed by the housekeeping timer. */
 enum { UPSTREAM_IDLE_CHAN_MS = 5000 };
+/* Port pool sockets per server: at most this many, fewer when the descriptor limit is low or
+ * there are many servers (see upstream_chan_pool_size). */
+enum { UPSTREAM_PORT_SLOTS_MAX = 1024, UPSTREAM_PORT_SLOTS_MIN = 64 };
+/* Default queries one pooled socket carries before it is replaced. */
+enum { UPSTREAM_QUERIES_PER_SOCKET = 8 };
+/* A retired pool socket is closed once its answers are in, or after this long. */
+enum { UPSTREAM_RETIRED_SOCK_MS = 10000 };
+/* A pool socket unused this long is closed (an idle daemon holds no pool sockets). */
+enum { UPSTREAM_IDLE_SOCK_MS = 60000 };
 /* Answers whose FORMERR rcode was hidden from c-ares, remembered per channel (see on_recvfrom). */
 enum { UPSTREAM_PATCHED_MAX = 4 };
 
@@ -37,9 +46,33 @@ struct upstream_sock {
     uint8_t tcp_byte2;
 };
 
-/* A c-ares channel talking to exactly one server over one transport. It carries at most
- * queries_per_socket queries per socket lifetime: c-ares closes its sockets when the channel
- * goes idle (no STAYOPEN), so the next use gets a fresh socket and a fresh ephemeral port. */
+/* A socket of a pooled channel's port pool: connected to the server, bound to its own random
+ * ephemeral port, watched by its own uv_poll_t; freed in the poll's close callback. */
+struct upstream_psock {
+    uv_poll_t poll;
+    struct upstream_chan *chan; /* not valid in the close callback (the channel may be gone) */
+    struct upstream *u;
+    struct upstream_psock *next_retired;
+    int fd;
+    uint32_t slot;
+    uint32_t carried; /* queries sent through it */
+    uint32_t pending; /* queries sent minus answers read */
+    uint64_t used_ms; /* last query sent, or retirement time once retired */
+    bool retired;     /* out of its slot: takes no more queries, waits for late answers */
+    bool read_one;    /* an answer was read in this readiness event */
+    bool closing;
+};
+
+/* A c-ares channel talking to exactly one server over one transport.
+ * Pooled (UDP, kernel-chosen source ports): one channel per server, kept for good (STAYOPEN).
+ * c-ares sees its single UDP socket, but every query actually leaves through the next socket of
+ * a pool of up to port_slots sockets on random ports, visited in a freshly shuffled order each
+ * pass and replaced after queries_per_socket queries (on_asendv); answers are read from whichever
+ * pool socket got them and handed to c-ares as if they came on its socket (on_arecvfrom). So
+ * consecutive queries leave from different ports without opening a socket per query, and c-ares
+ * state (74 KB per channel) exists once per server.
+ * Other channels (TCP, fixed source ports) close their sockets when idle (no STAYOPEN) and wait
+ * on the pool's idle stack. */
 struct upstream_chan {
     ares_channel ch;
     struct upstream *u;
@@ -52,9 +85,16 @@ struct upstream_chan {
     uint32_t carried;  /* attempts since its sockets were opened */
     uint32_t nsocks;
     bool tcp;
-    bool idle;    /* on the idle stack */
-    bool current; /* the pool's accepting channel */
-    bool retired; /* never reused; destroyed once idle */
+    bool idle;                      /* on the idle stack */
+    bool current;                   /* the pool's accepting channel */
+    bool retired;                   /* never reused; destroyed once idle */
+    bool pooled;                    /* UDP through the port pool (see above) */
+    struct upstream_psock **psocks; /* pooled: nslots sockets, NULL where none is open yet */
+    uint32_t *order;                /* pooled: a random permutation of the slots */
+    uint32_t nslots;
+    uint32_t next;                  /* position in order */
+    struct upstream_psock *reading; /* the pool socket c-ares is reading through right now */
+    struct upstream_psock *retired_socks;
     uint16_t patched[UPSTREAM_PATCHED_MAX];
     uint8_t patched_count;
 };
@@ -110,6 +150,7 @@ struct upstream {
     size_t rand_pos;
     size_t inflight;
     int closing_handles;
+    uint32_t port_slots; /* slots per server's UDP port pool, 0: no pool (fixed ports) */
     bool freeing;
 };
 
@@ -138,3 +179,6 @@ void upstream_chan_retire(struct upstream_chan *c);
 void upstream_chan_tick(struct upstream *u);
 /* Destroys every channel (c-ares runs each pending attempt's callback with ARES_EDESTRUCTION). */
 void upstream_chan_destroy_all(struct upstream *u);
+/* Chooses the port pool size from the descriptor limit (raised to its hard maximum) and the
+ * number of pools sharing it (servers times workers). */
+uint32_t upstream_chan_pool_size(size_t pools);

@@ -21,6 +21,8 @@ struct cache_key {
     uint16_t qtype;
     uint16_t qclass;
     uint8_t variant; /* CACHE_VARIANT_* bits */
+    uint32_t route;  /* signature of the upstream servers the answer came through: after a
+                        reload that changed a name's route, its old answers no longer match */
 };
 
 enum { CACHE_VARIANT_DO = 1, CACHE_VARIANT_CD = 2 };
@@ -29,8 +31,8 @@ enum { CACHE_VARIANT_DO = 1, CACHE_VARIANT_CD = 2 };
 struct cache_hit {
     const uint8_t *reply;
     size_t len;
-    uint32_t age_s;  /* seconds since it was stored */
-    uint32_t ttl_s;  /* TTL it was stored with */
+    uint32_t age_s; /* seconds since it was stored */
+    uint32_t ttl_s; /* TTL it was stored with */
 };
 
 struct cache_stats {

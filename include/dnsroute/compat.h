@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define DNSROUTE_UNUSED        __attribute__((unused))
-#define DNSROUTE_PRINTF(f, a)  __attribute__((format(printf, f, a)))
-#define DNSROUTE_NORETURN      __attribute__((noreturn))
-#define DNSROUTE_LIKELY(x)     __builtin_expect(!!(x), 1)
-#define DNSROUTE_UNLIKELY(x)   __builtin_expect(!!(x), 0)
-#define DNSROUTE_ARRAY_LEN(a)  (sizeof(a) / sizeof((a)[0]))
+#define DNSROUTE_UNUSED       __attribute__((unused))
+#define DNSROUTE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define DNSROUTE_NORETURN     __attribute__((noreturn))
+#define DNSROUTE_LIKELY(x)    __builtin_expect(!!(x), 1)
+#define DNSROUTE_UNLIKELY(x)  __builtin_expect(!!(x), 0)
+#define DNSROUTE_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Recovers the owner of an embedded member (libuv handles, list links). */
 #define DNSROUTE_CONTAINER_OF(ptr, type, member)                                                   \
@@ -21,8 +21,8 @@
 #define DNSROUTE_REQUIRE(cond)                                                                     \
     do {                                                                                           \
         if (DNSROUTE_UNLIKELY(!(cond))) {                                                          \
-            fprintf(stderr, "dnsroute: invariant failed: %s (%s:%d)\n", #cond, __FILE__,          \
-                    __LINE__);                                                                     \
+            (void)fprintf(stderr, "dnsroute: invariant failed: %s (%s:%d)\n", #cond, __FILE__,     \
+                          __LINE__);                                                               \
             abort();                                                                               \
         }                                                                                          \
     } while (0)

@@ -64,10 +64,10 @@ enum conf_log_queries { CONF_LOG_QUERIES_OFF = 0, CONF_LOG_QUERIES_ON, CONF_LOG_
 
 struct conf {
     /* Listening (port=, listen-address=, interface=, except-interface=, bind-interfaces). */
-    uint16_t port;                     /* default 53; 0 disables DNS */
-    union sockaddr_any *listen_addrs;  /* listen-address= in order */
+    uint16_t port;                    /* default 53; 0 disables DNS */
+    union sockaddr_any *listen_addrs; /* listen-address= in order */
     size_t listen_addr_count;
-    char (*interfaces)[IF_NAMESIZE];   /* interface= in order */
+    char (*interfaces)[IF_NAMESIZE]; /* interface= in order */
     size_t interface_count;
     char (*except_interfaces)[IF_NAMESIZE];
     size_t except_interface_count;
@@ -79,22 +79,23 @@ struct conf {
     bool no_resolv;
     char **resolv_files; /* default {"/etc/resolv.conf"} */
     size_t resolv_file_count;
-    char *servers_file;  /* NULL when unset */
+    char *servers_file; /* NULL when unset */
     bool strict_order;
     bool all_servers;
-    uint16_t query_port;       /* 0 = random per query */
+    uint16_t query_port; /* 0 = random per query */
     uint16_t min_port, max_port;
-    uint32_t dns_forward_max;  /* dnsroute default: 5000 (dnsmasq: 150) */
-    uint16_t edns_packet_max;  /* default 1232 */
+    uint32_t dns_forward_max;     /* dnsroute default: 5000 (dnsmasq: 150) */
+    uint16_t edns_packet_max;     /* default 1232 */
     uint32_t max_tcp_connections; /* default 20 (dnsmasq); dnsroute serves them in-process */
+    uint32_t workers;             /* --workers (dnsroute): loop threads; 0 = one per CPU, up to 8 */
 
     /* Cache and answers. */
-    uint32_t cache_size;       /* default 150; 0 disables */
-    uint32_t min_cache_ttl_s;  /* capped at 3600 like dnsmasq */
-    uint32_t max_cache_ttl_s;  /* 0 = no cap */
+    uint32_t cache_size;      /* default 150; 0 disables */
+    uint32_t min_cache_ttl_s; /* capped at 3600 like dnsmasq */
+    uint32_t max_cache_ttl_s; /* 0 = no cap */
     uint32_t neg_ttl_s;
     uint32_t local_ttl_s;
-    uint32_t max_ttl_s;        /* 0 = no cap */
+    uint32_t max_ttl_s; /* 0 = no cap */
     bool no_negcache;
     bool domain_needed;
     bool bogus_priv;
@@ -112,21 +113,27 @@ struct conf {
     uint32_t *setlist_items;
     size_t setlist_item_count;
 
+    /* dnsroute's set options (beyond dnsmasq). */
+    bool no_set_refresh;        /* --no-set-refresh: cached answers do not re-add addresses */
+    bool set_timeout_off;       /* --set-timeout=off: no element timeout (set default) */
+    uint32_t set_timeout_min_s; /* --set-timeout=MIN[,MAX]; 0: nlset's defaults */
+    uint32_t set_timeout_max_s;
+
     /* Daemon. */
     enum conf_log_queries log_queries;
-    char *log_facility;   /* NULL: syslog daemon facility; "-": stderr; contains '/': file */
-    char *user;           /* default "nobody"; NULL after an explicit empty user= */
-    char *group;          /* default "dip" */
-    char *pid_file;       /* default "/var/run/dnsmasq.pid"; NULL: none */
+    char *log_facility;      /* NULL: syslog daemon facility; "-": stderr; contains '/': file */
+    char *user;              /* default "nobody"; NULL after an explicit empty user= */
+    char *group;             /* default "dip" */
+    char *pid_file;          /* default "/var/run/dnsmasq.pid"; NULL: none */
     bool keep_in_foreground; /* -k */
     bool no_daemon;          /* -d */
     bool test_only;          /* --test */
     char **explain_names;    /* --explain=NAME[,TYPE] (dnsroute): print routing, then exit */
     size_t explain_count;
-    bool info_only;          /* --help or --version was printed to stdout: exit 0 at once */
+    bool info_only; /* --help or --version was printed to stdout: exit 0 at once */
 
-    struct domtree *tree;    /* every server/local/address/ipset/nftset rule */
-    size_t warnings;         /* number of "ignored option" warnings printed */
+    struct domtree *tree; /* every server/local/address/ipset/nftset rule */
+    size_t warnings;      /* number of "ignored option" warnings printed */
 };
 
 /* Error report of a failed load: message is dnsmasq's wording with the "dnsroute: " prefix and,

@@ -11,17 +11,17 @@
 #include <stdint.h>
 
 /* Longest wire name (RFC 1035 §2.3.4), and the longest key (every byte escaped) plus NUL. */
-#define DNAME_WIRE_MAX 255
-#define DNAME_KEY_MAX  1025
+#define DNAME_WIRE_MAX  255
+#define DNAME_KEY_MAX   1025
 #define DNAME_LABEL_MAX 63
 
 /* Canonicalises a domain as written in dnsmasq configuration (server=/d/, ipset=/d/, ...):
  * removes leading dots, then a leading '*' (when allow_wildcard; it sets *wildcard, which may be
  * NULL; "*.a.com" gives ".a.com"; a lone '*' gives "" with *wildcard false), then one trailing
  * dot; ASCII upper case is folded. "" (and ".") give the empty key: the caller maps dnsmasq's
- * '#' to it. Without allow_wildcard a '*' is an ordinary character. Rejects (ERR_BAD_DOMAIN) labels over 63 bytes,
- * names over 1025 bytes, control characters, spaces and non-ASCII bytes (dnsmasq built without
- * IDN). Empty labels ("a..com") are accepted as dnsmasq does; they never match.
+ * '#' to it. Without allow_wildcard a '*' is an ordinary character. Rejects (ERR_BAD_DOMAIN) labels
+ * over 63 bytes, names over 1025 bytes, control characters, spaces and non-ASCII bytes (dnsmasq
+ * built without IDN). Empty labels ("a..com") are accepted as dnsmasq does; they never match.
  * Writes the key (NUL-terminated) into out[cap] and returns its length, or a negative code. */
 int dname_canonicalise(const char *text, size_t len, bool allow_wildcard, bool *wildcard, char *out,
                        size_t cap);

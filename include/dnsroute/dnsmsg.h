@@ -14,12 +14,12 @@
 #include "dnsroute/dname.h"
 
 enum {
-    DNSMSG_HEADER_LEN = 12,   /* fixed header (RFC 1035 §4.1.1) */
+    DNSMSG_HEADER_LEN = 12,    /* fixed header (RFC 1035 §4.1.1) */
     DNSMSG_OPT_FIXED_LEN = 11, /* OPT RR without options: root owner + 10 bytes */
-    DNSMSG_UDP_MIN = 512,     /* UDP limit without EDNS (RFC 1035 §4.2.1) */
-    DNSMSG_CHAIN_MAX = 10,    /* CNAME links followed (dnsmasq CNAME_CHAIN) */
-    DNSMSG_PTR_MAX = 64,      /* compression pointers followed within one name */
-    DNSMSG_TYPE_NAME_MAX = 12 /* "TYPE65535" plus NUL, rounded */
+    DNSMSG_UDP_MIN = 512,      /* UDP limit without EDNS (RFC 1035 §4.2.1) */
+    DNSMSG_CHAIN_MAX = 10,     /* CNAME links followed (dnsmasq CNAME_CHAIN) */
+    DNSMSG_PTR_MAX = 64,       /* compression pointers followed within one name */
+    DNSMSG_TYPE_NAME_MAX = 12  /* "TYPE65535" plus NUL, rounded */
 };
 
 enum dnsmsg_type {
@@ -105,9 +105,9 @@ void dnsmsg_cursor_skip_name(struct dnsmsg_cursor *c);
 struct dnsmsg_rr {
     uint16_t owner_off; /* first byte of the (possibly compressed) owner name */
     uint16_t type;
-    uint16_t rclass;    /* for OPT: the UDP payload size */
-    uint32_t ttl_s;     /* raw 32 bits; for OPT: ext-rcode, version, flags */
-    uint16_t ttl_off;   /* where the TTL lives, for rewrites */
+    uint16_t rclass;  /* for OPT: the UDP payload size */
+    uint32_t ttl_s;   /* raw 32 bits; for OPT: ext-rcode, version, flags */
+    uint16_t ttl_off; /* where the TTL lives, for rewrites */
     uint16_t rdata_off;
     uint16_t rdlen;
 };
@@ -119,7 +119,7 @@ int dnsmsg_cursor_read_rr(struct dnsmsg_cursor *c, struct dnsmsg_rr *rr);
 /* ---- EDNS(0) as seen in a query or a reply (RFC 6891 §6.1). */
 struct dnsmsg_edns {
     bool present;
-    bool do_bit;          /* DNSSEC OK (RFC 3225) */
+    bool do_bit; /* DNSSEC OK (RFC 3225) */
     uint8_t version;
     uint8_t ext_rcode;    /* upper 8 bits of the 12-bit rcode */
     uint16_t udp_size;    /* as advertised, unclamped */
@@ -141,11 +141,11 @@ enum dnsmsg_reject {
 
 struct dnsmsg_query {
     uint16_t id;
-    uint16_t flags;       /* raw flags word as received */
+    uint16_t flags; /* raw flags word as received */
     uint8_t opcode;
     enum dnsmsg_reject reject;
-    bool has_question;    /* qname/qtype/qclass are valid (also on some FORMERR rejects) */
-    uint16_t qname_len;   /* 0 when !has_question */
+    bool has_question;  /* qname/qtype/qclass are valid (also on some FORMERR rejects) */
+    uint16_t qname_len; /* 0 when !has_question */
     uint16_t qtype;
     uint16_t qclass;
     uint16_t question_end; /* offset just past the question */
@@ -177,11 +177,11 @@ int dnsmsg_query_set_edns(uint8_t *pkt, size_t len, size_t cap, const struct dns
 
 struct dnsmsg_reply {
     uint16_t id;
-    uint16_t flags;          /* raw flags word */
-    uint16_t rcode;          /* 12 bits: header rcode | OPT ext-rcode << 4 */
+    uint16_t flags; /* raw flags word */
+    uint16_t rcode; /* 12 bits: header rcode | OPT ext-rcode << 4 */
     bool tc;
     uint16_t qdcount, ancount, nscount, arcount;
-    uint16_t question_end;   /* = start of the answer section */
+    uint16_t question_end; /* = start of the answer section */
     uint16_t authority_off;
     uint16_t additional_off;
     uint16_t len;            /* message length */
@@ -257,9 +257,9 @@ struct dnsmsg_local {
     uint16_t addr_type;   /* DNSMSG_TYPE_A or DNSMSG_TYPE_AAAA when addr_count > 0 */
     const uint8_t *addrs; /* addr_count addresses of 4 or 16 bytes, back to back (borrowed) */
     size_t addr_count;
-    uint32_t ttl_s;       /* TTL of the address records (local-ttl) */
-    uint16_t udp_limit;   /* size limit of the reply (dnsmsg_udp_limit), 0 for none (TCP) */
-    uint16_t edns_size;   /* UDP size in our OPT, sent when the client had EDNS */
+    uint32_t ttl_s;     /* TTL of the address records (local-ttl) */
+    uint16_t udp_limit; /* size limit of the reply (dnsmsg_udp_limit), 0 for none (TCP) */
+    uint16_t edns_size; /* UDP size in our OPT, sent when the client had EDNS */
 };
 
 /* Writes into buf[cap] the reply to q described by a: client's ID and opcode, QR and RA set, RD and

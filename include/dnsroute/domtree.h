@@ -58,15 +58,15 @@ enum domtree_action {
  * as the tree does. */
 struct domtree_result {
     enum domtree_action action;
-    uint32_t group;         /* FORWARD: upstream group id */
-    bool domain_specific;   /* FORWARD: matched a domain's own servers, not the defaults */
-    int addr_family;        /* ADDRESS: AF_INET or AF_INET6 */
-    uint32_t addr_count;    /* ADDRESS: number of literals */
-    const uint8_t *addrs;   /* ADDRESS: addr_count * 4 or 16 bytes, network order */
-    uint32_t ipset_list;    /* DOMTREE_NONE when no ipset= rule matches */
-    uint32_t nftset_list;   /* DOMTREE_NONE when no nftset= rule matches */
-    const char *route_key;  /* the matched routing domain ("" for defaults), for logs; not NUL- */
-    size_t route_key_len;   /*   terminated: use route_key_len */
+    uint32_t group;        /* FORWARD: upstream group id */
+    bool domain_specific;  /* FORWARD: matched a domain's own servers, not the defaults */
+    int addr_family;       /* ADDRESS: AF_INET or AF_INET6 */
+    uint32_t addr_count;   /* ADDRESS: number of literals */
+    const uint8_t *addrs;  /* ADDRESS: addr_count * 4 or 16 bytes, network order */
+    uint32_t ipset_list;   /* DOMTREE_NONE when no ipset= rule matches */
+    uint32_t nftset_list;  /* DOMTREE_NONE when no nftset= rule matches */
+    const char *route_key; /* the matched routing domain ("" for defaults), for logs; not NUL- */
+    size_t route_key_len;  /*   terminated: use route_key_len */
 };
 
 /* Allocates an empty tree; the caller frees it with domtree_free. */

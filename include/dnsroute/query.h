@@ -9,17 +9,20 @@
 #include <uv.h>
 
 #include "dnsroute/conf.h"
+#include "dnsroute/log.h"
 #include "dnsroute/server.h"
 
 struct upstream;
 struct nlset;
+struct dnsmsg_addr;
 struct cache;
 struct query;
 
-/* One configuration generation as queries see it. A query holds a reference from arrival to
- * its end, so a reload never changes the rules under a query in flight. */
+/* One configuration generation as one worker's queries see it: the shared, immutable
+ * configuration plus this worker's upstream channels and set socket. A query holds a reference
+ * from arrival to its end, so a reload never changes the rules under a query in flight. */
 struct query_gen {
-    struct conf conf;
+    const struct conf *conf; /* shared by every worker's generation of the same load */
     struct upstream *upstream;
     struct nlset *nlset; /* NULL when no ipset=/nftset= rule exists */
     uint32_t refs;       /* the daemon's (while current) plus one per query */
@@ -32,35 +35,49 @@ struct query_stats {
     uint64_t received;
     uint64_t forwarded;
     uint64_t answered_locally;
-    uint64_t replies;          /* upstream replies relayed */
-    uint64_t servfail;         /* upstream failures answered with SERVFAIL */
-    uint64_t refused_full;     /* dns-forward-max reached */
+    uint64_t replies;      /* upstream replies relayed */
+    uint64_t servfail;     /* upstream failures answered with SERVFAIL */
+    uint64_t refused_full; /* dns-forward-max reached */
     uint64_t formerr;
     uint64_t notimp;
-    uint64_t dropped;          /* unparseable, or a response sent to us */
-    uint64_t truncated;        /* replies cut to the client's UDP size */
-    uint64_t set_additions;    /* addresses queued for sets */
+    uint64_t dropped;       /* unparseable, or a response sent to us */
+    uint64_t truncated;     /* replies cut to the client's UDP size */
+    uint64_t set_additions; /* addresses queued for sets */
     uint64_t bogus_nxdomain;
     uint64_t cache_hits;
 };
 
+/* The answer cache, shared by every worker behind one lock (held only to copy an entry in or
+ * out). */
+struct query_cache {
+    struct cache *cache;
+    uint32_t max_entries; /* fixed at start-up (a reload keeps the cache and its size) */
+    uv_mutex_t lock;
+};
+
+/* Creates/frees the shared cache with max_entries (cache-size; 0 stores nothing). */
+void query_cache_init(struct query_cache *qc, uint32_t max_entries);
+void query_cache_deinit(struct query_cache *qc);
+
 struct query_ctx {
     uv_loop_t *loop;
+    uint8_t *scratch; /* reply work buffer of this worker (one loop thread) */
+    struct dnsmsg_addr *addrs; /* addresses of the reply being handled */
     struct server *server;
-    struct query_gen *gen; /* current generation */
-    struct cache *cache;   /* answers, shared by generations; cache-size=0: stores nothing */
-    bool refresh_sets_on_hit; /* cached answers add their addresses to the sets again */
+    struct query_gen *gen;     /* current generation */
+    struct query_cache *cache; /* shared by workers and generations (borrowed) */
     struct query_stats stats;
     struct query *free_list;
     uint32_t free_count;
     uint32_t in_flight;
+    struct log_ratelimit full_log; /* "Maximum number of concurrent DNS queries" */
 };
 
-/* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation; the
- * cache gets gen's cache-size. */
+/* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation;
+ * cache is borrowed until query_ctx_deinit. */
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
-                    struct query_gen *gen);
-/* Frees the query free list and the cache. Every query must have ended. */
+                    struct query_gen *gen, struct query_cache *cache);
+/* Frees the query free list and the scratch buffer. Every query must have ended. */
 void query_ctx_deinit(struct query_ctx *ctx);
 /* server_query_cb: a query arrived (arg is the query_ctx). */
 void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len);

@@ -41,12 +41,22 @@ struct server_stats {
     uint32_t tcp_open, tcp_open_max;
 };
 
+/* How one worker's listener set is made. */
+struct server_params {
+    uv_loop_t *loop;
+    const struct conf *conf; /* read during server_new only (addresses, sizes, limits) */
+    bool tcp;                /* also listen on TCP (one worker does) */
+    bool reuseport;          /* SO_REUSEPORT on the UDP sockets: several workers share a port */
+    server_query_cb *cb;
+    void *cb_arg;
+};
+
 /* Opens and binds every listener the configuration asks for (port, listen-address, interface,
- * except-interface, bind-interfaces) and starts them on loop. Returns 0, or a negative code with
- * a dnsmasq-style reason in errbuf ("failed to create listening socket for 127.0.0.1: Address in
- * use"). The caller frees with server_free (close callbacks run on the loop). */
-int server_new(uv_loop_t *loop, const struct conf *conf, server_query_cb *cb, void *arg,
-               struct server **out, char *errbuf, size_t errlen);
+ * except-interface, bind-interfaces) and starts them on p->loop (which need not run yet).
+ * Returns 0, or a negative code with a dnsmasq-style reason in errbuf ("failed to create
+ * listening socket for 127.0.0.1: Address in use"). The caller frees with server_free (close
+ * callbacks run on the loop). */
+int server_new(const struct server_params *p, struct server **out, char *errbuf, size_t errlen);
 /* Stops listening and closes every socket and connection; frees itself when the loop has run
  * the close callbacks. Clients not yet answered must be dropped before. */
 void server_free(struct server *s);

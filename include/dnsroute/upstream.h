@@ -41,7 +41,13 @@ struct upstream_config {
     /* Queries one socket (UDP source port, TCP connection) carries before the next query gets a
      * fresh one; 0: 1, dnsmasq's socket per query. A fixed source port (query_port, @source#port)
      * shares one socket per server instead. */
-    uint32_t queries_per_socket;
+    uint32_t queries_per_socket; /* queries one pooled UDP socket (source port) carries
+                                    before it is replaced; 0: 16. Each server keeps a pool of
+                                    up to 1024 open sockets visited in random order. */
+    uint32_t port_slots;         /* size of that pool per server; 0: automatic (up to 1024, fewer
+                                    when the descriptor limit is low) */
+    uint32_t instances;          /* upstream instances sharing the descriptor limit (workers);
+                                    0: 1 */
 };
 
 /* Outcome of a request, given to the caller's callback exactly once.
@@ -111,6 +117,11 @@ int upstream_send(struct upstream *u, uint32_t group, const uint8_t *query, size
 /* Abandons a request in flight: its callback will not run and req may be reused or freed as
  * soon as this returns. A no-op for a request that already completed (or a zeroed one). */
 void upstream_cancel(struct upstream_req *req);
+
+/* The servers (indexes into upstream_config.servers) req is waiting on, in the order they were
+ * asked; at most cap are written to out. For log-queries' "forwarded" lines right after
+ * upstream_send(). Returns the number written. */
+size_t upstream_req_servers(const struct upstream_req *req, uint32_t *out, size_t cap);
 
 /* Requests in flight (for draining an old generation before upstream_free). */
 size_t upstream_inflight(const struct upstream *u);

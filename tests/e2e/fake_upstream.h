@@ -58,7 +58,9 @@ struct fu_rule {
     enum fu_when when;
     enum fu_proto proto;
     bool tc, wrongid, wrongq, wrongcase, fromport, aa, nora, notrunc;
-    long times; /* -1: unlimited */
+    bool tckeep;   /* TC over UDP but the records kept (a partial answer) */
+    int set_rcode; /* -1, or the rcode forced onto the built answer (records kept) */
+    long times;    /* -1: unlimited */
     long used;
     int line;
 };

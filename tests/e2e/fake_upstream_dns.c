@@ -350,6 +350,10 @@ static int rule_modifier(struct fu_rule *r, const char *tok, const char *path, i
         r->nora = true;
     else if (KEY("notrunc") && !eq)
         r->notrunc = true;
+    else if (KEY("tckeep") && !eq)
+        r->tckeep = true;
+    else if (KEY("setrcode") && fu_parse_uint(val, 15, &v))
+        r->set_rcode = (int)v;
     else if ((r->act == ACT_A || r->act == ACT_AAAA) && !eq && rule_add_addrs(r, tok))
         ;
     else
@@ -421,6 +425,7 @@ static int rule_parse(struct fu_rule *r, char **tok, int ntok, const char *path,
     r->min_s = 60;
     r->edns = EDNS_ECHO;
     r->times = -1;
+    r->set_rcode = -1;
     int i = 0;
     if (ntok > 0 && tok[0][0] == '@')
         (void)snprintf(r->tag, sizeof(r->tag), "%s", tok[i++] + 1);
@@ -558,6 +563,7 @@ const struct fu_rule fu_fallback_rule = {
     .min_s = 60,
     .edns = EDNS_ECHO,
     .times = -1,
+    .set_rcode = -1,
 };
 
 static void out_rr_head(struct fu_out *o, size_t owner_ptr, const char *owner_text, int type,
@@ -756,7 +762,8 @@ bool fu_reply_build(struct fu_scenario *sc, const struct fu_rule *r, const struc
     size_t limit = q->tcp ? FU_MAX_MSG : q->has_edns && q->edns_size > 512 ? q->edns_size : 512;
     if (o->overflow || (o->len > limit && !r->notrunc))
         truncate = true;
-    if (truncate) {
+    bool keep = r->tckeep && !q->tcp && !o->overflow && o->len <= limit;
+    if (truncate && !keep) {
         o->len = q_end;
         o->overflow = false;
         ans.ancount = ans.nscount = 0;
@@ -765,7 +772,9 @@ bool fu_reply_build(struct fu_scenario *sc, const struct fu_rule *r, const struc
     }
     unsigned flags = 0x8000u | (q->flags_hi & 0x78u) << 8 | (q->flags_hi & 0x01u) << 8;
     flags |= r->aa ? 0x0400u : 0;
-    flags |= truncate ? 0x0200u : 0;
+    flags |= truncate || keep ? 0x0200u : 0;
+    if (r->set_rcode >= 0)
+        ans.rcode = r->set_rcode;
     flags |= r->nora ? 0 : 0x0080u;
     flags |= q->flags_lo & 0x10u; /* CD */
     flags |= (unsigned)ans.rcode & 0xFu;

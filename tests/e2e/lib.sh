@@ -318,8 +318,12 @@ e2e_start_dnsroute()
     local name=$1 port=$2 conf=$3
     shift 3
     e2e_require_dnsroute
+    # One worker unless the test asks for more: dnsmasq's per-group server selection state
+    # (last_server, re-probing) is kept per worker, and most tests check it query by query.
+    local workers=--workers=${E2E_WORKERS:-1} a
+    for a in "$@"; do [[ "$a" == --workers=* ]] && workers=; done
     e2e_spawn "$name" "$DNSROUTE_BIN" -k -C "$conf" --port="$port" \
-        --listen-address=127.0.0.1 --log-facility=- "$@"
+        --listen-address=127.0.0.1 --log-facility=- $workers "$@"
     e2e_wait_listen udp 127.0.0.1 "$port" "$name"
     e2e_wait_listen tcp 127.0.0.1 "$port" "$name"
 }
@@ -459,7 +463,7 @@ e2e_gen_queryfile()
         fi
     done
     ((${#doms[@]})) || e2e_fail "e2e_gen_queryfile: no domains"
-    awk -v n="$count" 'BEGIN { srand(1) } { d[NR - 1] = $0 } END {
+    awk -v n="$count" '{ d[NR - 1] = $0 } END {
         for (i = 0; i < n; i++)
             printf "q%d.%s %s\n", i, d[i % NR], (i % 4 == 3) ? "AAAA" : "A" }' \
         < <(printf '%s\n' "${doms[@]}") >"$out"

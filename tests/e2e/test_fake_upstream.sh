@@ -66,6 +66,13 @@ e2e_assert_match '^flags .*tc' "$(ans big.test A +ignore +noedns)" "big=100 > 51
 e2e_assert_eq 100 "$(e2e_short $F big.test A +ignore +bufsize=4096 | wc -l)" "big fits in 4096"
 e2e_assert_eq 100 "$(e2e_short $F big.test A +tcp | wc -l)" "big over TCP"
 e2e_assert_eq 100 "$(e2e_short $F bigfull.test A +ignore +noedns | wc -l)" "notrunc"
+e2e_assert_match '^flags .*tc' "$(ans tckeep.test A +ignore)" "tckeep over UDP: TC"
+e2e_assert_match '^an tckeep\.test\. IN A 192\.0\.2\.62$' "$(ans tckeep.test A +ignore)" \
+    "tckeep over UDP keeps the records"
+e2e_assert_no_match '^flags .*tc' "$(ans tckeep.test A +tcp)" "tckeep over TCP: no TC"
+e2e_assert_no_match '^an' "$(ans bigkeep.test A +ignore +noedns)" "tckeep: too big is still emptied"
+e2e_assert_match '^rcode NXDOMAIN$' "$(ans setrc.test A)" "setrcode=3: NXDOMAIN"
+e2e_assert_match '^an setrc\.test\. IN A 192\.0\.2\.63$' "$(ans setrc.test A)" "setrcode keeps the records"
 
 # Broken replies.
 e2e_assert_match 'ID mismatch' "$(e2e_dig $F wid.test A +time=1)" "wrongid"

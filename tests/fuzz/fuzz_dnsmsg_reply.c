@@ -49,7 +49,8 @@ static void inspect(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r
 }
 
 /* The rewrites query.c applies before answering the client; the result must parse again. */
-static void rewrite(const uint8_t *data, size_t size, const struct dnsmsg_query *q, bool client_edns)
+static void rewrite(const uint8_t *data, size_t size, const struct dnsmsg_query *q,
+                    bool client_edns)
 {
     static uint8_t buf[65536 + 64];
     memcpy(buf, data, size);

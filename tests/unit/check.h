@@ -22,7 +22,10 @@ struct check_case {
     void (*fn)(void);
 };
 
-#define CHECK_CASE(fn) {#fn, fn}
+#define CHECK_CASE(fn)                                                                             \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 struct check_state {
     jmp_buf env;

@@ -104,9 +104,8 @@ static int read_name_at(const uint8_t *pkt, size_t len, size_t pos, uint8_t *out
 static void test_cursor_name_compressed(void)
 {
     /* 12: "\3www\7example\3com\0" (17 bytes), 29: "\4mail" + ptr to 16 (example.com) */
-    static const uint8_t body[] = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm', 'p', 'l', 'e',
-                                   3,   'c', 'o', 'm', 0,   4,   'm', 'a', 'i', 'l', 0xc0, 16,
-                                   0xc0, 29};
+    static const uint8_t body[] = {3,   'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p',  'l', 'e',  3,
+                                   'c', 'o', 'm', 0,   4, 'm', 'a', 'i', 'l', 0xc0, 16,  0xc0, 29};
     uint8_t pkt[64], name[DNAME_WIRE_MAX], expect[DNAME_WIRE_MAX];
     size_t len = with_header(pkt, body, sizeof(body)), n, end;
     CHECK_INT_EQ(read_name_at(pkt, len, 12, name, &n, &end), 0);
@@ -383,8 +382,8 @@ static void test_query_truncated_every_byte(void)
         int rc = dnsmsg_parse_query(&q, copy, cut);
         free(copy);
         CHECK(rc < 0);
-        CHECK_INT_EQ(q.reject, cut < DNSMSG_HEADER_LEN ? DNSMSG_REJECT_DROP
-                                                       : DNSMSG_REJECT_FORMERR);
+        CHECK_INT_EQ(q.reject,
+                     cut < DNSMSG_HEADER_LEN ? DNSMSG_REJECT_DROP : DNSMSG_REJECT_FORMERR);
         if (cut >= DNSMSG_HEADER_LEN) {
             CHECK_INT_EQ(q.id, 0x1234);
         }
@@ -723,12 +722,11 @@ static void test_chain_basic(void)
     CHECK_INT_EQ(dnsmsg_chain_addrs(buf, (size_t)len, &r, q.qname, q.qname_len, q.qtype, out, 1),
                  1);
     /* Other qtypes extract nothing; AAAA finds none here. */
-    CHECK_INT_EQ(dnsmsg_chain_addrs(buf, (size_t)len, &r, q.qname, q.qname_len, DNSMSG_TYPE_MX,
-                                    out, 8),
-                 0);
-    CHECK_INT_EQ(dnsmsg_chain_addrs(buf, (size_t)len, &r, q.qname, q.qname_len,
-                                    DNSMSG_TYPE_AAAA, out, 8),
-                 0);
+    CHECK_INT_EQ(
+        dnsmsg_chain_addrs(buf, (size_t)len, &r, q.qname, q.qname_len, DNSMSG_TYPE_MX, out, 8), 0);
+    CHECK_INT_EQ(
+        dnsmsg_chain_addrs(buf, (size_t)len, &r, q.qname, q.qname_len, DNSMSG_TYPE_AAAA, out, 8),
+        0);
     /* Starting from the unrelated name finds its own record only (case-insensitive). */
     uint8_t un[DNAME_WIRE_MAX];
     size_t un_len = wire("UNRELATED.test", un);
@@ -765,6 +763,41 @@ static void test_chain_aaaa_case_and_class(void)
     CHECK_INT_EQ(out[0].len, 16);
     CHECK_MEM_EQ(out[0].addr, v6, 16);
     CHECK_INT_EQ(out[0].ttl_s, 50);
+}
+
+static void test_chain_compressed_owners(void)
+{
+    uint8_t qbuf[512], buf[512];
+    struct dnsmsg_query q;
+    size_t qlen = make_query(qbuf, sizeof(qbuf), "a.B.test", DNSMSG_TYPE_A, 0, false);
+    parse_ok(&q, qbuf, qlen);
+    /* CNAME a.b.test -> "x" + pointer to "B.test" in the question (offset 14). */
+    static const uint8_t target[] = {1, 'x', 0xc0, 14};
+    struct dnsmsg_builder b;
+    dnsmsg_builder_init_reply(&b, buf, sizeof(buf), &q, 0, 0);
+    dnsmsg_builder_add_rr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, DNSMSG_TYPE_CNAME, 60, target,
+                          sizeof(target));
+    int len = finish(&b);
+    size_t target_off = (size_t)len - sizeof(target);
+    /* A records owned by a pointer to the CNAME's rdata (x.B.test), and by "X.b.TEST" spelled out
+     * with a pointer for its last label. */
+    static const uint8_t a_rr[] = {0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 9, 1};
+    put16(buf + len, (uint16_t)(0xc000 | target_off));
+    memcpy(buf + len + 2, a_rr, sizeof(a_rr));
+    len += 2 + (int)sizeof(a_rr);
+    static const uint8_t owner2[] = {1, 'X', 1, 'b', 0xc0, 16};
+    memcpy(buf + len, owner2, sizeof(owner2));
+    memcpy(buf + len + sizeof(owner2), a_rr, sizeof(a_rr));
+    buf[len + sizeof(owner2) + sizeof(a_rr) - 1] = 2;
+    len += (int)(sizeof(owner2) + sizeof(a_rr));
+    put16(buf + 6, 3);
+    struct dnsmsg_reply r;
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, &q), 0);
+    struct dnsmsg_addr out[4];
+    CHECK_INT_EQ(dnsmsg_chain_addrs(buf, (size_t)len, &r, q.qname, q.qname_len, q.qtype, out, 4),
+                 2);
+    CHECK_INT_EQ(out[0].addr[3], 1);
+    CHECK_INT_EQ(out[1].addr[3], 2);
 }
 
 /* A reply whose answer is c0 -> c1 -> ... -> c<links>, then an A for c<links>. */
@@ -831,7 +864,8 @@ static void test_chain_limits(void)
     len = finish(&b);
     /* CNAME rdata "\2c1\4test\0" cut to its first 3 bytes; the rest of the packet moves up. */
     put16(buf + q.question_end + 10, 3);
-    memmove(buf + q.question_end + 15, buf + q.question_end + 21, (size_t)len - q.question_end - 21);
+    memmove(buf + q.question_end + 15, buf + q.question_end + 21,
+            (size_t)len - q.question_end - 21);
     len -= 6;
     CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, &q), 0);
     CHECK_INT_EQ(dnsmsg_chain_addrs(buf, (size_t)len, &r, q.qname, q.qname_len, q.qtype, out, 4),
@@ -1097,8 +1131,7 @@ static void test_truncate_to_client_size(void)
     int len = build_big(buf, sizeof(buf), &q, 40);
     struct dnsmsg_reply r;
     CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, &q), 0);
-    CHECK_INT_EQ(dnsmsg_reply_truncate(buf, (size_t)len, &r, dnsmsg_udp_limit(&q.edns, 1232)),
-                 len);
+    CHECK_INT_EQ(dnsmsg_reply_truncate(buf, (size_t)len, &r, dnsmsg_udp_limit(&q.edns, 1232)), len);
     struct dnsmsg_edns none = {0};
     int n = dnsmsg_reply_set_edns(buf, (size_t)len, sizeof(buf), &r, &none, 1232);
     n = dnsmsg_reply_truncate(buf, (size_t)n, &r, dnsmsg_udp_limit(&none, 1232));
@@ -1131,14 +1164,14 @@ static void test_header_accessors(void)
 
 static void test_local_rcodes(void)
 {
-    static const uint8_t rcodes[] = {DNSMSG_RCODE_REFUSED, DNSMSG_RCODE_FORMERR,
-                                     DNSMSG_RCODE_NOTIMP,  DNSMSG_RCODE_SERVFAIL,
+    static const uint8_t rcodes[] = {DNSMSG_RCODE_REFUSED,  DNSMSG_RCODE_FORMERR,
+                                     DNSMSG_RCODE_NOTIMP,   DNSMSG_RCODE_SERVFAIL,
                                      DNSMSG_RCODE_NXDOMAIN, DNSMSG_RCODE_NOERROR};
     uint8_t qbuf[512], buf[512];
     for (int edns = 0; edns < 2; edns++) {
         struct dnsmsg_query q;
-        size_t qlen = make_query(qbuf, sizeof(qbuf), "x.test", DNSMSG_TYPE_A, edns ? 4096 : 0,
-                                 edns);
+        size_t qlen =
+            make_query(qbuf, sizeof(qbuf), "x.test", DNSMSG_TYPE_A, edns ? 4096 : 0, edns);
         qbuf[3] |= DNSMSG_FLAG_CD;
         parse_ok(&q, qbuf, qlen);
         for (size_t i = 0; i < sizeof(rcodes); i++) {
@@ -1227,8 +1260,12 @@ static void test_local_addresses(void)
     static const uint8_t v6[16] = {0xfd, [15] = 9};
     qlen = make_query(qbuf, sizeof(qbuf), "v6.test", DNSMSG_TYPE_AAAA, 0, false);
     parse_ok(&q, qbuf, qlen);
-    a = (struct dnsmsg_local){.aa = true, .addr_type = DNSMSG_TYPE_AAAA, .addrs = v6,
-                              .addr_count = 1, .ttl_s = 0, .udp_limit = 512};
+    a = (struct dnsmsg_local){.aa = true,
+                              .addr_type = DNSMSG_TYPE_AAAA,
+                              .addrs = v6,
+                              .addr_count = 1,
+                              .ttl_s = 0,
+                              .udp_limit = 512};
     n = dnsmsg_write_local(buf, sizeof(buf), &q, &a);
     CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)n, &q), 0);
     CHECK(!r.edns.present);
@@ -1246,8 +1283,11 @@ static void test_local_addresses_overflow(void)
     size_t qlen = make_query(qbuf, sizeof(qbuf), "many.test", DNSMSG_TYPE_AAAA, 0, false);
     parse_ok(&q, qbuf, qlen);
     static uint8_t addrs[40 * 16];
-    struct dnsmsg_local a = {.aa = true, .addr_type = DNSMSG_TYPE_AAAA, .addrs = addrs,
-                             .addr_count = 40, .udp_limit = 512};
+    struct dnsmsg_local a = {.aa = true,
+                             .addr_type = DNSMSG_TYPE_AAAA,
+                             .addrs = addrs,
+                             .addr_count = 40,
+                             .udp_limit = 512};
     /* 40 * 28 bytes cannot fit 512: TC, no answers. */
     int n = dnsmsg_write_local(buf, sizeof(buf), &q, &a);
     struct dnsmsg_reply r;
@@ -1286,16 +1326,15 @@ static void test_write_query(void)
     parse_ok(&q, buf, (size_t)n);
     CHECK_INT_EQ(q.flags, 0);
     CHECK_INT_EQ(q.id, 7);
-    CHECK_INT_EQ(dnsmsg_write_query(buf, 20, 7, name, name_len, 1, 1, true, 1232, false),
-                 ERR_FULL);
+    CHECK_INT_EQ(dnsmsg_write_query(buf, 20, 7, name, name_len, 1, 1, true, 1232, false), ERR_FULL);
     CHECK_INT_EQ(dnsmsg_write_query(buf, sizeof(buf), 7, name, name_len - 1, 1, 1, true, 0, false),
                  ERR_MALFORMED);
     static const uint8_t ptr[] = {0xc0, 12};
     CHECK_INT_EQ(dnsmsg_write_query(buf, sizeof(buf), 7, ptr, 2, 1, 1, true, 0, false),
                  ERR_MALFORMED);
     /* Root query. */
-    n = dnsmsg_write_query(buf, sizeof(buf), 7, (const uint8_t *)"", 1, DNSMSG_TYPE_NS, 1, true,
-                           0, false);
+    n = dnsmsg_write_query(buf, sizeof(buf), 7, (const uint8_t *)"", 1, DNSMSG_TYPE_NS, 1, true, 0,
+                           false);
     parse_ok(&q, buf, (size_t)n);
     CHECK_INT_EQ(q.qname_len, 1);
 }
@@ -1369,8 +1408,8 @@ static void test_type_names(void)
     static const struct {
         uint16_t type;
         const char *name;
-    } known[] = {{1, "A"},    {28, "AAAA"}, {5, "CNAME"}, {15, "MX"},  {16, "TXT"},
-                 {12, "PTR"}, {33, "SRV"},  {6, "SOA"},   {2, "NS"},   {255, "ANY"},
+    } known[] = {{1, "A"},    {28, "AAAA"},  {5, "CNAME"}, {15, "MX"}, {16, "TXT"},
+                 {12, "PTR"}, {33, "SRV"},   {6, "SOA"},   {2, "NS"},  {255, "ANY"},
                  {41, "OPT"}, {65, "HTTPS"}, {64, "SVCB"}};
     for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(known); i++) {
         CHECK_STR_EQ(dnsmsg_type_name(known[i].type, buf), known[i].name);
@@ -1416,6 +1455,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_reply_opt_rules),
     CHECK_CASE(test_chain_basic),
     CHECK_CASE(test_chain_aaaa_case_and_class),
+    CHECK_CASE(test_chain_compressed_owners),
     CHECK_CASE(test_chain_limits),
     CHECK_CASE(test_ttls),
     CHECK_CASE(test_ttls_pointer_into_ttl),

@@ -453,6 +453,28 @@ static void test_set_full(void)
     CHECK_INT_EQ(sh("ipset destroy f4; nft delete table ip tf"), 0);
 }
 
+/* The kernel stops an ipset batch at the first refused element; the ones after it must still
+ * go in (dnsmasq adds each address on its own). bitmap:ip refuses addresses outside its range. */
+static void test_refused_element_mid_batch(void)
+{
+    CHECK_INT_EQ(sh("ipset create bm4 bitmap:ip range 198.18.7.0/24"), 0);
+    struct conf_set sets[] = {ipset_conf("bm4")};
+    struct nlset *n = open_sets(sets, 1, NULL);
+    const char *addrs[] = {"203.0.113.1", "198.18.7.1", "203.0.113.2", "203.0.113.3",
+                           "198.18.7.2",  "198.18.7.3", "203.0.113.4"};
+    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(addrs); i++) {
+        CHECK_INT_EQ(add_text(n, 0, addrs[i], 60), 0);
+    }
+    CHECK_INT_EQ(nlset_flush(n), 3);
+    struct nlset_stats st = stats_of(n, 0);
+    CHECK_INT_EQ(st.added, 3);
+    CHECK_INT_EQ(st.errors[NLSET_ERR_FULL], 4);
+    CHECK(strstr(capture("ipset list -t bm4"), "Number of entries: 3") != NULL);
+    CHECK_INT_EQ(sh("ipset test bm4 198.18.7.3 2>/dev/null"), 0);
+    nlset_free(n);
+    CHECK_INT_EQ(sh("ipset destroy bm4"), 0);
+}
+
 static void test_unusable_type(void)
 {
     CHECK_INT_EQ(sh("ipset create ipp hash:ip,port"), 0);
@@ -614,6 +636,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_missing_then_created),
     CHECK_CASE(test_timeouts),
     CHECK_CASE(test_set_full),
+    CHECK_CASE(test_refused_element_mid_batch),
     CHECK_CASE(test_unusable_type),
     CHECK_CASE(test_no_permission),
     CHECK_CASE(test_recreated_set),

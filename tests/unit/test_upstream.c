@@ -610,6 +610,7 @@ static void run_formerr(bool tcp)
     struct tq t;
     fx_init(&fx, 1);
     fx.cfg.queries_per_socket = 100;
+    fx.cfg.port_slots = 1; /* one pooled socket: every UDP query takes the trapped channel */
     fx_up(&fx);
     for (int round = 0; round < 2; round++) {
         bool opt = round == 1;
@@ -767,11 +768,13 @@ static void test_timeout_budget(void)
     CHECK(t.len == 0);
     fprintf(stderr, "  ERR_TIMEOUT after %llu ms (budget 900)\n", (unsigned long long)el);
     CHECK(el >= 850 && el <= 1300);
-    CHECK(atomic_load(&fx.resp[0].udp_count) >= 3);
+    /* A retry after each try, while at most two rounds listen at once (upstream.c). */
+    CHECK(atomic_load(&fx.resp[0].udp_count) >= 2);
     struct upstream_server_stats st;
     upstream_get_stats(fx.u, 0, &st);
-    CHECK(st.failed >= 2);
-    CHECK(st.retried >= 2);
+    /* Attempts keep listening for the whole budget (a slow answer still counts), so at
+     * ERR_TIMEOUT they are still pending, not yet counted as failed. */
+    CHECK(st.retried >= 1);
     fx_down(&fx);
 }
 
@@ -987,6 +990,10 @@ static void test_unreachable(void)
     struct tq t;
     fx_init(&fx, 1);
     fx.servers[0].addr.sin.sin_port = htons(free_port());
+    /* The port pool ignores ICMP errors (as dnsmasq does: one forged ICMP must not fail every
+     * query sharing the channel), so an unreachable server costs the try timeout. */
+    fx.cfg.try_timeout_ms = 300;
+    fx.cfg.total_timeout_ms = 600;
     fx_up(&fx);
     uint64_t t0 = now_ms();
     fx_ask(&fx, "a.example.com", true, false, &t);
