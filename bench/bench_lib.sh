@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench_lib.sh - shared parts of the side-by-side benchmarks (bench_forward.sh, bench_ipset.sh,
 # bench_cache.sh): dnsroute, dnsmasq 2.90 and smartdns run one after the other in ONE private
 # network namespace (tests/e2e/lib.sh), against the same fake upstream, with the same
@@ -271,7 +272,8 @@ bench_dnsperf()
         perf report -i "$E2E_TMP/perf.$prog.data" --no-children --percent-limit 1.5 --stdio \
             2>/dev/null | grep -v '^$' | head -n 80 >"$E2E_TMP/perf.$prog.txt" || true
         echo "  perf profile of $prog: $E2E_TMP/perf.$prog.txt" >&2
-        E2E_KEEP=1
+        E2E_KEEP=1 # read by lib.sh's exit trap: keep the temp dir with the profile
+        export E2E_KEEP
     fi
     local sent completed lost qps lat noerr
     sent=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$out")
@@ -332,7 +334,8 @@ bench_summary()
     for p in dnsmasq smartdns; do
         [[ -n "${BENCH_QPS[$p]:-}" && -n "${BENCH_QPS[dnsroute]:-}" ]] || continue
         r=$(awk -v a="${BENCH_QPS[dnsroute]}" -v b="${BENCH_QPS[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-        local line="ratio dnsroute/$p: qps $r  latency $(awk -v a="${BENCH_LAT[dnsroute]}" \
+        local line
+        line="ratio dnsroute/$p: qps $r  latency $(awk -v a="${BENCH_LAT[dnsroute]}" \
             -v b="${BENCH_LAT[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')  cpu/query $(awk \
             -v a="${BENCH_CPU[dnsroute]}" -v b="${BENCH_CPU[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
         for goal in "$@"; do
