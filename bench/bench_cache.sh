@@ -34,7 +34,7 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
         bench_dig_checks "$E2E_TMP/queries" || bad=$?
         ((bad == 0)) || echo "  INVALID: $prog gave $bad wrong answers to the dig checks" >&2
         bench_dnsperf "$prog" "$E2E_TMP/queries" "$run"
-        ((bad == 0)) || echo "$prog $run 0 0 100" >>"$BENCH_OUT"
+        ((bad == 0)) || echo "$prog $run 0 0 100 0" >>"$BENCH_OUT"
         e2e_kill "$prog" || true
     done
 done

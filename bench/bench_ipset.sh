@@ -102,7 +102,7 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
         sent=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$E2E_TMP/dnsperf.$prog.$run")
         head -n "$sent" "$E2E_TMP/queries" | cat - <(head -n 8 "$E2E_TMP/queries") >"$E2E_TMP/asked"
         check_sets "$E2E_TMP/asked" || bad=1
-        ((bad == 0)) || echo "$prog $run 0 0 100" >>"$BENCH_OUT"
+        ((bad == 0)) || echo "$prog $run 0 0 100 0" >>"$BENCH_OUT"
         e2e_kill "$prog" || true
     done
 done

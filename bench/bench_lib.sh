@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench_lib.sh - shared parts of the side-by-side benchmarks (bench_forward.sh, bench_ipset.sh,
 # bench_cache.sh): dnsroute, dnsmasq 2.90 and smartdns run one after the other in ONE private
 # network namespace (tests/e2e/lib.sh), against the same fake upstream, with the same
@@ -239,6 +240,12 @@ bench_udp_in()
     awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ {print $2; exit}' /proc/net/snmp
 }
 
+# bench_cpu_ticks PID: user + system clock ticks the process has used.
+bench_cpu_ticks()
+{
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
 # bench_dnsperf PROG QUERYFILE RUN [EXTRA ARGS]: one bounded dnsperf run against the program
 # now listening; appends "PROG RUN qps avg_latency_ms error_pct" to $BENCH_OUT and prints a line.
 # Errors = lost queries + answers other than NOERROR. Under BENCH_PERF=1 the daemon is profiled.
@@ -252,10 +259,12 @@ bench_dnsperf()
             -- sleep "$BENCH_SECONDS" >/dev/null 2>&1 &
         perfpid=$!
     fi
-    local udp0 udp1
+    local udp0 udp1 cpu0 cpu1
     udp0=$(bench_udp_in)
+    cpu0=$(bench_cpu_ticks "$(e2e_pid "$prog")")
     dnsperf -s 127.0.0.1 -p "$BENCH_PORT" -d "$qf" -l "$BENCH_SECONDS" -c "$BENCH_CLIENTS" \
         -q "$BENCH_OUTSTANDING" -t 2 "$@" >"$out" 2>&1 || e2e_fail "dnsperf failed: $(tail -3 "$out")"
+    cpu1=$(bench_cpu_ticks "$(e2e_pid "$prog")")
     sleep 0.2
     udp1=$(bench_udp_in)
     if [[ -n $perfpid ]]; then
@@ -263,7 +272,8 @@ bench_dnsperf()
         perf report -i "$E2E_TMP/perf.$prog.data" --no-children --percent-limit 1.5 --stdio \
             2>/dev/null | grep -v '^$' | head -n 80 >"$E2E_TMP/perf.$prog.txt" || true
         echo "  perf profile of $prog: $E2E_TMP/perf.$prog.txt" >&2
-        E2E_KEEP=1
+        E2E_KEEP=1 # read by lib.sh's exit trap: keep the temp dir with the profile
+        export E2E_KEEP
     fi
     local sent completed lost qps lat noerr
     sent=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$out")
@@ -278,16 +288,21 @@ bench_dnsperf()
     pct=$(awk -v e="$errs" -v s="$sent" 'BEGIN { printf "%.2f", s ? 100 * e / s : 100 }')
     local ms
     ms=$(awk -v l="$lat" 'BEGIN { printf "%.3f", l * 1000 }')
-    echo "$prog $run $qps $ms $pct" >>"$BENCH_OUT"
     # Every datagram in the namespace is received once: client query, upstream query, upstream
     # answer, client answer. So upstream queries per answered query = (in - 2 x answered) / 2 /
     # answered: ~1 when forwarding, ~0 from a cache (a check that the load really went upstream).
     local upq
     upq=$(awk -v d="$((udp1 - udp0))" -v c="$completed" 'BEGIN { printf "%.2f", c ? (d - 2 * c) / 2 / c : 0 }')
+    # The server's own CPU time (user + system, incl. the loopback softirq work done in its
+    # syscalls) per answered query: its efficiency, less sensitive than qps to the other loads.
+    local us
+    us=$(awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v c="$completed" \
+        'BEGIN { printf "%.1f", c ? t / hz * 1e6 / c : 0 }')
+    echo "$prog $run $qps $ms $pct $us" >>"$BENCH_OUT"
     local flag=""
     awk -v p="$pct" 'BEGIN { exit !(p > 1) }' && flag="  INVALID: error rate above 1%"
-    printf '  run %d %-9s %9.0f qps  avg %7.3f ms  sent %8d lost %6d non-NOERROR %6d (%s%%)  upstream/answer %s%s\n' \
-        "$run" "$prog" "$qps" "$ms" "$sent" "$lost" "$((completed - ${noerr:-0}))" "$pct" "$upq" "$flag"
+    printf '  run %d %-9s %9.0f qps  avg %7.3f ms  cpu %5.1f us/q  sent %8d lost %6d non-NOERROR %6d (%s%%)  upstream/answer %s%s\n' \
+        "$run" "$prog" "$qps" "$ms" "$us" "$sent" "$lost" "$((completed - ${noerr:-0}))" "$pct" "$upq" "$flag"
 }
 
 # bench_summary GOAL...: medians per program, validity, ratios dnsroute/dnsmasq and
@@ -296,17 +311,20 @@ bench_summary()
 {
     local p
     echo "-- medians of $BENCH_RUNS runs"
-    declare -gA BENCH_QPS=() BENCH_LAT=()
+    declare -gA BENCH_QPS=() BENCH_LAT=() BENCH_CPU=()
     for p in $BENCH_PROGRAMS; do
-        local qps lat bad
+        local qps lat cpu bad
         qps=$(awk -v p="$p" '$1 == p {print $3}' "$BENCH_OUT" | sort -g |
             awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
         lat=$(awk -v p="$p" '$1 == p {print $4}' "$BENCH_OUT" | sort -g |
             awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+        cpu=$(awk -v p="$p" '$1 == p {print $6}' "$BENCH_OUT" | sort -g |
+            awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
         bad=$(awk -v p="$p" '$1 == p && $5 > 1' "$BENCH_OUT" | wc -l)
         BENCH_QPS[$p]=$qps
         BENCH_LAT[$p]=$lat
-        printf '%-9s %9.0f qps  avg latency %7.3f ms%s\n' "$p" "$qps" "$lat" \
+        BENCH_CPU[$p]=$cpu
+        printf '%-9s %9.0f qps  avg latency %7.3f ms  cpu %5.1f us/query%s\n' "$p" "$qps" "$lat" "$cpu" \
             "$( ((bad == 0)) || echo "  INVALID: $bad run(s) with error rate above 1%")"
         if ((bad > 0)); then
             BENCH_INVALID=1
@@ -316,8 +334,10 @@ bench_summary()
     for p in dnsmasq smartdns; do
         [[ -n "${BENCH_QPS[$p]:-}" && -n "${BENCH_QPS[dnsroute]:-}" ]] || continue
         r=$(awk -v a="${BENCH_QPS[dnsroute]}" -v b="${BENCH_QPS[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-        local line="ratio dnsroute/$p: qps $r  latency $(awk -v a="${BENCH_LAT[dnsroute]}" \
-            -v b="${BENCH_LAT[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+        local line
+        line="ratio dnsroute/$p: qps $r  latency $(awk -v a="${BENCH_LAT[dnsroute]}" \
+            -v b="${BENCH_LAT[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')  cpu/query $(awk \
+            -v a="${BENCH_CPU[dnsroute]}" -v b="${BENCH_CPU[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
         for goal in "$@"; do
             other=${goal%%:*}
             factor=${goal#*:}

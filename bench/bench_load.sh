@@ -2,10 +2,12 @@
 # bench_load.sh - configuration load cost: `dnsroute --test` against `dnsmasq --test` on the
 # dnsmasq-china-list files plus one generated `ipset=/<domain>/set4,set6` line per listed domain
 # (~111k server= + ~111k ipset= lines). Prints the best and median wall time and the maximum RSS
-# of each, and the ratios. Builds nothing: pass the build directory (use a release build).
+# of each, and the ratios. Then bench_first_answer.sh: time from exec to the first correct
+# forwarded answer and the RSS after it, both programs serving in a private network namespace.
+# Builds nothing: pass the build directory (use a release build).
 #
 #   bench/bench_load.sh [BUILD_DIR] [RUNS]
-#   DNSROUTE_SHARED_DIR=/path/to/shared bench/bench_load.sh build-release 9
+#   DNSROUTE_SHARED_DIR=/path/to/shared bench/bench_load.sh build/release 9
 set -euo pipefail
 
 build=${1:-build}
@@ -72,3 +74,8 @@ measure dnsmasq "$dnsmasq"
 printf 'ratio dnsroute/dnsmasq: wall best %.2f  wall median %.2f  RSS %.2f\n' \
     "$(echo "$r_best / $best" | bc -l)" "$(echo "$r_median / $median" | bc -l)" \
     "$(echo "$r_rss / $maxrss" | bc -l)"
+
+echo
+DNSROUTE_BIN=$(readlink -f "$dnsroute") FAKE_UPSTREAM=$(readlink -f "$build/tests/e2e/fake_upstream") \
+    DNSMASQ=$dnsmasq DNSROUTE_SHARED_DIR=$shared BENCH_RUNS=${BENCH_RUNS:-3} \
+    "$here/bench_first_answer.sh" 2> >(grep -v '^ok ' >&2)

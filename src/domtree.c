@@ -721,9 +721,18 @@ static bool walk_tables(const struct domtree *t, struct dt_walk *w, const char *
 {
     struct dt_cand cand[DNAME_KEY_MAX + 1];
     size_t count = walk_candidates(t, key, len, cand);
+    /* The probes below are independent cache misses in a table of ~1 MB (china list): start
+     * them all now so that they overlap (measured in the daemon: table_find was 6.6% of its
+     * CPU time, nearly all of it waiting for the slot, node and name loads). h becomes m. */
+    for (size_t c = 0; c < count; c++) {
+        cand[c].h = dt_mix(cand[c].h);
+        if ((cand[c].tables & 1) && t->suffix.size != 0) {
+            __builtin_prefetch(&t->suffix.slots[table_home(&t->suffix, cand[c].h)]);
+        }
+    }
     /* Longest suffix first; at equal length the plain domain before the wildcard. */
     for (size_t c = count; c-- > 0;) {
-        uint64_t m = dt_mix(cand[c].h);
+        uint64_t m = cand[c].h;
         const char *s = key + cand[c].pos;
         size_t slen = len - cand[c].pos;
         if (cand[c].tables & 1) {
