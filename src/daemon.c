@@ -169,19 +169,7 @@ static void daemon_log_stats(struct daemon *d)
     memset(&s, 0, sizeof(s));
     memset(&ss, 0, sizeof(ss));
     for (unsigned i = 0; i < d->nworkers; i++) {
-        const struct query_stats *w = &d->workers[i].queries.stats;
-        s.received += w->received;
-        s.forwarded += w->forwarded;
-        s.answered_locally += w->answered_locally;
-        s.replies += w->replies;
-        s.servfail += w->servfail;
-        s.refused_full += w->refused_full;
-        s.formerr += w->formerr;
-        s.notimp += w->notimp;
-        s.dropped += w->dropped;
-        s.truncated += w->truncated;
-        s.cache_hits += w->cache_hits;
-        s.set_additions += w->set_additions;
+        query_stats_add(&s, &d->workers[i].queries.stats);
         server_get_stats(d->workers[i].server, &one);
         ss.tcp_open += one.tcp_open;
         ss.tcp_open_max += one.tcp_open_max;

@@ -90,6 +90,23 @@ void query_cache_deinit(struct query_cache *qc)
     uv_mutex_destroy(&qc->lock);
 }
 
+void query_stats_add(struct query_stats *sum, const struct query_stats *add)
+{
+    sum->received += add->received;
+    sum->forwarded += add->forwarded;
+    sum->answered_locally += add->answered_locally;
+    sum->replies += add->replies;
+    sum->servfail += add->servfail;
+    sum->refused_full += add->refused_full;
+    sum->formerr += add->formerr;
+    sum->notimp += add->notimp;
+    sum->dropped += add->dropped;
+    sum->truncated += add->truncated;
+    sum->set_additions += add->set_additions;
+    sum->bogus_nxdomain += add->bogus_nxdomain;
+    sum->cache_hits += add->cache_hits;
+}
+
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
                     struct query_gen *gen, struct query_cache *cache)
 {
@@ -627,53 +644,62 @@ static bool query_prefix_match(const struct conf_prefix *p, int family, const ui
     return rest == 0 || ((p->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
-/* dnsmasq bogus-nxdomain: any A/AAAA in the answer section inside a listed prefix. */
-static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
-                           const struct dnsmsg_reply *r)
+/* A cursor positioned at the first answer record of a parsed reply. */
+static void query_answer_cursor(struct dnsmsg_cursor *cur, const uint8_t *pkt, size_t len,
+                                const struct dnsmsg_reply *r)
 {
-    if (c->bogus_nxdomain_count == 0 || r->ancount == 0) {
-        return false;
-    }
+    dnsmsg_cursor_init(cur, pkt, len);
+    dnsmsg_cursor_skip(cur, r->question_end);
+}
+
+typedef bool query_rr_match_cb(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg);
+
+/* True when match accepts one of the answer records (false too when the section does not
+ * parse). dnsmsg_cursor_read_rr moves past each record's rdata itself. */
+static bool query_answer_any(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
+                             query_rr_match_cb *match, const void *arg)
+{
     struct dnsmsg_cursor cur;
-    dnsmsg_cursor_init(&cur, pkt, len);
-    dnsmsg_cursor_skip(&cur, r->question_end);
+    query_answer_cursor(&cur, pkt, len, r);
     for (uint16_t i = 0; i < r->ancount; i++) {
         struct dnsmsg_rr rr;
-        /* dnsmsg_cursor_read_rr already moves past the rdata: skipping rdlen again here made
-         * every record after the first unreadable, so a bogus address in second place or later
-         * was missed (and its answer added to the sets). Found by tests/e2e/test_ipset_diff.sh. */
         if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
             return false;
         }
-        int family = rr.type == DNSMSG_TYPE_A && rr.rdlen == 4       ? AF_INET
-                     : rr.type == DNSMSG_TYPE_AAAA && rr.rdlen == 16 ? AF_INET6
-                                                                     : 0;
-        for (size_t k = 0; family != 0 && k < c->bogus_nxdomain_count; k++) {
-            if (query_prefix_match(&c->bogus_nxdomain[k], family, pkt + rr.rdata_off)) {
-                return true;
-            }
+        if (match(&rr, pkt, arg)) {
+            return true;
         }
     }
     return false;
 }
 
-/* True when the answer section holds a record of type (filter-AAAA/filter-A have work to do). */
-static bool query_has_answer_type(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
-                                  uint16_t type)
+/* An A/AAAA record inside one of the bogus-nxdomain= prefixes of the configuration arg. */
+static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg)
 {
-    struct dnsmsg_cursor cur;
-    dnsmsg_cursor_init(&cur, pkt, len);
-    dnsmsg_cursor_skip(&cur, r->question_end);
-    for (uint16_t i = 0; i < r->ancount; i++) {
-        struct dnsmsg_rr rr;
-        if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
-            return false;
-        }
-        if (rr.type == type) {
+    const struct conf *c = arg;
+    int family = rr->type == DNSMSG_TYPE_A && rr->rdlen == 4       ? AF_INET
+                 : rr->type == DNSMSG_TYPE_AAAA && rr->rdlen == 16 ? AF_INET6
+                                                                   : 0;
+    for (size_t k = 0; family != 0 && k < c->bogus_nxdomain_count; k++) {
+        if (query_prefix_match(&c->bogus_nxdomain[k], family, pkt + rr->rdata_off)) {
             return true;
         }
     }
     return false;
+}
+
+/* A record of the type *arg (filter-AAAA/filter-A have work to do). */
+static bool query_rr_has_type(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg)
+{
+    (void)pkt;
+    return rr->type == *(const uint16_t *)arg;
+}
+
+/* dnsmasq bogus-nxdomain: any A/AAAA in the answer section inside a listed prefix. */
+static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
+                           const struct dnsmsg_reply *r)
+{
+    return c->bogus_nxdomain_count != 0 && query_answer_any(pkt, len, r, query_rr_is_bogus, c);
 }
 
 /* Queues the answer's addresses (the CNAME chain from the question name) for every set of the
@@ -713,8 +739,7 @@ static bool query_log_chain_pass(const struct query *q, const uint8_t *pkt, size
                                  size_t *name_len, bool *found)
 {
     struct dnsmsg_cursor cur;
-    dnsmsg_cursor_init(&cur, pkt, len);
-    dnsmsg_cursor_skip(&cur, r->question_end);
+    query_answer_cursor(&cur, pkt, len, r);
     char key[DNAME_KEY_MAX + 1], tbuf[DNSMSG_TYPE_NAME_MAX];
     for (uint16_t i = 0; i < r->ancount; i++) {
         struct dnsmsg_rr rr;
@@ -849,7 +874,7 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
     uint16_t filtered = c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA ? DNSMSG_TYPE_AAAA
                         : c->filter_a && q->q.qtype == DNSMSG_TYPE_A     ? DNSMSG_TYPE_A
                                                                          : 0;
-    if (filtered != 0 && answer && query_has_answer_type(pkt, len, &r, filtered)) {
+    if (filtered != 0 && answer && query_answer_any(pkt, len, &r, query_rr_has_type, &filtered)) {
         /* Differs from dnsmasq: its rrfilter keeps the other records (a CNAME chain, the
          * authority section); this NODATA has none. The client sees NODATA either way. */
         if (query_logging(q)) {

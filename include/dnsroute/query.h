@@ -61,7 +61,7 @@ void query_cache_deinit(struct query_cache *qc);
 
 struct query_ctx {
     uv_loop_t *loop;
-    uint8_t *scratch; /* reply work buffer of this worker (one loop thread) */
+    uint8_t *scratch;          /* reply work buffer of this worker (one loop thread) */
     struct dnsmsg_addr *addrs; /* addresses of the reply being handled */
     struct server *server;
     struct query_gen *gen;     /* current generation */
@@ -79,6 +79,8 @@ void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *serve
                     struct query_gen *gen, struct query_cache *cache);
 /* Frees the query free list and the scratch buffer. Every query must have ended. */
 void query_ctx_deinit(struct query_ctx *ctx);
+/* Adds every counter of add to sum (SIGUSR1 sums the workers). */
+void query_stats_add(struct query_stats *sum, const struct query_stats *add);
 /* server_query_cb: a query arrived (arg is the query_ctx). */
 void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len);
 /* Takes and drops a reference to a generation. */
