@@ -43,9 +43,15 @@ static uint64_t cache_hash(const struct cache_key *k)
     for (size_t i = 0; i < k->name_len; i++) {
         h = (h ^ k->name[i]) * 1099511628211ULL;
     }
-    uint8_t tail[9] = {(uint8_t)(k->qtype >> 8), (uint8_t)k->qtype, (uint8_t)(k->qclass >> 8),
-                       (uint8_t)k->qclass, k->variant, (uint8_t)(k->route >> 24),
-                       (uint8_t)(k->route >> 16), (uint8_t)(k->route >> 8), (uint8_t)k->route};
+    uint8_t tail[9] = {(uint8_t)(k->qtype >> 8),
+                       (uint8_t)k->qtype,
+                       (uint8_t)(k->qclass >> 8),
+                       (uint8_t)k->qclass,
+                       k->variant,
+                       (uint8_t)(k->route >> 24),
+                       (uint8_t)(k->route >> 16),
+                       (uint8_t)(k->route >> 8),
+                       (uint8_t)k->route};
     for (size_t i = 0; i < sizeof(tail); i++) {
         h = (h ^ tail[i]) * 1099511628211ULL;
     }
