@@ -862,8 +862,8 @@ static void synthetic_china_list(char *dir, size_t cap)
  * domain in tmpdir/ipset.lines. */
 static void china_list_dir(char *dir, size_t cap)
 {
-    const char *shared = getenv("DNSROUTE_SHARED_DIR");
-    (void)snprintf(dir, cap, "%s/china-list", shared ? shared : "/nonexistent");
+    const char *list = getenv("DNSROUTE_CHINA_LIST");
+    (void)snprintf(dir, cap, "%s", list != NULL && list[0] != '\0' ? list : "/nonexistent");
     if (access(dir, R_OK) != 0) {
         fprintf(stderr, "  no china list at %s: using a synthetic one\n", dir);
         synthetic_china_list(dir, cap);
