@@ -18,6 +18,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "dnsroute/err.h"
+#include "dnsroute/hash.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "nlset_impl.h"
@@ -463,11 +464,7 @@ void nlset_log_stats(const struct nlset *n)
 static uint32_t entry_hash(uint32_t set_id, int family, const uint8_t *addr)
 {
     /* FNV-1a over the set id and the address; the table only dedupes one batch. */
-    uint32_t h = 2166136261u ^ set_id;
-    size_t len = family == AF_INET ? 4 : 16;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ addr[i]) * 16777619u;
-    }
+    uint32_t h = hash_fnv32(HASH_FNV32_BASIS ^ set_id, addr, family == AF_INET ? 4 : 16);
     return h ^ (h >> 15);
 }
 

@@ -15,6 +15,7 @@
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
 #include "dnsroute/err.h"
+#include "dnsroute/hash.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
@@ -400,13 +401,11 @@ static bool query_cacheable_type(uint16_t qtype)
 static uint32_t query_route_signature(const struct query *q)
 {
     const struct conf *c = q->gen->conf;
-    uint32_t n = 0, h = 2166136261u;
+    uint32_t n = 0, h = HASH_FNV32_BASIS;
     const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
     for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *p = (const uint8_t *)&c->servers[ids[i]].addr;
-        for (size_t k = 0; k < sockaddr_len(&c->servers[ids[i]].addr); k++) {
-            h = (h ^ p[k]) * 16777619u;
-        }
+        const union sockaddr_any *a = &c->servers[ids[i]].addr;
+        h = hash_fnv32(h, a, sockaddr_len(a));
     }
     return h;
 }
@@ -632,18 +631,6 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
 
 /* ---- Upstream replies. */
 
-static bool query_prefix_match(const struct conf_prefix *p, int family, const uint8_t *a)
-{
-    if (p->family != family) {
-        return false;
-    }
-    unsigned bits = p->prefix_len, full = bits / 8, rest = bits % 8;
-    if (memcmp(p->addr, a, full) != 0) {
-        return false;
-    }
-    return rest == 0 || ((p->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
-}
-
 /* A cursor positioned at the first answer record of a parsed reply. */
 static void query_answer_cursor(struct dnsmsg_cursor *cur, const uint8_t *pkt, size_t len,
                                 const struct dnsmsg_reply *r)
@@ -680,12 +667,7 @@ static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
     int family = rr->type == DNSMSG_TYPE_A && rr->rdlen == 4       ? AF_INET
                  : rr->type == DNSMSG_TYPE_AAAA && rr->rdlen == 16 ? AF_INET6
                                                                    : 0;
-    for (size_t k = 0; family != 0 && k < c->bogus_nxdomain_count; k++) {
-        if (query_prefix_match(&c->bogus_nxdomain[k], family, pkt + rr->rdata_off)) {
-            return true;
-        }
-    }
-    return false;
+    return family != 0 && prefixset_has(c->bogus_set, family, pkt + rr->rdata_off);
 }
 
 /* A record of the type *arg (filter-AAAA/filter-A have work to do). */

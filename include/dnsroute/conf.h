@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "dnsroute/domtree.h"
+#include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
 
 /* dnsmasq's exit codes (dnsmasq.h EC_*). */
@@ -102,8 +103,9 @@ struct conf {
     bool filter_a;
     bool filter_aaaa;
     bool no_hosts;
-    struct conf_prefix *bogus_nxdomain;
+    struct conf_prefix *bogus_nxdomain; /* as written, in order */
     size_t bogus_nxdomain_count;
+    struct prefixset *bogus_set; /* the same for lookups (NULL when there is none) */
 
     /* Sets (ipset=, nftset=). */
     struct conf_set *sets;
