@@ -20,7 +20,9 @@
 # default 4), BENCH_OUTSTANDING (-q, default 200), BENCH_PROGRAMS (default "trivial dnsroute
 # dnsmasq smartdns"), BENCH_RECORDS (A records per china answer, default 2),
 # BENCH_PERF=1 (perf record -g the daemon during its first measured run; the report is kept),
-# BENCH_WORKERS (dnsroute --workers, default 0: one per CPU).
+# BENCH_WORKERS (dnsroute --workers, default 0: one per CPU), BENCH_BASELINE_BIN (another
+# dnsroute binary, run as the program "baseline": before/after figures of a change in one run,
+# e.g. BENCH_PROGRAMS="trivial baseline dnsroute").
 # Bash, under `set -euo pipefail`; every started process is killed at exit (lib.sh's trap).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -97,7 +99,7 @@ bench_domains()
 bench_a_list()
 {
     awk -v t="$1" -v n="$BENCH_RECORDS" 'BEGIN { for (j = 0; j < n; j++)
-        printf "%s10.%d.%d.%d", j ? "," : "", t, int(j / 250), j % 250 + 1 }'
+        printf "%s10.%d.%d.%d", j ? "," : "", t, int(j / 250), j % 250 + 1; print "" }'
 }
 
 # bench_scenario DOMAINS OUT: the fake upstream's rules (see the file comment).
@@ -300,6 +302,11 @@ bench_start()
     local prog=$1 conf=$2 i
     case $prog in
     trivial) e2e_spawn trivial "$TRIVIAL_RESPONDER" 127.0.0.1 "$BENCH_PORT" "$BENCH_RECORDS" ;;
+    baseline)
+        [[ -x ${BENCH_BASELINE_BIN:-} ]] || e2e_fail "baseline: set BENCH_BASELINE_BIN to a dnsroute binary"
+        DNSROUTE_BIN=$BENCH_BASELINE_BIN e2e_start_dnsroute baseline "$BENCH_PORT" "$conf" \
+            --pid-file= --user=root --workers="${BENCH_WORKERS:-0}"
+        ;;
     dnsroute)
         e2e_start_dnsroute dnsroute "$BENCH_PORT" "$conf" --pid-file= --user=root \
             --workers="${BENCH_WORKERS:-0}"
@@ -442,7 +449,7 @@ bench_summary()
         fi
     done
     local goal other factor r
-    for p in dnsmasq smartdns; do
+    for p in baseline dnsmasq smartdns; do
         [[ -n "${BENCH_QPS[$p]:-}" && -n "${BENCH_QPS[dnsroute]:-}" ]] || continue
         r=$(awk -v a="${BENCH_QPS[dnsroute]}" -v b="${BENCH_QPS[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
         local line

@@ -33,7 +33,7 @@ echo "config:   $(wc -l <"$E2E_TMP/dnsmasq.conf") lines incl. $(wc -l <"$E2E_TMP
 
 for ((run = 1; run <= BENCH_RUNS; run++)); do
     for records in 1 64; do
-        BENCH_RECORDS=$records
+        export BENCH_RECORDS=$records
         BENCH_OUT=$E2E_TMP/results.$records
         bench_scenario "$E2E_TMP/domains" "$E2E_TMP/up.scenario"
         bench_start_fake "$E2E_TMP/up.scenario"

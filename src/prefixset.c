@@ -22,6 +22,7 @@ struct prefixset {
     struct prefixset_slot *slots;
     size_t mask;
     size_t count;
+    uint32_t signature;   /* XOR of the prefixes' hashes */
     uint8_t nlens[2];     /* [v6] distinct prefix lengths of the family */
     uint8_t lens[2][129]; /* [v6] those lengths, longest first */
 };
@@ -45,6 +46,11 @@ void prefixset_free(struct prefixset *s)
 size_t prefixset_count(const struct prefixset *s)
 {
     return s != NULL ? s->count : 0;
+}
+
+uint32_t prefixset_signature(const struct prefixset *s)
+{
+    return s != NULL ? s->signature : 0;
 }
 
 /* out = the first len bits of addr, the rest zero. */
@@ -129,6 +135,7 @@ int prefixset_add(struct prefixset *s, int family, const uint8_t *addr, unsigned
         slot->v6 = v6;
         slot->used = true;
         s->count++;
+        s->signature ^= (uint32_t)prefix_hash(masked, prefix_len, v6);
         prefixset_note_len(s, v6, prefix_len);
     }
     return 0;

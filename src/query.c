@@ -28,8 +28,10 @@
 /* Every address of the largest reply: an A record takes at least 16 bytes (compressed owner).
  * dnsmasq adds all of them; a cap of 64 left the rest of a big answer out of the sets (found by
  * tests/e2e/test_ipset_diff.sh, 100 A records over TCP). */
-#define QUERY_ADDRS_MAX         (65535 / 16)
-#define QUERY_FREE_MAX          1024
+#define QUERY_ADDRS_MAX (65535 / 16)
+#define QUERY_FREE_MAX  1024
+/* TTL fields of the largest reply: an RR takes at least 11 bytes (root owner, fixed part). */
+#define QUERY_TTLS_MAX          (65535 / 11)
 #define QUERY_UPSTREAM_EDNS_MAX 4096
 
 enum query_state { QUERY_IDLE, QUERY_PARSED, QUERY_FORWARDING };
@@ -81,14 +83,12 @@ void query_cache_init(struct query_cache *qc, uint32_t max_entries)
 {
     qc->cache = cache_new(max_entries);
     qc->max_entries = max_entries;
-    uv_mutex_init(&qc->lock);
 }
 
 void query_cache_deinit(struct query_cache *qc)
 {
     cache_free(qc->cache);
     qc->cache = NULL;
-    uv_mutex_destroy(&qc->lock);
 }
 
 void query_stats_add(struct query_stats *sum, const struct query_stats *add)
@@ -118,6 +118,7 @@ void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *serve
     ctx->cache = cache;
     ctx->scratch = mem_alloc(QUERY_REPLY_CAP);
     ctx->addrs = mem_alloc(QUERY_ADDRS_MAX * sizeof(*ctx->addrs));
+    ctx->ttl_offs = mem_alloc(QUERY_TTLS_MAX * sizeof(*ctx->ttl_offs));
     ctx->full_log.interval_ms = 5000;
 }
 
@@ -134,6 +135,8 @@ void query_ctx_deinit(struct query_ctx *ctx)
     ctx->scratch = NULL;
     free(ctx->addrs);
     ctx->addrs = NULL;
+    free(ctx->ttl_offs);
+    ctx->ttl_offs = NULL;
 }
 
 static struct query *query_alloc(struct query_ctx *ctx)
@@ -397,11 +400,12 @@ static bool query_cacheable_type(uint16_t qtype)
            qtype == DNSMSG_TYPE_SRV || qtype == DNSMSG_TYPE_PTR;
 }
 
-/* FNV-1a over the addresses of the servers the query is routed to. */
+/* FNV-1a over the addresses of the servers the query is routed to, from the signature of the
+ * bogus-nxdomain list (cached answers were checked against the list they were stored under). */
 static uint32_t query_route_signature(const struct query *q)
 {
     const struct conf *c = q->gen->conf;
-    uint32_t n = 0, h = HASH_FNV32_BASIS;
+    uint32_t n = 0, h = HASH_FNV32_BASIS ^ prefixset_signature(c->bogus_set);
     const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
     for (uint32_t i = 0; i < n; i++) {
         const union sockaddr_any *a = &c->servers[ids[i]].addr;
@@ -412,13 +416,24 @@ static uint32_t query_route_signature(const struct query *q)
 
 static void query_cache_key(const struct query *q, struct cache_key *k)
 {
-    k->route = query_route_signature(q);
-    memcpy(k->name, q->q.qname, q->q.qname_len);
-    k->name_len = (uint8_t)q->q.qname_len;
-    k->qtype = q->q.qtype;
-    k->qclass = q->q.qclass;
-    k->variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
-                           ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
+    uint8_t variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
+                                ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
+    cache_key_init(k, q->q.qname, q->q.qname_len, q->q.qtype, q->q.qclass, variant,
+                   query_route_signature(q));
+}
+
+/* Stores a checked upstream reply with its TTL offsets and parse (so a hit does not parse). */
+static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
+                              const struct dnsmsg_reply *r, uint32_t ttl_s)
+{
+    int n = dnsmsg_ttl_offsets(pkt, len, r, q->ctx->ttl_offs, QUERY_TTLS_MAX);
+    if (n < 0) {
+        return;
+    }
+    struct cache_key k;
+    query_cache_key(q, &k);
+    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, r, sizeof(*r)};
+    cache_insert(q->ctx->cache->cache, &k, &v, ttl_s, uv_now(q->ctx->loop));
 }
 
 /* The TTL a reply is cached with, 0 for "do not cache". */
@@ -456,27 +471,28 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
     return ttl;
 }
 
-static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache);
+static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
+                               bool from_cache);
 
 /* Answers from the cache when it can: the stored reply gets the client's ID and question case,
- * TTLs counted down, and goes through the same relay path (sets refreshed, EDNS, truncation). */
+ * TTLs counted down at their stored offsets, and goes with its stored parse through the same
+ * relay path (sets refreshed, EDNS, truncation). */
 static bool query_answer_cached(struct query *q)
 {
     struct cache_key k;
-    struct cache_hit hit;
     struct query_cache *qc = q->ctx->cache;
     if (qc->max_entries == 0) {
         return false; /* cache-size=0: no lock, no hashing on the hot path */
     }
     query_cache_key(q, &k);
     uint8_t *pkt = query_scratch(q->ctx);
-    uv_mutex_lock(&qc->lock);
-    bool found = cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), &hit);
-    if (found) {
-        memcpy(pkt, hit.reply, hit.len); /* the entry is only valid under the lock */
-    }
-    uv_mutex_unlock(&qc->lock);
-    if (!found) {
+    struct dnsmsg_reply r;
+    struct cache_hit hit = {.reply = pkt,
+                            .reply_cap = QUERY_REPLY_CAP - 64,
+                            .ttl_offs = q->ctx->ttl_offs,
+                            .ttl_cap = QUERY_TTLS_MAX,
+                            .meta = &r};
+    if (!cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), &hit) || hit.meta_len != sizeof(r)) {
         return false;
     }
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
@@ -492,14 +508,10 @@ static bool query_answer_cached(struct query *q)
     dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
     /* min-cache-ttl: records shorter than it live as long as the entry, as in dnsmasq's cache
      * (a 2 s record cached for 60 s is served with 58 s left, not with 0). */
-    struct dnsmsg_reply r;
-    if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
-        dnsmsg_rewrite_ttls_floor(pkt, hit.len, &r, q->gen->conf->min_cache_ttl_s, hit.age_s, cap) <
-            0) {
-        return false;
-    }
+    dnsmsg_rewrite_ttls_at(pkt, hit.ttl_offs, hit.ttl_count, q->gen->conf->min_cache_ttl_s,
+                           hit.age_s, cap);
     q->ctx->stats.cache_hits++;
-    query_relay(q, pkt, hit.len, true);
+    query_relay_parsed(q, pkt, hit.len, &r, true);
     return true;
 }
 
@@ -810,21 +822,19 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
                                                 : "NODATA");
 }
 
-/* Rewrites a checked upstream (or cached) reply for the client and queues it. */
-static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache)
+/* Rewrites a checked upstream (or cached) reply, parsed into *rp, for the client and queues it.
+ * A cached reply was checked against bogus-nxdomain when it was stored (and its key carries the
+ * list's signature). */
+static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *rp,
+                               bool from_cache)
 {
     const struct conf *c = q->gen->conf;
-    struct dnsmsg_reply r;
-    if (dnsmsg_parse_reply(&r, pkt, len, &q->q) < 0) {
-        q->ctx->stats.servfail++;
-        query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
-        return;
-    }
+    struct dnsmsg_reply r = *rp;
     dnsmsg_set_id(pkt, q->q.id);
     /* dnsmasq process_reply: RA on, AD off (we do not validate). */
     dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, DNSMSG_FLAG_AD);
     bool answer = (r.rcode == DNSMSG_RCODE_NOERROR) && !r.tc;
-    if (answer && query_is_bogus(c, pkt, len, &r)) {
+    if (answer && !from_cache && query_is_bogus(c, pkt, len, &r)) {
         q->ctx->stats.bogus_nxdomain++;
         if (query_logging(q)) {
             /* dnsmasq 2.90 logs a bogus-nxdomain hit as a config answer. */
@@ -836,11 +846,7 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
     if (!from_cache) {
         uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, &r) : 0;
         if (ttl > 0) {
-            struct cache_key k;
-            query_cache_key(q, &k);
-            uv_mutex_lock(&q->ctx->cache->lock);
-            cache_insert(q->ctx->cache->cache, &k, pkt, len, ttl, uv_now(q->ctx->loop));
-            uv_mutex_unlock(&q->ctx->cache->lock);
+            query_cache_store(q, pkt, len, &r, ttl);
         }
         if (q->gen->conf->max_ttl_s != 0) {
             dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf->max_ttl_s);
@@ -883,6 +889,18 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
     query_send(q, pkt, len);
 }
 
+/* Parses an upstream reply, then relays it. */
+static void query_relay(struct query *q, uint8_t *pkt, size_t len)
+{
+    struct dnsmsg_reply r;
+    if (dnsmsg_parse_reply(&r, pkt, len, &q->q) < 0) {
+        q->ctx->stats.servfail++;
+        query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
+        return;
+    }
+    query_relay_parsed(q, pkt, len, &r, false);
+}
+
 static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
                              uint32_t server_id)
 {
@@ -899,5 +917,5 @@ static void on_upstream_done(struct upstream_req *req, int status, const uint8_t
     }
     uint8_t *pkt = query_scratch(q->ctx);
     memcpy(pkt, reply, len);
-    query_relay(q, pkt, len, false);
+    query_relay(q, pkt, len);
 }

@@ -29,3 +29,7 @@ bool prefixset_has(const struct prefixset *s, int family, const uint8_t *addr);
 
 /* Distinct prefixes held. */
 size_t prefixset_count(const struct prefixset *s);
+
+/* A hash of the prefixes held, whatever order they were added in (0 for NULL or empty): the
+ * cache keys answers with it, so a reload that changes bogus-nxdomain= retires them. */
+uint32_t prefixset_signature(const struct prefixset *s);

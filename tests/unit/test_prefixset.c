@@ -103,8 +103,19 @@ static void test_duplicates(void)
     add_text(s, "10.0.0.1", 8);
     add_text(s, "10.9.9.9", 8);
     add_text(s, "10.0.0.1", 32);
+    uint32_t sig = prefixset_signature(s);
     add_text(s, "10.0.0.1", 32);
     CHECK_INT_EQ(prefixset_count(s), 2);
+    CHECK_INT_EQ(prefixset_signature(s), sig);
+    /* The same prefixes in another order, host bits aside: the same signature. */
+    struct prefixset *t = prefixset_new();
+    add_text(t, "10.0.0.1", 32);
+    add_text(t, "10.1.2.3", 8);
+    CHECK_INT_EQ(prefixset_signature(t), sig);
+    add_text(t, "10.0.0.2", 32);
+    CHECK(prefixset_signature(t) != sig);
+    CHECK_INT_EQ(prefixset_signature(NULL), 0);
+    prefixset_free(t);
     prefixset_free(s);
 }
 
