@@ -49,6 +49,7 @@ struct nlset_slot {
 
 struct nlset {
     struct mnl_socket *nl;
+    struct ipset_session *ipset_sess; /* libipset, for probes (nlset_libipset.c) */
     int fd;
     struct nlset_options opt;
     struct nlset_set *sets;
@@ -297,10 +298,25 @@ static void log_state(struct nlset_set *s, int err)
     default:
         log_warn("%s %s: cannot use the set: %s; its addresses are dropped until it can be used "
                  "(re-checked periodically)",
-                 kind, s->conf.spec, nlset_err_str(err != 0 ? err : -ENOMSG));
+                 kind, s->conf.spec,
+                 s->err_text[0] != '\0' ? s->err_text : nlset_err_str(err != 0 ? err : -ENOMSG));
         break;
     }
     s->logged_state = true;
+}
+
+/* ipset's own view of an ipset (libipset): its type and family replace the raw probe's, and
+ * its wording names a failure. The raw probe stays for the timeout flag (nlset_libipset.c). */
+static void probe_libipset(struct nlset *n, struct nlset_set *tmp, struct probe_result *p)
+{
+    tmp->err_text[0] = '\0';
+    if (nlset_libipset_header(&n->ipset_sess, tmp, tmp->err_text, sizeof(tmp->err_text)) < 0) {
+        p->parsed = false;
+        return;
+    }
+    if (p->parsed) {
+        tmp->state = nlset_ipset_state(tmp->type, tmp->family);
+    }
 }
 
 /* Asks the kernel what s is (one request, answered inside sendto). Returns -errno only when the
@@ -317,6 +333,9 @@ static int probe_set(struct nlset *n, struct nlset_set *s)
     }
     struct probe_result p = {.seq = seq, .tmp = &tmp};
     recv_all(n, on_probe_reply, &p);
+    if (s->conf.kind == CONF_SET_IPSET) {
+        probe_libipset(n, &tmp, &p);
+    }
     enum nlset_state old = s->state;
     bool changed = p.parsed && (tmp.family != s->family || tmp.has_timeout != s->has_timeout ||
                                 tmp.interval != s->interval || strcmp(tmp.type, s->type) != 0);
@@ -330,6 +349,7 @@ static int probe_set(struct nlset *n, struct nlset_set *s)
         s->state = NLSET_STATE_MISSING;
         s->stats.last_error = p.err != 0 ? p.err : -ENOMSG;
     }
+    memcpy(s->err_text, tmp.err_text, sizeof(s->err_text));
     s->reprobe = false;
     if (s->state != old || changed || !s->logged_state) {
         log_state(s, p.err);
@@ -400,6 +420,7 @@ void nlset_free(struct nlset *n)
     if (n->nl != NULL) {
         mnl_socket_close(n->nl);
     }
+    nlset_libipset_close(n->ipset_sess);
     free(n->sets);
     free(n->entries);
     free(n->slots);
