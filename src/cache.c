@@ -203,8 +203,12 @@ static bool hit_copy(const struct cache_entry *e, uint64_t now_ms, struct cache_
         return false;
     }
     memcpy(hit->reply, entry_reply(e), e->len);
-    memcpy(hit->ttl_offs, entry_ttl_offs(e), 2 * (size_t)e->ttl_count);
-    memcpy(hit->meta, e->data + e->name_len, e->meta_len);
+    if (e->ttl_count != 0) {
+        memcpy(hit->ttl_offs, entry_ttl_offs(e), 2 * (size_t)e->ttl_count);
+    }
+    if (e->meta_len != 0) {
+        memcpy(hit->meta, e->data + e->name_len, e->meta_len);
+    }
     hit->len = e->len;
     hit->ttl_count = e->ttl_count;
     hit->meta_len = e->meta_len;
@@ -262,8 +266,12 @@ static struct cache_entry *entry_new(const struct cache_key *k, const struct cac
     e->variant = k->variant;
     e->meta_len = (uint8_t)meta_len;
     memcpy(e->data, k->name, k->name_len);
-    memcpy(e->data + k->name_len, v->meta, meta_len);
-    memcpy(e->data + offs_at, v->ttl_offs, 2 * v->ttl_count);
+    if (meta_len != 0) { /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(e->data + k->name_len, v->meta, meta_len);
+    }
+    if (v->ttl_count != 0) {
+        memcpy(e->data + offs_at, v->ttl_offs, 2 * v->ttl_count);
+    }
     memcpy(e->data + offs_at + 2 * v->ttl_count, v->reply, v->len);
     return e;
 }
