@@ -123,14 +123,14 @@ static void shard_init(struct cache_shard *s, uint32_t cap)
     while (n < cap) {
         n *= 2;
     }
-    s->buckets = mem_calloc(n, sizeof(*s->buckets));
+    s->buckets = mem_calloc(n, sizeof(struct cache_entry *));
     s->bucket_mask = n - 1;
     s->cap = cap;
-    s->ring = mem_calloc(cap ? cap : 1, sizeof(*s->ring));
+    s->ring = mem_calloc(cap ? cap : 1, sizeof(struct cache_entry *));
     s->free_slots = mem_calloc(cap ? cap : 1, sizeof(*s->free_slots));
     s->stats.max_entries = cap;
-    s->stats.bytes = sizeof(*s) + n * sizeof(*s->buckets) +
-                     (cap ? cap : 1) * (sizeof(*s->ring) + sizeof(*s->free_slots));
+    s->stats.bytes = sizeof(*s) + n * sizeof(struct cache_entry *) +
+                     (cap ? cap : 1) * (sizeof(struct cache_entry *) + sizeof(*s->free_slots));
 }
 
 struct cache *cache_new(uint32_t max_entries)
