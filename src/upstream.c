@@ -148,7 +148,7 @@ static bool wire_same_question(const uint8_t *q, size_t qlen, const uint8_t *a, 
 static bool upstream_answer_ok(const uint8_t *q, size_t qlen, const uint8_t *a, size_t alen)
 {
     if (alen < DNS_HEADER_LEN || (a[2] & 0x80) == 0 || a[4] != 0 || a[5] != 1 ||
-        memcmp(a, q, 2) != 0 || !wire_same_question(q, qlen, a, alen)) {
+        !wire_same_question(q, qlen, a, alen)) {
         return false;
     }
     size_t off = DNS_HEADER_LEN;
@@ -566,9 +566,6 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
         return;
     }
     uint8_t rcode = alen > 3 ? abuf[3] & 0x0f : 0;
-    if (rcode == 1 && upstream_chan_lost_edns(done.chan)) {
-        upstream_chan_retire(done.chan);
-    }
     if (r == NULL) {
         return;
     }
@@ -699,6 +696,8 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
             : upstream_chan_pool_size(cfg->server_count * (cfg->instances ? cfg->instances : 1));
     u->rand_pos = sizeof(u->rand_buf);
     u->id_refs = mem_calloc(65536, sizeof(u->id_refs[0]));
+    u->rxbuf = mem_alloc(65536);
+    u->txbuf = mem_alloc(65536);
     u->servers = mem_calloc(cfg->server_count ? cfg->server_count : 1, sizeof(u->servers[0]));
     for (size_t i = 0; i < cfg->server_count; i++) {
         u->servers[i].addr = cfg->servers[i].addr;
@@ -768,6 +767,8 @@ void upstream_handle_closed(struct upstream *u)
     }
     free(u->chans);
     free(u->id_refs);
+    free(u->rxbuf);
+    free(u->txbuf);
     free(u->servers);
     free(u->groups);
     free(u);
