@@ -486,7 +486,8 @@ void upstream_chan_answered(void *arg, int ares_status, int wire_id)
     if (ares_status == ARES_SUCCESS && cap == NULL) {
         ares_status = ARES_EBADRESP;
     }
-    upstream_attempt_done(a, ares_status, cap != NULL ? cap->pkt : NULL, cap != NULL ? cap->len : 0);
+    upstream_attempt_done(a, ares_status, cap != NULL ? cap->pkt : NULL,
+                          cap != NULL ? cap->len : 0);
     free(cap);
     chan_push_idle(c);
 }
@@ -739,9 +740,9 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen
     o.sock_state_cb = on_sock_state;
     o.sock_state_cb_data = c;
     o.resolvconf_path = (char *)"/dev/null";
-    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-               ARES_OPT_SOCK_SNDBUF | ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_STATE_CB |
-               ARES_OPT_NOROTATE | ARES_OPT_RESOLVCONF | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
+    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_SNDBUF |
+               ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_STATE_CB | ARES_OPT_NOROTATE |
+               ARES_OPT_RESOLVCONF | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
     int rc = upstream_ares_init(&c->ch, &o, mask);
     if (rc != ARES_SUCCESS) {
         log_error("upstream: c-ares channel: %s", ares_strerror(rc));

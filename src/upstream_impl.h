@@ -109,8 +109,8 @@ struct upstream_chan {
     struct upstream_psock *reading; /* the pool socket c-ares is reading through right now */
     struct upstream_psock *retired_socks;
     struct upstream_capture *captures; /* accepted answers c-ares has not handed back yet */
-    bool read_one; /* a UDP answer was accepted in this ares_process_fd() call */
-    const uint8_t *sending;            /* the query inside ares_send right now (see on_send) */
+    bool read_one;          /* a UDP answer was accepted in this ares_process_fd() call */
+    const uint8_t *sending; /* the query inside ares_send right now (see on_send) */
     size_t sending_len;
 };
 
@@ -161,9 +161,9 @@ struct upstream {
     struct upstream_req *deferred;    /* FIFO of outcomes for the next turn */
     struct upstream_attempt *free_attempts;
     uint16_t *id_refs; /* 65536 reference counts: the request and its attempts */
-    uint8_t *rxbuf; /* 65535 bytes: the datagram the receive filter is looking at */
-    uint8_t *txbuf; /* 65535 bytes: the datagram the send hook is writing */
-    uint64_t dropped; /* datagrams the receive filter refused (forged, stray, malformed) */
+    uint8_t *rxbuf;    /* 65535 bytes: the datagram the receive filter is looking at */
+    uint8_t *txbuf;    /* 65535 bytes: the datagram the send hook is writing */
+    uint64_t dropped;  /* datagrams the receive filter refused (forged, stray, malformed) */
     uint8_t rand_buf[256];
     size_t rand_pos;
     size_t inflight;
