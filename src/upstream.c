@@ -347,7 +347,8 @@ static uint32_t req_send_untried(struct upstream_req *r)
     uint32_t count = 0, started = 0;
     const uint32_t *servers = req_group_servers(r, &count);
     r->sending = true;
-    for (uint32_t pos = 0; pos < count; pos++) {
+    /* A request answered inside the loop (see upstream_attempt_done) is deferred: stop. */
+    for (uint32_t pos = 0; pos < count && !r->deferred; pos++) {
         if (req_tried(r, pos)) {
             continue;
         }
@@ -368,7 +369,7 @@ static uint32_t req_send_untried(struct upstream_req *r)
 static void req_after_failure(struct upstream_req *r, int status)
 {
     struct upstream *u = r->u;
-    if (r->attempts != NULL || r->sending) {
+    if (r->attempts != NULL || r->sending || r->deferred) {
         return;
     }
     r->forwardall = !u->cfg.strict_order;
@@ -592,6 +593,17 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
     }
     if (!u->cfg.strict_order) {
         u->groups[r->group].last_server = (int32_t)done.pos;
+    }
+    if (r->sending) {
+        /* Answered inside r's own send loop (c-ares calling back from inside ares_send, as the
+         * query cache of c-ares 1.23+ does - switched off, but a c-ares that answers early must
+         * not end the request under the loop's feet): delivered on the next loop turn. */
+        r->held = mem_realloc(r->held, alen);
+        memcpy(r->held, abuf, alen);
+        r->held_len = alen;
+        r->held_server = done.server;
+        req_defer(r, 0);
+        return;
     }
     req_finish(r, 0, abuf, alen, done.server);
 }

@@ -539,6 +539,26 @@ static void test_udp_basic(void)
     fx_down(&fx);
 }
 
+/* Every query reaches the server, also a repeated one: c-ares 1.23+ would answer it from its own
+ * cache, from inside ares_send (which once ended the request under upstream's send loop). */
+static void test_no_ares_cache(void)
+{
+    struct fixture fx;
+    struct tq t;
+    fx_init(&fx, 1);
+    fx_up(&fx);
+    for (int i = 1; i <= 3; i++) {
+        fx_ask(&fx, "a.example.com", true, false, &t);
+        CHECK_INT_EQ(t.status, 0);
+        CHECK_INT_EQ(answer_from(&t), 1);
+        fx_ask(&fx, "nx.example.com", false, false, &t);
+        CHECK_INT_EQ(t.status, 0);
+        CHECK_INT_EQ(rcode(&t), 3);
+        CHECK_INT_EQ(atomic_load(&fx.resp[0].udp_count), 2 * i);
+    }
+    fx_down(&fx);
+}
+
 static void test_tcp_basic(void)
 {
     struct fixture fx;
@@ -1162,6 +1182,7 @@ static void test_bad_input(void)
 
 static const struct check_case cases[] = {
     CHECK_CASE(test_udp_basic),
+    CHECK_CASE(test_no_ares_cache),
     CHECK_CASE(test_tcp_basic),
     CHECK_CASE(test_tc_passthrough),
     CHECK_CASE(test_big_udp_answer),
