@@ -10,6 +10,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,7 @@ struct cache {
     uint32_t max_entries;
 };
 
-enum { CACHE_SHARDS_MAX = 64, CACHE_ENTRIES_PER_SHARD_MIN = 256 };
+enum { CACHE_SHARDS_MAX = 64, CACHE_ENTRIES_PER_SHARD_MIN = 32 };
 
 static size_t entry_ttl_offs_at(const struct cache_entry *e)
 {
@@ -252,8 +253,9 @@ static struct cache_entry *entry_new(const struct cache_key *k, const struct cac
 {
     size_t meta_len = v->meta_len < CACHE_META_MAX ? v->meta_len : CACHE_META_MAX;
     size_t offs_at = ((size_t)k->name_len + meta_len + 1) & ~(size_t)1;
-    struct cache_entry *e = mem_alloc(sizeof(*e) + offs_at + 2 * v->ttl_count + v->len);
-    memset(e, 0, sizeof(*e));
+    struct cache_entry *e =
+        mem_alloc(offsetof(struct cache_entry, data) + offs_at + 2 * v->ttl_count + v->len);
+    memset(e, 0, offsetof(struct cache_entry, data));
     e->hash32 = (uint32_t)k->hash;
     e->expires_ms = now_ms + (uint64_t)ttl_s * 1000;
     e->ttl_s = ttl_s;

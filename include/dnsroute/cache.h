@@ -79,9 +79,10 @@ struct cache_stats {
     uint32_t entries, max_entries, shards;
 };
 
-/* Creates a cache of at most max_entries (0: a cache that stores nothing). Small caches (under
- * 512 entries) have one shard and evict exactly the entry CLOCK picks over all of them; larger
- * ones split max_entries evenly between up to 64 shards, each evicting on its own. */
+/* Creates a cache of at most max_entries (0: a cache that stores nothing). Tiny caches (under
+ * 64 entries) have one shard and evict exactly the entry CLOCK picks over all of them; larger
+ * ones split max_entries evenly between up to 64 shards (at least 32 entries each; dnsmasq's
+ * default 150 gets 4), each evicting on its own, so a shard may evict while another has room. */
 struct cache *cache_new(uint32_t max_entries);
 void cache_free(struct cache *c);
 
