@@ -75,7 +75,7 @@ static void worker_step(struct worker *w, uint8_t *buf, uint16_t *offs, uint8_t 
     w->seed = w->seed * 6364136223846793005ULL + 1442695040888963407ULL;
     const struct name *n = &names[(w->seed >> 33) % NAMES];
     struct cache_key k;
-    cache_key_init(&k, n->wire, n->len, 1, 1, 0, 0x5eed);
+    cache_key_init(&k, n->wire, n->len, 1, 1, 0);
     struct cache_hit hit = {buf, 512, offs, 16, meta, 0, 0, 0, 0, 0};
     uint64_t t = now_ms();
     if (w->run->global != NULL) {

@@ -21,10 +21,8 @@
 struct cache_entry {
     struct cache_entry *next; /* hash chain */
     uint64_t expires_ms;
-    uint32_t hash32; /* low half of the key hash: most chain compares stop here */
     uint32_t ring_pos;
     uint32_t ttl_s;
-    uint32_t route;
     uint16_t qtype, qclass;
     uint16_t len;       /* reply bytes */
     uint16_t ttl_count; /* TTL offsets */
@@ -74,42 +72,44 @@ static size_t entry_bytes(struct cache_entry *e)
     return malloc_usable_size(e) + sizeof(size_t);
 }
 
-void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, uint16_t qtype,
-                    uint16_t qclass, uint8_t variant, uint32_t route)
+/* The key's hash: FNV-1a over the folded name, type, class and variant, mixed (murmur3 fmix64)
+ * because the shard takes the top bits and the bucket the low ones. */
+static uint64_t key_hash(const uint8_t *folded, size_t name_len, uint16_t qtype, uint16_t qclass,
+                         uint8_t variant)
 {
-    uint64_t h = HASH_FNV64_BASIS;
+    uint8_t tail[5] = {(uint8_t)(qtype >> 8), (uint8_t)qtype, (uint8_t)(qclass >> 8),
+                       (uint8_t)qclass, variant};
+    uint64_t h = hash_fnv64(hash_fnv64(HASH_FNV64_BASIS, folded, name_len), tail, sizeof(tail));
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, uint16_t qtype,
+                    uint16_t qclass, uint8_t variant)
+{
     k->name_len = (uint8_t)name_len;
     for (size_t i = 0; i < name_len; i++) {
         uint8_t ch = name[i];
-        ch = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
-        k->name[i] = ch;
-        h = hash_fnv64_step(h, ch);
+        k->name[i] = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
     }
     k->qtype = qtype;
     k->qclass = qclass;
     k->variant = variant;
-    k->route = route;
-    uint8_t tail[9] = {(uint8_t)(qtype >> 8),
-                       (uint8_t)qtype,
-                       (uint8_t)(qclass >> 8),
-                       (uint8_t)qclass,
-                       variant,
-                       (uint8_t)(route >> 24),
-                       (uint8_t)(route >> 16),
-                       (uint8_t)(route >> 8),
-                       (uint8_t)route};
-    h = hash_fnv64(h, tail, sizeof(tail));
-    h ^= h >> 33; /* murmur3 fmix64: the shard takes the top bits, the bucket the low ones */
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    k->hash = h;
+    k->hash = key_hash(k->name, name_len, qtype, qclass, variant);
+}
+
+/* The bucket of an entry, from its stored key (evictions and removals only). */
+static size_t entry_bucket(const struct cache_shard *s, const struct cache_entry *e)
+{
+    return key_hash(e->data, e->name_len, e->qtype, e->qclass, e->variant) & s->bucket_mask;
 }
 
 static bool entry_matches(const struct cache_entry *e, const struct cache_key *k)
 {
-    return e->hash32 == (uint32_t)k->hash && e->name_len == k->name_len && e->qtype == k->qtype &&
-           e->qclass == k->qclass && e->variant == k->variant && e->route == k->route &&
-           memcmp(e->data, k->name, k->name_len) == 0;
+    return e->name_len == k->name_len && e->qtype == k->qtype && e->qclass == k->qclass &&
+           e->variant == k->variant && memcmp(e->data, k->name, k->name_len) == 0;
 }
 
 static struct cache_shard *shard_of(const struct cache *c, uint64_t hash)
@@ -155,7 +155,7 @@ struct cache *cache_new(uint32_t max_entries)
 /* Unlinks e from its chain and accounts for it; its ring slot is the caller's business. Locked. */
 static void shard_unlink(struct cache_shard *s, struct cache_entry *e)
 {
-    struct cache_entry **pp = &s->buckets[e->hash32 & s->bucket_mask];
+    struct cache_entry **pp = &s->buckets[entry_bucket(s, e)];
     while (*pp != e) {
         pp = &(*pp)->next;
     }
@@ -256,10 +256,8 @@ static struct cache_entry *entry_new(const struct cache_key *k, const struct cac
     struct cache_entry *e =
         mem_alloc(offsetof(struct cache_entry, data) + offs_at + 2 * v->ttl_count + v->len);
     memset(e, 0, offsetof(struct cache_entry, data));
-    e->hash32 = (uint32_t)k->hash;
     e->expires_ms = now_ms + (uint64_t)ttl_s * 1000;
     e->ttl_s = ttl_s;
-    e->route = k->route;
     e->qtype = k->qtype;
     e->qclass = k->qclass;
     e->len = (uint16_t)v->len;
@@ -295,7 +293,7 @@ static struct cache_entry *shard_link(struct cache_shard *s, const struct cache_
         e->ring_pos = dead->ring_pos;
     }
     s->ring[e->ring_pos] = e;
-    struct cache_entry **head = &s->buckets[e->hash32 & s->bucket_mask];
+    struct cache_entry **head = &s->buckets[k->hash & s->bucket_mask];
     e->next = *head;
     *head = e;
     s->count++;

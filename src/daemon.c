@@ -32,6 +32,7 @@ static struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error 
         return NULL;
     }
     atomic_init(&dc->users, 1); /* the loader's reference */
+    dc->serial = ++d->conf_serial;
     return dc;
 }
 
@@ -109,7 +110,7 @@ static void daemon_reload(struct daemon *d)
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
     daemon_reload_warn_fixed(d->workers[0].gens[0]->conf, &dc->conf);
-    /* Unlike dnsmasq the cache is kept: its keys carry the route they were fetched through, so
+    /* Unlike dnsmasq the cache is kept: its entries carry the route they were fetched through, so
      * names whose upstreams changed miss and are fetched again (query.c). */
     /* One reference per worker; each releases its own once adopted (or refused). */
     atomic_fetch_add(&dc->users, d->nworkers);

@@ -414,15 +414,26 @@ static uint32_t query_route_signature(const struct query *q)
     return h;
 }
 
+/* What a cache entry keeps beside the reply and its TTL offsets: the reply's parse, and the
+ * route it was fetched through, so that a hit neither parses nor (under the configuration it was
+ * stored under) looks the name up in the domain tree. */
+struct query_cached {
+    struct dnsmsg_reply reply;
+    uint32_t conf_serial; /* query_gen.conf_serial it was stored under */
+    uint32_t route_sig;   /* query_route_signature then */
+    uint32_t ipset_list, nftset_list;
+};
+
+/* The key: the question and the EDNS bits that change an answer; the route is checked on a hit
+ * (query_route), so a name has one entry whatever servers it came through. */
 static void query_cache_key(const struct query *q, struct cache_key *k)
 {
     uint8_t variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
                                 ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
-    cache_key_init(k, q->q.qname, q->q.qname_len, q->q.qtype, q->q.qclass, variant,
-                   query_route_signature(q));
+    cache_key_init(k, q->q.qname, q->q.qname_len, q->q.qtype, q->q.qclass, variant);
 }
 
-/* Stores a checked upstream reply with its TTL offsets and parse (so a hit does not parse). */
+/* Stores a checked upstream reply with its TTL offsets, parse and route. */
 static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
                               const struct dnsmsg_reply *r, uint32_t ttl_s)
 {
@@ -432,7 +443,9 @@ static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
     }
     struct cache_key k;
     query_cache_key(q, &k);
-    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, r, sizeof(*r)};
+    struct query_cached m = {*r, q->gen->conf_serial, query_route_signature(q), q->route.ipset_list,
+                             q->route.nftset_list};
+    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m)};
     cache_insert(q->ctx->cache->cache, &k, &v, ttl_s, uv_now(q->ctx->loop));
 }
 
@@ -474,10 +487,9 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
 static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
                                bool from_cache);
 
-/* Answers from the cache when it can: the stored reply gets the client's ID and question case,
- * TTLs counted down at their stored offsets, and goes with its stored parse through the same
- * relay path (sets refreshed, EDNS, truncation). */
-static bool query_answer_cached(struct query *q)
+/* Looks the question up in the cache; a hit is copied into the scratch buffer (reply), the TTL
+ * offsets buffer and *m, for query_answer_cached. */
+static bool query_cache_fetch(struct query *q, struct cache_hit *hit, struct query_cached *m)
 {
     struct cache_key k;
     struct query_cache *qc = q->ctx->cache;
@@ -485,19 +497,24 @@ static bool query_answer_cached(struct query *q)
         return false; /* cache-size=0: no lock, no hashing on the hot path */
     }
     query_cache_key(q, &k);
-    uint8_t *pkt = query_scratch(q->ctx);
-    struct dnsmsg_reply r;
-    struct cache_hit hit = {.reply = pkt,
-                            .reply_cap = QUERY_REPLY_CAP - 64,
-                            .ttl_offs = q->ctx->ttl_offs,
-                            .ttl_cap = QUERY_TTLS_MAX,
-                            .meta = &r};
-    if (!cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), &hit) || hit.meta_len != sizeof(r)) {
-        return false;
-    }
+    *hit = (struct cache_hit){.reply = query_scratch(q->ctx),
+                              .reply_cap = QUERY_REPLY_CAP - 64,
+                              .ttl_offs = q->ctx->ttl_offs,
+                              .ttl_cap = QUERY_TTLS_MAX,
+                              .meta = m};
+    return cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), hit) && hit->meta_len == sizeof(*m);
+}
+
+/* Answers from a fetched hit: the stored reply gets the client's ID and question case, TTLs
+ * counted down at their stored offsets, and goes with its stored parse through the same relay
+ * path (sets refreshed, EDNS, truncation). */
+static void query_answer_cached(struct query *q, const struct cache_hit *hit,
+                                struct query_cached *m)
+{
+    uint8_t *pkt = hit->reply;
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
     /* No record outlives its cache entry (max-cache-ttl), nor max-ttl. */
-    uint32_t cap = hit.ttl_s > hit.age_s ? hit.ttl_s - hit.age_s : 1;
+    uint32_t cap = hit->ttl_s > hit->age_s ? hit->ttl_s - hit->age_s : 1;
     uint32_t max_ttl = q->gen->conf->max_ttl_s;
     if (max_ttl != 0 && max_ttl < cap) {
         cap = max_ttl;
@@ -508,10 +525,27 @@ static bool query_answer_cached(struct query *q)
     dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
     /* min-cache-ttl: records shorter than it live as long as the entry, as in dnsmasq's cache
      * (a 2 s record cached for 60 s is served with 58 s left, not with 0). */
-    dnsmsg_rewrite_ttls_at(pkt, hit.ttl_offs, hit.ttl_count, q->gen->conf->min_cache_ttl_s,
-                           hit.age_s, cap);
+    dnsmsg_rewrite_ttls_at(pkt, hit->ttl_offs, hit->ttl_count, q->gen->conf->min_cache_ttl_s,
+                           hit->age_s, cap);
     q->ctx->stats.cache_hits++;
-    query_relay_parsed(q, pkt, hit.len, &r, true);
+    query_relay_parsed(q, pkt, hit->len, &m->reply, true);
+}
+
+/* A hit stored under this very configuration: every decision before the cache (domain tree,
+ * domain-needed, bogus-priv) depends only on the configuration and the question, and led to
+ * forwarding then, so it would now; the domain tree is not consulted. A step added before the
+ * cache must keep that true (or change conf_serial's meaning). */
+static bool query_answer_cached_same_conf(struct query *q, const struct cache_hit *hit,
+                                          struct query_cached *m)
+{
+    if (m->conf_serial != q->gen->conf_serial) {
+        return false;
+    }
+    memset(&q->route, 0, sizeof(q->route));
+    q->route.action = DOMTREE_FORWARD;
+    q->route.ipset_list = m->ipset_list;
+    q->route.nftset_list = m->nftset_list;
+    query_answer_cached(q, hit, m);
     return true;
 }
 
@@ -566,6 +600,12 @@ static void query_forward(struct query *q)
 static void query_route(struct query *q)
 {
     const struct conf *c = q->gen->conf;
+    struct cache_hit hit;
+    struct query_cached m;
+    bool cached = query_cache_fetch(q, &hit, &m);
+    if (cached && query_answer_cached_same_conf(q, &hit, &m)) {
+        return;
+    }
     domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
     if (q->route.action != DOMTREE_FORWARD) {
         query_answer_local(q);
@@ -586,7 +626,9 @@ static void query_route(struct query *q)
         query_answer_bogus_priv(q);
         return;
     }
-    if (query_answer_cached(q)) {
+    /* Stored under another configuration: usable if the name's servers are the same. */
+    if (cached && m.route_sig == query_route_signature(q)) {
+        query_answer_cached(q, &hit, &m);
         return;
     }
     query_forward(q);

@@ -1,8 +1,9 @@
 /* cache.h - the answer cache, shared by every worker thread: at most cache-size entries, O(1)
  * lookup, insert and eviction (CLOCK: a hit only sets a bit, so a lookup writes nothing else).
  * Keys are the question (name case-folded, type, class) plus the bits that change what an answer
- * may contain (DNSSEC OK, checking disabled) and the route it was fetched through, so a client
- * never gets an answer fetched under different EDNS needs or through other servers. Values are
+ * may contain (DNSSEC OK, checking disabled), so a client never gets an answer fetched under
+ * different EDNS needs; what else decides whether a hit may be used (the route it came through)
+ * the caller keeps in the entry's summary. Values are
  * whole upstream replies stored once, with the offsets of their TTL fields and a small summary
  * the caller parsed from them, so a hit is served without parsing the reply again; the caller
  * ages the TTLs on the way out.
@@ -31,8 +32,6 @@ struct cache_key {
     uint8_t variant; /* CACHE_VARIANT_* bits */
     uint16_t qtype;
     uint16_t qclass;
-    uint32_t route; /* signature of the upstream servers the answer came through: after a
-                       reload that changed a name's route, its old answers no longer match */
     uint64_t hash;
 };
 
@@ -43,7 +42,7 @@ enum { CACHE_META_MAX = 64 };
 
 /* Folds name[name_len] (wire form, at most DNAME_WIRE_MAX bytes) into k and hashes the key. */
 void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, uint16_t qtype,
-                    uint16_t qclass, uint8_t variant, uint32_t route);
+                    uint16_t qclass, uint8_t variant);
 
 /* What an entry stores, copied by cache_insert: the reply (at most 65535 bytes), the offsets of
  * its TTL fields, and meta_len (<= CACHE_META_MAX) opaque bytes the caller wants back on a hit. */

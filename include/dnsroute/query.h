@@ -24,8 +24,9 @@ struct query;
 struct query_gen {
     const struct conf *conf; /* shared by every worker's generation of the same load */
     struct upstream *upstream;
-    struct nlset *nlset; /* NULL when no ipset=/nftset= rule exists */
-    uint32_t refs;       /* the daemon's (while current) plus one per query */
+    struct nlset *nlset;  /* NULL when no ipset=/nftset= rule exists */
+    uint32_t conf_serial; /* the same for every worker's generation of one load, new per load */
+    uint32_t refs;        /* the daemon's (while current) plus one per query */
     /* Called when the last reference goes; the daemon frees the generation. */
     void (*released)(struct query_gen *gen, void *arg);
     void *released_arg;
