@@ -834,8 +834,9 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
 {
     const struct conf *c = q->gen->conf;
     dnsmsg_set_id(pkt, q->q.id);
-    /* dnsmasq process_reply: RA on, AD off (we do not validate). */
-    dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, DNSMSG_FLAG_AD);
+    /* dnsmasq process_reply: RA on; AD off (we do not validate) unless proxy-dnssec trusts the
+     * upstream's validation (RFC 4035 section 4.6). */
+    dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, c->proxy_dnssec ? 0 : DNSMSG_FLAG_AD);
     bool answer = (r->rcode == DNSMSG_RCODE_NOERROR) && !r->tc;
     if (answer && query_is_bogus(c, pkt, len, r)) {
         q->ctx->stats.bogus_nxdomain++;
