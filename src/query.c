@@ -457,7 +457,8 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
     return ttl;
 }
 
-static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache);
+static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
+                               bool from_cache);
 
 /* Answers from the cache when it can: the stored reply gets the client's ID and question case,
  * TTLs counted down, and goes through the same relay path (sets refreshed, EDNS, truncation). */
@@ -500,7 +501,7 @@ static bool query_answer_cached(struct query *q)
         return false;
     }
     q->ctx->stats.cache_hits++;
-    query_relay(q, pkt, hit.len, true);
+    query_relay_parsed(q, pkt, hit.len, &r, true);
     return true;
 }
 
@@ -895,18 +896,6 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
     }
     q->ctx->stats.replies++;
     query_send(q, pkt, len);
-}
-
-/* The same for a cached reply, which is parsed (and checked against the query) first. */
-static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache)
-{
-    struct dnsmsg_reply r;
-    if (dnsmsg_parse_reply(&r, pkt, len, &q->q) < 0) {
-        q->ctx->stats.servfail++;
-        query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
-        return;
-    }
-    query_relay_parsed(q, pkt, len, &r, from_cache);
 }
 
 static void on_upstream_done(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
