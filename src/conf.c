@@ -678,6 +678,7 @@ void conf_deinit(struct conf *c)
     free(c->servers_file);
     free(c->bogus_nxdomain);
     prefixset_free(c->bogus_set);
+    free_strings(c->rebind_ok_domains, c->rebind_ok_count);
     free(c->sets);
     free(c->setlists);
     free(c->setlist_items);

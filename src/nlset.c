@@ -310,11 +310,12 @@ static void log_state(struct nlset_set *s, int err)
 static void probe_libipset(struct nlset *n, struct nlset_set *tmp, struct probe_result *p)
 {
     tmp->err_text[0] = '\0';
-    if (nlset_libipset_header(&n->ipset_sess, tmp, tmp->err_text, sizeof(tmp->err_text)) < 0) {
+    int rc = nlset_libipset_header(&n->ipset_sess, tmp, tmp->err_text, sizeof(tmp->err_text));
+    if (rc < 0) {
         p->parsed = false;
         return;
     }
-    if (p->parsed) {
+    if (rc == 0 && p->parsed) {
         tmp->state = nlset_ipset_state(tmp->type, tmp->family);
     }
 }

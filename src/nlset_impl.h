@@ -104,11 +104,11 @@ size_t nlset_ipset_write_add(void *buf, size_t room, uint32_t seq, const struct 
 uint32_t nlset_ipset_error_lineno(const struct nlmsghdr *nlh);
 enum nlset_err_kind nlset_ipset_err_kind(int err);
 
-/* libipset control plane (nlset_libipset.c). */
+/* libipset control plane (nlset_libipset.c; nlset_libipset_none.c when built without it). */
 struct ipset_session;
 /* Asks the kernel through libipset for s's type and family (IPSET_CMD_HEADER) and sets them in
- * s. *sess is opened on first use and closed again after an error. Returns 0, or -1 with
- * ipset's own message in msg. Blocking (probes only). */
+ * s. *sess is opened on first use and closed again after an error. Returns 0, -1 with ipset's
+ * own message in msg, or 1 when built without libipset (s untouched). Blocking (probes only). */
 int nlset_libipset_header(struct ipset_session **sess, struct nlset_set *s, char *msg, size_t len);
 void nlset_libipset_close(struct ipset_session *sess);
 
