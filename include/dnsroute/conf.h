@@ -103,7 +103,7 @@ struct conf {
     bool filter_a;
     bool filter_aaaa;
     bool no_hosts;
-    bool proxy_dnssec; /* pass upstream's AD bit on (dnsmasq --proxy-dnssec) */
+    bool proxy_dnssec;        /* pass upstream's AD bit on (dnsmasq --proxy-dnssec) */
     bool stop_dns_rebind;     /* drop answers with private addresses (dnsmasq --stop-dns-rebind) */
     bool rebind_localhost_ok; /* --rebind-localhost-ok: 127/8, 0/8, ::1, :: are not private */
     char **rebind_ok_domains; /* --rebind-domain-ok, lower-case, no trailing dot; "" = dotless */
