@@ -4,6 +4,9 @@
 # other open source port of the daemon (its port pool and c-ares' own sockets, read from
 # /proc/net/udp) gets none of them accepted; only an answer on the socket the query left from
 # counts. With matching per channel instead of per socket, every query would get the forgery.
+# Names starting "slow" go unanswered the first time, so the daemon retries from another socket
+# with another ID: the forgeries for the retry also reach the first attempt's socket, where they
+# must not count either.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
@@ -41,14 +44,20 @@ def answer(q, addr):
     return hdr + q[12:off + 5] + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes(addr)
 
 forged = queries = 0
+dropped = set()
 print("ready", flush=True)
 while True:
     q, src = sock.recvfrom(4096)
     queries += 1
+    name = q[12:q.index(0, 12)].lower()
+    slow = name[1:5] == b"slow"
     others = [p for p in open_ports() if p[1] != src[1]]
-    for dst in random.sample(others, min(64, len(others))):
+    for dst in others if slow else random.sample(others, min(64, len(others))):
         sock.sendto(answer(q, [6, 6, 6, 6]), dst)
         forged += 1
+    if slow and name not in dropped:
+        dropped.add(name)
+        continue
     sock.sendto(answer(q, [1, 2, 3, 7]), src)
     print("queries", queries, "forged", forged, "ports", len(others) + 1, flush=True)
 PYEOF
@@ -56,11 +65,11 @@ PYEOF
 # The client: N queries for distinct names, up to 50 in flight, tallied by answer.
 cat >"$E2E_TMP/client.py" <<'PYEOF'
 import socket, struct, sys, time
-N, port = int(sys.argv[1]), int(sys.argv[2])
+N, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.2)
 def query(i):
-    name = b"".join(bytes([len(l)]) + l for l in [b"f%d" % i, b"test"]) + b"\0"
+    name = b"".join(bytes([len(l)]) + l for l in [prefix + b"%d" % i, b"test"]) + b"\0"
     return struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1)
 tally = {"real": 0, "forged": 0, "other": 0}
 pending, nxt, deadline = {}, 0, time.time() + 60
@@ -89,12 +98,16 @@ printf '%s\n' no-resolv no-hosts cache-size=0 server=127.0.0.7 >"$E2E_TMP/d.conf
 e2e_start_dnsroute d 5353 "$E2E_TMP/d.conf" --pid-file= --user=root
 
 N=400
-out=$(python3 "$E2E_TMP/client.py" $N 5353)
+out=$(python3 "$E2E_TMP/client.py" $N 5353 f)
 e2e_log "client: $out"
+slow=$(python3 "$E2E_TMP/client.py" 20 5353 slow)
+e2e_log "client, retried queries: $slow"
 e2e_log "upstream: $(tail -n 1 "$E2E_TMP/upstream.err")"
 forged=$(tail -n 1 "$E2E_TMP/upstream.err" | sed -n 's/.* forged \([0-9]*\) .*/\1/p')
 e2e_assert_ge 5000 "${forged:-0}" "thousands of forged answers (right ID and question) sent"
 e2e_assert_match "forged=0 " "$out " "no forged answer accepted"
 e2e_assert_match "real=$N " "$out " "every query got the real answer from its own socket"
+e2e_assert_match "forged=0 " "$slow " "retried queries: no forged answer accepted on the first socket"
+e2e_assert_match "real=20 " "$slow " "retried queries: the real answer to the retry"
 e2e_stop d
 e2e_stop upstream
