@@ -6,6 +6,7 @@
 # (requirement: >= 500), and the daemon's CPU time (utime + stime from /proc) per answered query.
 #
 #   bench/bench_ports.sh
+#   BENCH_QUERIES=100000 bench/bench_ports.sh   # more names (default 20,000): finer CPU figure
 #   BENCH_BINS="/path/old/dnsroute build/release/dnsroute" bench/bench_ports.sh   # compare, one run
 set -euo pipefail
 . "$(dirname "$0")/bench_lib.sh"
@@ -24,7 +25,8 @@ for bin in ${BENCH_BINS:-$DNSROUTE_BIN}; do
     echo "--- $bin"
     DNSROUTE_BIN=$bin e2e_start_dnsroute "d$i" $((5300 + i)) "$E2E_TMP/c" --pid-file= --user=root \
         --workers=1
-    awk -v p="b${i}p" 'BEGIN { for (i = 0; i < 20000; i++) printf "%s%d.example A\n", p, i }' \
+    awk -v p="b${i}p" -v n="${BENCH_QUERIES:-20000}" \
+        'BEGIN { for (i = 0; i < n; i++) printf "%s%d.example A\n", p, i }' \
         >"$E2E_TMP/q$i"
     pid=$(e2e_pid "d$i")
     before=$(cpu_ticks "$pid")

@@ -16,7 +16,7 @@ command -v python3 >/dev/null || e2e_skip "python3 not found"
 # The upstream and the attacker in one process, so the forgeries carry the upstream's exact source
 # address and port and leave before the real answer.
 cat >"$E2E_TMP/upstream.py" <<'PYEOF'
-import random, signal, socket, struct, sys
+import random, signal, socket, struct, sys, time
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 UP = ("127.0.0.7", 53)
 REM = "0700007F:0035"  # 127.0.0.7:53 as /proc/net/udp writes it
@@ -24,8 +24,13 @@ sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.bind(UP)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
 
+cache = (0.0, [])
 def open_ports():
-    """(ip, port) of every UDP socket connected to the upstream: the daemon's, nobody else's."""
+    """(ip, port) of every UDP socket connected to the upstream: the daemon's, nobody else's.
+    Read again every 20 ms at most, so a loaded machine still answers within the budget."""
+    global cache
+    if time.monotonic() - cache[0] < 0.02:
+        return cache[1]
     out = []
     with open("/proc/net/udp") as f:
         next(f)
@@ -34,6 +39,7 @@ def open_ports():
             if rem == REM:
                 ip, port = loc.split(":")
                 out.append((socket.inet_ntoa(struct.pack("<I", int(ip, 16))), int(port, 16)))
+    cache = (time.monotonic(), out)
     return out
 
 def answer(q, addr):
@@ -62,7 +68,7 @@ while True:
     print("queries", queries, "forged", forged, "ports", len(others) + 1, flush=True)
 PYEOF
 
-# The client: N queries for distinct names, up to 50 in flight, tallied by answer.
+# The client: N queries for distinct names, up to 20 in flight, tallied by answer.
 cat >"$E2E_TMP/client.py" <<'PYEOF'
 import socket, struct, sys, time
 N, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
@@ -74,7 +80,7 @@ def query(i):
 tally = {"real": 0, "forged": 0, "other": 0}
 pending, nxt, deadline = {}, 0, time.time() + 60
 while (nxt < N or pending) and time.time() < deadline:
-    while nxt < N and len(pending) < 50:
+    while nxt < N and len(pending) < 20:
         s.sendto(query(nxt), ("127.0.0.1", port))
         pending[nxt] = time.time()
         nxt += 1
