@@ -677,6 +677,7 @@ void conf_deinit(struct conf *c)
     free_strings(c->resolv_files, c->resolv_file_count);
     free(c->servers_file);
     free(c->bogus_nxdomain);
+    free_strings(c->rebind_ok_domains, c->rebind_ok_count);
     free(c->sets);
     free(c->setlists);
     free(c->setlist_items);

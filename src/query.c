@@ -18,6 +18,7 @@
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
+#include "dnsroute/rebind.h"
 #include "dnsroute/upstream.h"
 
 /* Largest client query kept: a question, an OPT and generous options (padding, cookies). */
@@ -703,6 +704,29 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
     return c->bogus_nxdomain_count != 0 && query_answer_any(pkt, len, r, query_rr_is_bogus, c);
 }
 
+/* --stop-dns-rebind (dnsmasq extract_addresses with check_rebind): true when an A/AAAA record on
+ * the CNAME chain from the question name holds a private address (rebind.h) and the name is not
+ * exempted by --rebind-domain-ok. Such an answer never reaches the cache, the sets or the client.
+ */
+static bool query_is_rebind(const struct query *q, const uint8_t *pkt, size_t len,
+                            const struct dnsmsg_reply *r)
+{
+    const struct conf *c = q->gen->conf;
+    if (!c->stop_dns_rebind) {
+        return false;
+    }
+    struct dnsmsg_addr *addrs = query_addrs(q->ctx);
+    int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
+                               QUERY_ADDRS_MAX);
+    for (int i = 0; i < n; i++) {
+        if (rebind_addr_is_private(addrs[i].addr, addrs[i].len, c->rebind_localhost_ok)) {
+            return !rebind_domain_is_ok(q->key_len ? q->key : "", c->rebind_ok_domains,
+                                        c->rebind_ok_count);
+        }
+    }
+    return false;
+}
+
 /* Queues the answer's addresses (the CNAME chain from the question name) for every set of the
  * question name's ipset= and nftset= lists (dnsmasq extract_addresses). */
 static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
@@ -846,6 +870,12 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
             query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
         }
         query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        return;
+    }
+    if (answer && query_is_rebind(q, pkt, len, r)) {
+        /* dnsmasq process_reply: the records go, the rcode stays (an empty NOERROR). */
+        log_warn("possible DNS-rebind attack detected: %s", query_name(q));
+        query_answer_rcode(q, DNSMSG_RCODE_NOERROR);
         return;
     }
     if (!from_cache) {

@@ -103,6 +103,10 @@ struct conf {
     bool filter_aaaa;
     bool no_hosts;
     bool proxy_dnssec; /* pass upstream's AD bit on (dnsmasq --proxy-dnssec) */
+    bool stop_dns_rebind;     /* drop answers with private addresses (dnsmasq --stop-dns-rebind) */
+    bool rebind_localhost_ok; /* --rebind-localhost-ok: 127/8, 0/8, ::1, :: are not private */
+    char **rebind_ok_domains; /* --rebind-domain-ok, lower-case, no trailing dot; "" = dotless */
+    size_t rebind_ok_count;
     struct conf_prefix *bogus_nxdomain;
     size_t bogus_nxdomain_count;
 
