@@ -66,7 +66,7 @@ for records in 1 64; do
 done
 echo "== CPU per query, 64 records / 1 record"
 for prog in $BENCH_PROGRAMS; do
-    r=$(awk -v a="${BENCH_CPU[$prog]}" -v b="${cpu1[$prog]}" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+    r=$(awk -v a="${BENCH_CPU[$prog]}" -v b="${cpu1[$prog]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
     line="$prog x$r"
     if [[ $prog == dnsroute ]]; then
         awk -v r="$r" 'BEGIN { exit !(r > 0 && r <= 1.5) }' && line+="  (goal <= 1.5x: met)" ||
