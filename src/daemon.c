@@ -306,7 +306,7 @@ static int daemon_start_detached(struct daemon *d, const struct conf *c, char *e
             log_error("%s", errbuf); /* the log is open: there too, as dnsmasq's die() */
             return CONF_EXIT_FILE;
         }
-        d->pid_file = c->pid_file;
+        d->pid_file = mem_strdup(c->pid_file); /* the start-up configuration goes away */
     }
     /* The bus checks our credentials when we connect: connect while still root, as dnsmasq. */
     if (daemon_dbus_start(d, c, errbuf, errlen) < 0) {
@@ -378,6 +378,10 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         daemon_signals_start(d);
         daemon_log_startup(d, &dc->conf);
         daemon_dbus_log_startup(d);
+        /* Each worker's generation holds the configuration from here on: without this reference
+         * the start-up configuration is freed with the first reload, not kept for ever. */
+        daemon_conf_release(dc);
+        dc = NULL;
         for (; spawned < d->nworkers; spawned++) {
             if (daemon_worker_spawn(&d->workers[spawned]) != 0) {
                 log_error("cannot start worker thread %u", spawned);
@@ -392,6 +396,7 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
     }
     if (d->pid_file != NULL) {
         unlink(d->pid_file);
+        free(d->pid_file);
     }
     daemon_dbus_stop(d);
     /* Workers that never got a thread (start-up failure) are torn down here. */
