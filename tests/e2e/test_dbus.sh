@@ -121,7 +121,7 @@ e2e_alive dr || e2e_fail "dnsroute died on bad D-Bus input"
 
 # ---- SetDomainServers with dbus-send (server= syntax, a local-only domain) ----
 dbus-send --bus="$BUS" --print-reply --dest=$NAME $OBJ $NAME.SetDomainServers \
-    array:string:"/example.com/127.0.0.2","/local.test/","127.0.0.3" >"$E2E_TMP/send.out" 2>&1 ||
+    "array:string:/example.com/127.0.0.2,/local.test/,127.0.0.3" >"$E2E_TMP/send.out" 2>&1 ||
     e2e_fail "dbus-send SetDomainServers failed: $(cat "$E2E_TMP/send.out")"
 wait_answer 192.0.2.1 $DR www.example.com "SetDomainServers replaces the D-Bus servers"
 e2e_assert_eq 192.0.2.2 "$(e2e_short $DR another.test)" "new D-Bus default"
