@@ -309,9 +309,10 @@ static int daemon_start_detached(struct daemon *d, const struct conf *c, char *e
         d->pid_file = mem_strdup(c->pid_file); /* the start-up configuration goes away */
     }
     /* The bus checks our credentials when we connect: connect while still root, as dnsmasq. */
-    if (daemon_dbus_start(d, c, errbuf, errlen) < 0) {
+    rc = daemon_dbus_start(d, c, errbuf, errlen);
+    if (rc < 0) {
         log_error("%s", errbuf);
-        return CONF_EXIT_MISC;
+        return rc == -ENOTSUP ? CONF_EXIT_BADCONF : CONF_EXIT_MISC; /* dnsmasq's EC_ codes */
     }
     if (daemon_drop_privileges(c, c->set_count > 0, errbuf, errlen) < 0) {
         log_error("%s", errbuf);

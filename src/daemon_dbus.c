@@ -4,6 +4,7 @@
  * dnsmasq's SERV_FROM_DBUS servers do), ClearCache empties the shared cache, and the metrics
  * are the workers' counters summed as SIGUSR1 sums them. Runs on worker 0's loop. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -232,6 +233,10 @@ int daemon_dbus_start(struct daemon *d, const struct conf *c, char *errbuf, size
     };
     char reason[512] = "";
     int rc = dbusctl_new(&d->workers[0].loop, c->dbus_name, &ops, &d->dbus, reason, sizeof(reason));
+    if (rc == -ENOTSUP) {
+        (void)snprintf(errbuf, errlen, "%s", reason); /* dnsmasq: "DBus not available: ..." */
+        return rc;
+    }
     if (rc < 0) {
         (void)snprintf(errbuf, errlen, "DBus error: %s", reason);
         return rc;

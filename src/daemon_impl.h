@@ -74,7 +74,8 @@ void daemon_adopt(struct daemon *d, struct daemon_conf *dc);
 
 /* daemon_dbus.c */
 /* Connects to the system bus when enable-dbus is set (before privileges are dropped, as
- * dnsmasq). Returns 0, or a negative code with "DBus error: ..." in errbuf. */
+ * dnsmasq). Returns 0, or a negative code with "DBus error: ..." in errbuf (-ENOTSUP: built
+ * without libdbus-1, "DBus not available: ..."). */
 int daemon_dbus_start(struct daemon *d, const struct conf *c, char *errbuf, size_t errlen);
 /* Empties the shared answer cache (ClearCache, clear-on-reload). */
 void daemon_cache_clear(struct daemon *d);

@@ -92,7 +92,7 @@ struct dbusctl;
  * and exports DBUSCTL_PATH on loop; ops is copied. When the bus is not reachable, retries every
  * 250 ms (dnsmasq: "bus connection pending") and returns 0. Returns 0 with *out set, or a
  * negative code with dnsmasq's reason in errbuf (e.g. the bus refused the name: the daemon
- * exits with "DBus error: ..."). */
+ * exits with "DBus error: ..."); -ENOTSUP in a build without libdbus-1 (DNSROUTE_DBUS=OFF). */
 int dbusctl_new(uv_loop_t *loop, const char *name, const struct dbusctl_ops *ops,
                 struct dbusctl **out, char *errbuf, size_t errlen);
 /* True once connected to the bus (for dnsmasq's start-up line). */
