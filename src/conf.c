@@ -642,6 +642,11 @@ static int load(struct conf_loader *l, int argc, char *const argv[])
     if (domtree_finish(l->c->tree) < 0) {
         return fail_hard(l, CONF_EXIT_NOMEM, "could not build the domain table");
     }
+    /* dnsmasq (option.c, end of read_opts): local-service is a safe default for otherwise
+     * unconfigured installations, so any access control of the user's own turns it off. */
+    if (l->c->interface_count || l->c->except_interface_count || l->c->listen_addr_count) {
+        l->c->local_service = CONF_LOCAL_SERVICE_OFF;
+    }
     return 0;
 }
 

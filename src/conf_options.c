@@ -462,6 +462,18 @@ static int add_names(struct conf_loader *l, char *arg, char (**list)[IF_NAMESIZE
     return 0;
 }
 
+static int opt_local_service(struct conf_loader *l, char *arg)
+{
+    if (arg == NULL || strcmp(arg, "net") == 0) {
+        l->c->local_service = CONF_LOCAL_SERVICE_NET;
+    } else if (strcmp(arg, "host") == 0) {
+        l->c->local_service = CONF_LOCAL_SERVICE_HOST;
+    } else {
+        return conf_fail(l, "error");
+    }
+    return 0;
+}
+
 static int opt_stop_dns_rebind(struct conf_loader *l, char *arg)
 {
     (void)arg;
@@ -576,7 +588,7 @@ const struct conf_option conf_options[] = {
     {"domain-suffix", 's', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"interface", 'i', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_interface},
     {"listen-address", 'a', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_listen_address},
-    {"local-service", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
+    {"local-service", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, opt_local_service},
     {"bogus-priv", 'b', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_bogus_priv},
     {"bogus-nxdomain", 'B', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE,
      conf_opt_bogus_nxdomain},

@@ -15,6 +15,7 @@
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
 #include "dnsroute/err.h"
+#include "dnsroute/ifaddr.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
@@ -134,6 +135,8 @@ void query_ctx_deinit(struct query_ctx *ctx)
     ctx->scratch = NULL;
     free(ctx->addrs);
     ctx->addrs = NULL;
+    ifaddr_free(ctx->ifaddrs);
+    ctx->ifaddrs = NULL;
 }
 
 static struct query *query_alloc(struct query_ctx *ctx)
@@ -583,9 +586,40 @@ static void query_route(struct query *q)
     query_forward(q);
 }
 
+/* --local-service (dnsmasq receive_query/tcp_request): only clients on a directly connected subnet
+ * (net) or on this host (host) are answered; others are dropped and logged once. Without the
+ * option this is one comparison. The interface table is opened on first use, on this loop. */
+static bool query_client_allowed(struct query_ctx *ctx, const struct server_client *client)
+{
+    enum conf_local_service mode = ctx->gen->conf->local_service;
+    if (DNSROUTE_LIKELY(mode == CONF_LOCAL_SERVICE_OFF)) {
+        return true;
+    }
+    bool ok = false;
+    if (mode == CONF_LOCAL_SERVICE_HOST) {
+        ok = sockaddr_is_loopback(&client->peer);
+    } else if (ctx->ifaddrs != NULL || ifaddr_new(ctx->loop, &ctx->ifaddrs) == 0) {
+        ok = ifaddr_is_local(ctx->ifaddrs, &client->peer);
+    } else {
+        log_error("local-service: cannot read interface addresses; refusing queries");
+    }
+    if (!ok && !ctx->nonlocal_logged) {
+        char text[SOCKADDR_TEXT_MAX];
+        (void)sockaddr_format(&client->peer, false, text, sizeof(text));
+        log_warn("ignoring query from non-local network %s (logged only once)", text);
+        ctx->nonlocal_logged = true;
+    }
+    return ok;
+}
+
 void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len)
 {
     struct query_ctx *ctx = arg;
+    if (!query_client_allowed(ctx, client)) {
+        ctx->stats.dropped++;
+        server_drop(ctx->server, client);
+        return;
+    }
     ctx->stats.received++;
     if (len > QUERY_BUF_LEN || len < DNSMSG_HEADER_LEN) {
         ctx->stats.dropped++;
