@@ -58,13 +58,12 @@ static int on_set_servers(void *arg, const char *const *lines, size_t count, cha
     return 0;
 }
 
+/* The cache locks its own shards (cache.h). */
 void daemon_cache_clear(struct daemon *d)
 {
-    uv_mutex_lock(&d->cache.lock);
     if (d->cache.cache != NULL) {
         cache_clear(d->cache.cache);
     }
-    uv_mutex_unlock(&d->cache.lock);
 }
 
 static void on_clear_cache(void *arg)
@@ -88,11 +87,9 @@ static void metrics_now(struct daemon *d, struct query_stats *s, struct cache_st
         *tcp_open += ss.tcp_open;
     }
     uv_mutex_unlock(&d->lock);
-    uv_mutex_lock(&d->cache.lock);
     if (d->cache.cache != NULL) {
         cache_get_stats(d->cache.cache, cs);
     }
-    uv_mutex_unlock(&d->cache.lock);
 }
 
 static uint32_t since(uint64_t now, uint64_t base)
