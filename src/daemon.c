@@ -33,6 +33,7 @@ struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
         return NULL;
     }
     atomic_init(&dc->users, 1); /* the loader's reference */
+    daemon_dbus_apply_options(d, &dc->conf);
     return dc;
 }
 
@@ -422,6 +423,7 @@ static int daemon_explain(const struct conf *c)
 int daemon_main(int argc, char **argv)
 {
     struct daemon *d = mem_calloc(1, sizeof(*d));
+    memset(d->dbus_options, -1, sizeof(d->dbus_options)); /* none switched over D-Bus */
     struct conf_error err;
     d->argc = argc;
     d->argv = argv;
