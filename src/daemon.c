@@ -34,6 +34,7 @@ struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
     }
     atomic_init(&dc->users, 1); /* the loader's reference */
     dc->serial = ++d->conf_serial;
+    daemon_dbus_apply_options(d, &dc->conf);
     return dc;
 }
 
@@ -423,6 +424,7 @@ static int daemon_explain(const struct conf *c)
 int daemon_main(int argc, char **argv)
 {
     struct daemon *d = mem_calloc(1, sizeof(*d));
+    memset(d->dbus_options, -1, sizeof(d->dbus_options)); /* none switched over D-Bus */
     struct conf_error err;
     d->argc = argc;
     d->argv = argv;
