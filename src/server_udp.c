@@ -58,7 +58,8 @@ int server_udp_open(struct server *s, const union sockaddr_any *addr, bool wildc
     if (fd < 0) {
         char text[SOCKADDR_TEXT_MAX];
         sockaddr_format(addr, false, text, sizeof(text));
-        snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text, err_str(fd));
+        (void)snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text,
+                       err_str(fd));
         return fd;
     }
     struct server_udp_sock *u = mem_calloc(1, sizeof(*u));

@@ -697,7 +697,7 @@ static int chan_acquire_pooled(struct upstream *u, uint32_t server, struct upstr
         }
         c->pooled = true;
         c->nslots = u->port_slots;
-        c->psocks = mem_calloc(c->nslots, sizeof(*c->psocks));
+        c->psocks = mem_calloc(c->nslots, sizeof(struct upstream_psock *));
         c->order = mem_alloc(c->nslots * sizeof(*c->order));
         for (uint32_t i = 0; i < c->nslots; i++) {
             c->order[i] = i;
