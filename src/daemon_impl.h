@@ -2,6 +2,7 @@
  * daemon_proc.c. */
 #pragma once
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,7 +52,8 @@ struct daemon {
     uv_mutex_t lock;
     struct query_cache cache; /* shared by the workers */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
-    const char *pid_file; /* written by us, removed at exit */
+    const char *pid_file;  /* written by us, removed at exit */
+    sigset_t sigmask_orig; /* the mask before start-up blocked the handled signals */
 };
 
 /* daemon_worker.c */
@@ -77,9 +79,10 @@ void daemon_conf_release(struct daemon_conf *dc);
 /* Chooses the log sink from log-facility (syslog by default, "-" stderr, a path a file). */
 int daemon_log_setup(const struct conf *c);
 /* Forks into the background (double fork, setsid, stdio to /dev/null). Returns in the daemon
- * with *report_fd set; the original process waits for daemon_report_started() and exits with
- * its code (dnsmasq's error pipe: start-up errors after the fork still reach the caller). */
-int daemon_detach(int *report_fd);
+ * with *report_fd set; the original process restores parent_mask (it keeps no handlers), waits for
+ * daemon_report_started() and exits with its code (dnsmasq's error pipe: start-up errors after the
+ * fork still reach the caller). */
+int daemon_detach(int *report_fd, const sigset_t *parent_mask);
 /* Ends start-up: code 0 (success) or an exit code with msg, printed by the waiting original
  * process (or here to stderr when report_fd is -1: not detached). Closes report_fd. */
 void daemon_report_started(int report_fd, int code, const char *msg);
