@@ -9,7 +9,7 @@
 static void *mem_check(void *p, size_t size)
 {
     if (p == NULL && size != 0) {
-        fprintf(stderr, "dnsroute: out of memory allocating %zu bytes\n", size);
+        (void)fprintf(stderr, "dnsroute: out of memory allocating %zu bytes\n", size);
         exit(4);
     }
     return p;

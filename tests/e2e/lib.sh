@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - helpers for dnsroute's end-to-end tests (bash, safe under `set -euo pipefail`).
 #
 # A test script does:
@@ -120,7 +121,7 @@ e2e_enter_netns()
     fi
     ip link set lo up || e2e_skip "cannot bring lo up in the namespace"
     e2e_add_addr 114.114.114.114/32
-    E2E_HAVE_IPV6=1
+    export E2E_HAVE_IPV6=1
     if ! ip -6 addr add fd00::53/128 dev lo nodad 2>/dev/null ||
        ! ip -6 addr add fd00::54/128 dev lo nodad 2>/dev/null; then
         E2E_HAVE_IPV6=0

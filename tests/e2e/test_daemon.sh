@@ -73,7 +73,9 @@ wait_file "$E2E_TMP/dz.parent"
 e2e_assert_eq 0 "$(cat "$E2E_TMP/dz.parent")" "the starting command returns 0 once the daemon runs"
 wait_file "$E2E_TMP/d.pid"
 dpid=$(cat "$E2E_TMP/d.pid")
-E2E_PIDS[daemon]=$dpid E2E_ORDER+=(daemon) # killed by the cleanup if the test fails
+# shellcheck disable=SC2034 # E2E_PIDS is lib.sh's table of processes to stop
+E2E_PIDS['daemon']=$dpid # killed by the cleanup if the test fails
+E2E_ORDER+=(daemon)
 e2e_assert_match '^[0-9]+$' "$dpid" "pid file holds a pid"
 e2e_assert_match 'dnsroute' "$(tr '\0' ' ' </proc/"$dpid"/cmdline)" "the pid file names the daemon"
 ppid=$(awk '/^PPid:/ {print $2}' /proc/"$dpid"/status)
@@ -213,7 +215,7 @@ e2e_assert_match 'started, version' "$(cat "$E2E_TMP/dd.log")" "-d: and in the l
 e2e_stop dbg
 
 # ---- start-up errors: dnsmasq's message and exit code, and nothing left running
-fails=0
+
 expect_fail() # NAME CODE MESSAGE_ERE ARGS...: the command (detaching unless -k) must fail
 {
     local name=$1 code=$2 re=$3 rc=0
@@ -233,7 +235,7 @@ if [[ -x "$DNSMASQ" ]]; then
 fi
 expect_fail noconf 3 "^dnsroute: cannot read $E2E_TMP/none.conf: No such file or directory\$" \
     -C "$E2E_TMP/none.conf" --port=5356
-base=(-C "$conf" --listen-address=127.0.0.1 $U)
+base=(-C "$conf" --listen-address=127.0.0.1 "$U")
 # Port in use: dnsmasq (bind-interfaces: it binds exactly 127.0.0.1) holds 5357.
 printf '%s\n' no-resolv no-hosts server=127.0.0.2 >"$E2E_TMP/dm.conf"
 if [[ -x "$DNSMASQ" ]]; then
