@@ -2,6 +2,7 @@
  * server_tcp.c. */
 #pragma once
 
+#include "dnsroute/list.h"
 #include "dnsroute/server.h"
 
 /* A queued UDP reply: bytes live in the socket's outbox arena. */
@@ -39,7 +40,7 @@ struct server_tcp_conn {
     uv_tcp_t handle;
     uv_timer_t timer; /* the nearest of the idle, message and lifetime deadlines */
     struct server *owner;
-    struct server_tcp_conn *prev, *next; /* s->conns: the most recently active first */
+    struct list_link link; /* in s->conns: the most recently active first */
     union sockaddr_any peer, local;
     struct server_frame in; /* received bytes: 2-byte lengths + messages */
     uint64_t opened_ms;     /* accepted (loop time) */
@@ -67,10 +68,10 @@ struct server {
     void *cb_arg;
     struct server_udp_sock *udp;
     struct server_tcp_listener *tcp;
-    struct server_tcp_conn *conns, *conns_tail; /* most recently active first */
-    uint32_t tcp_active;                        /* connections not closing (the cap counts these) */
-    uv_check_t tcp_evict;                       /* after each loop turn: back under the cap */
-    uint64_t tcp_round;                         /* loop turns seen by tcp_evict */
+    struct list conns;    /* of server_tcp_conn: the most recently active first */
+    uint32_t tcp_active;  /* connections not closing (the cap counts these) */
+    uv_check_t tcp_evict; /* after each loop turn: back under the cap */
+    uint64_t tcp_round;   /* loop turns seen by tcp_evict */
     struct server_stats stats;
     size_t udp_max; /* largest accepted query datagram */
     uint8_t *rx;    /* recvmmsg buffers, shared by all UDP sockets (one loop thread) */

@@ -70,31 +70,21 @@ int server_tcp_open(struct server *s, const union sockaddr_any *addr, char *errb
     return 0;
 }
 
-/* ---- the connection list: most recently active first, so the tail is the eviction candidate */
+/* ---- the connection list: most recently active first, so the last is the eviction candidate */
 
-static void server_tcp_unlink(struct server_tcp_conn *c)
+static struct server_tcp_conn *server_tcp_conn_of(struct list_link *link)
 {
-    struct server *s = c->owner;
-    *(c->prev != NULL ? &c->prev->next : &s->conns) = c->next;
-    *(c->next != NULL ? &c->next->prev : &s->conns_tail) = c->prev;
-    c->prev = c->next = NULL;
-}
-
-static void server_tcp_push_front(struct server_tcp_conn *c)
-{
-    struct server *s = c->owner;
-    c->next = s->conns;
-    *(s->conns != NULL ? &s->conns->prev : &s->conns_tail) = c;
-    s->conns = c;
+    return LIST_ENTRY(link, struct server_tcp_conn, link);
 }
 
 /* A whole message arrived or was answered: the connection is active now. */
 static void server_tcp_touch(struct server_tcp_conn *c)
 {
-    c->active_ms = uv_now(c->owner->loop);
-    if (c->owner->conns != c) {
-        server_tcp_unlink(c);
-        server_tcp_push_front(c);
+    struct server *s = c->owner;
+    c->active_ms = uv_now(s->loop);
+    if (s->conns.first != &c->link) {
+        list_remove(&s->conns, &c->link);
+        list_push_front(&s->conns, &c->link);
     }
 }
 
@@ -115,7 +105,7 @@ static void server_tcp_maybe_free(struct server_tcp_conn *c)
         return;
     }
     struct server *s = c->owner;
-    server_tcp_unlink(c);
+    list_remove(&s->conns, &c->link);
     s->stats.tcp_open--;
     server_frame_free(&c->in);
     free(c->out);
@@ -191,7 +181,8 @@ static void on_tcp_timer(uv_timer_t *timer)
 
 static struct server_tcp_conn *server_tcp_victim(struct server *s)
 {
-    for (struct server_tcp_conn *v = s->conns_tail; v != NULL; v = v->prev) {
+    for (struct list_link *k = s->conns.last; k != NULL; k = k->prev) {
+        struct server_tcp_conn *v = server_tcp_conn_of(k);
         if (!v->closing && v->in_flight == 0 && v->round < s->tcp_round) {
             return v;
         }
@@ -227,7 +218,7 @@ static struct server_tcp_conn *server_tcp_conn_new(struct server *s)
     s->tcp_active++;
     c->opened_ms = c->active_ms = uv_now(s->loop);
     c->round = s->tcp_round;
-    server_tcp_push_front(c);
+    list_push_front(&s->conns, &c->link);
     return c;
 }
 
@@ -451,7 +442,7 @@ void server_tcp_close_all(struct server *s)
         uv_close((uv_handle_t *)&s->tcp_evict, on_evict_closed);
     }
     s->tcp = NULL;
-    for (struct server_tcp_conn *c = s->conns; c != NULL; c = c->next) {
-        server_tcp_close(c);
+    for (struct list_link *k = s->conns.first; k != NULL; k = k->next) {
+        server_tcp_close(server_tcp_conn_of(k));
     }
 }
