@@ -94,6 +94,16 @@ static void daemon_reload_warn_fixed(const struct conf *old, const struct conf *
     }
 }
 
+void daemon_note_reload_failure(struct daemon *d, const char *reason)
+{
+    uv_mutex_lock(&d->lock);
+    d->reload_failures++;
+    size_t n = strnlen(reason, sizeof(d->reload_error) - 1); /* a long reason is cut */
+    memcpy(d->reload_error, reason, n);
+    d->reload_error[n] = '\0';
+    uv_mutex_unlock(&d->lock);
+}
+
 static void daemon_reload(struct daemon *d)
 {
     struct conf_error err;
@@ -101,8 +111,12 @@ static void daemon_reload(struct daemon *d)
      * tests/e2e/test_reload_load.sh against the answer latencies under load). */
     uint64_t start_ms = uv_hrtime() / 1000000;
     struct daemon_conf *dc = daemon_conf_load(d, &err);
+    uv_mutex_lock(&d->lock);
+    d->reloads++;
+    uv_mutex_unlock(&d->lock);
     if (dc == NULL) {
         log_error("reload failed, keeping the running configuration: %s", err.message);
+        daemon_note_reload_failure(d, err.message);
         return;
     }
     log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
@@ -212,6 +226,9 @@ static void daemon_log_stats(struct daemon *d)
                  sum.avg_latency_ms);
     }
     daemon_log_set_stats(d);
+    log_info("reloads %llu, failed %llu; last failure: %s", (unsigned long long)d->reloads,
+             (unsigned long long)d->reload_failures,
+             d->reload_error[0] != '\0' ? d->reload_error : "none");
 }
 
 static void on_signal(uv_signal_t *handle, int signum)

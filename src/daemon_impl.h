@@ -54,6 +54,9 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
     const char *pid_file;  /* written by us, removed at exit */
     sigset_t sigmask_orig; /* the mask before start-up blocked the handled signals */
+    /* Reloads (SIGHUP) for SIGUSR1, under lock: a worker may refuse a configuration. */
+    uint64_t reloads, reload_failures;
+    char reload_error[256]; /* the last failure's reason, "" if none */
 };
 
 /* daemon_worker.c */
@@ -72,6 +75,8 @@ int daemon_worker_spawn(struct daemon_worker *w);
 void daemon_worker_post(struct daemon_worker *w, struct daemon_conf *dc, bool stop);
 /* Tears w down completely on its own thread after its loop returned. */
 void daemon_worker_shutdown(struct daemon_worker *w);
+/* Counts a failed reload and keeps its reason for SIGUSR1 (any thread; takes d->lock). */
+void daemon_note_reload_failure(struct daemon *d, const char *reason);
 /* Drops a reference to a shared configuration. */
 void daemon_conf_release(struct daemon_conf *dc);
 

@@ -68,10 +68,10 @@ struct server {
     void *cb_arg;
     struct server_udp_sock *udp;
     struct server_tcp_listener *tcp;
-    struct list conns;    /* of server_tcp_conn: the most recently active first */
-    uint32_t tcp_active;  /* connections not closing (the cap counts these) */
-    uv_check_t tcp_evict; /* after each loop turn: back under the cap */
-    uint64_t tcp_round;   /* loop turns seen by tcp_evict */
+    struct list conns;   /* of server_tcp_conn: the most recently active first */
+    uint32_t tcp_active; /* connections not closing (the cap counts these) */
+    uv_idle_t tcp_evict; /* active while over the cap: evicts on the next loop turns */
+    uint64_t tcp_round;  /* loop turns seen by tcp_evict */
     struct server_stats stats;
     size_t udp_max; /* largest accepted query datagram */
     uint8_t *rx;    /* recvmmsg buffers, shared by all UDP sockets (one loop thread) */

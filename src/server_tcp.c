@@ -36,7 +36,7 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 static void on_tcp_timer(uv_timer_t *timer);
 static void on_tcp_closed(uv_handle_t *handle);
 static void on_tcp_written(uv_write_t *req, int status);
-static void on_tcp_evict(uv_check_t *check);
+static void on_tcp_evict(uv_idle_t *idle);
 static void on_evict_closed(uv_handle_t *handle);
 static void on_listener_closed(uv_handle_t *handle);
 
@@ -48,9 +48,8 @@ int server_tcp_open(struct server *s, const union sockaddr_any *addr, char *errb
     l->handle.data = l;
     s->handles_open++;
     if (s->tcp == NULL) {
-        uv_check_init(s->loop, &s->tcp_evict);
+        uv_idle_init(s->loop, &s->tcp_evict);
         s->tcp_evict.data = s;
-        uv_check_start(&s->tcp_evict, on_tcp_evict);
         s->handles_open++;
     }
     l->next = s->tcp;
@@ -175,33 +174,49 @@ static void on_tcp_timer(uv_timer_t *timer)
 }
 
 /* ---- accepting. At the cap the least recently active connection without queries in flight (idle
- * or half-sent) makes room, but only at the end of a loop turn and never one accepted in that
+ * or half-sent) makes room, but on the next loop turns and never one accepted since the previous
  * turn: a client's first query, sent right after its connect, is read before the client can be
  * chosen, so an attacker reopening every closed connection cannot push clients out unread. */
 
-static struct server_tcp_conn *server_tcp_victim(struct server *s)
+/* The least recently active connection without queries in flight; with settled, only one that has
+ * been through a read since it was accepted. */
+static struct server_tcp_conn *server_tcp_victim(struct server *s, bool settled)
 {
     for (struct list_link *k = s->conns.last; k != NULL; k = k->prev) {
         struct server_tcp_conn *v = server_tcp_conn_of(k);
-        if (!v->closing && v->in_flight == 0 && v->round < s->tcp_round) {
+        if (!v->closing && v->in_flight == 0 && (!settled || v->round < s->tcp_round)) {
             return v;
         }
     }
     return NULL;
 }
 
-static void on_tcp_evict(uv_check_t *check)
+/* Over the cap: evict on the next loop turns (an active idle handle keeps the loop from sleeping
+ * in poll until then). */
+static void server_tcp_want_evict(struct server *s)
 {
-    struct server *s = check->data;
+    if (s->tcp_active > s->max_tcp_connections && !uv_is_active((uv_handle_t *)&s->tcp_evict)) {
+        uv_idle_start(&s->tcp_evict, on_tcp_evict);
+    }
+}
+
+static void on_tcp_evict(uv_idle_t *idle)
+{
+    struct server *s = idle->data;
     while (s->tcp_active > s->max_tcp_connections) {
-        struct server_tcp_conn *v = server_tcp_victim(s);
+        struct server_tcp_conn *v = server_tcp_victim(s, true);
         if (v == NULL) {
-            break; /* all busy or new: again after the next turn */
+            break;
         }
         s->stats.tcp_evicted++;
         server_tcp_close(v);
     }
     s->tcp_round++;
+    /* Done, or every connection has queries in flight (server_tcp_done asks again): stop; else
+     * the new connections become candidates after this turn. */
+    if (s->tcp_active <= s->max_tcp_connections || server_tcp_victim(s, false) == NULL) {
+        uv_idle_stop(&s->tcp_evict);
+    }
 }
 
 static struct server_tcp_conn *server_tcp_conn_new(struct server *s)
@@ -222,7 +237,7 @@ static struct server_tcp_conn *server_tcp_conn_new(struct server *s)
     return c;
 }
 
-/* True when the connection just counted may stay: the cap may be exceeded until the turn ends
+/* True when the connection just counted may stay: the cap may be exceeded until the next turns
  * (on_tcp_evict), by at most SERVER_TCP_OVER_CAP. */
 static bool server_tcp_admit(const struct server *s)
 {
@@ -244,6 +259,7 @@ static void on_tcp_connection(uv_stream_t *listener, int status)
         return;
     }
     s->stats.tcp_accepted++;
+    server_tcp_want_evict(s);
     if (s->tcp_active > s->stats.tcp_open_max) {
         s->stats.tcp_open_max = s->tcp_active;
     }
@@ -369,6 +385,7 @@ void server_tcp_done(struct server_tcp_conn *c)
         return;
     }
     server_tcp_touch(c);
+    server_tcp_want_evict(c->owner); /* c may be the candidate now */
     /* Messages left in the accumulator while the in-flight cap was reached. */
     server_tcp_progress(c);
 }
