@@ -52,7 +52,7 @@ struct daemon {
     uv_mutex_t lock;
     struct query_cache cache; /* shared by the workers */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
-    const char *pid_file;  /* written by us, removed at exit */
+    char *pid_file;        /* written by us, removed at exit; owned */
     sigset_t sigmask_orig; /* the mask before start-up blocked the handled signals */
     /* Reloads (SIGHUP) for SIGUSR1, under lock: a worker may refuse a configuration. */
     uint64_t reloads, reload_failures;

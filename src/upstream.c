@@ -148,7 +148,7 @@ static bool wire_same_question(const uint8_t *q, size_t qlen, const uint8_t *a, 
 static bool upstream_answer_ok(const uint8_t *q, size_t qlen, const uint8_t *a, size_t alen)
 {
     if (alen < DNS_HEADER_LEN || (a[2] & 0x80) == 0 || a[4] != 0 || a[5] != 1 ||
-        memcmp(a, q, 2) != 0 || !wire_same_question(q, qlen, a, alen)) {
+        !wire_same_question(q, qlen, a, alen)) {
         return false;
     }
     size_t off = DNS_HEADER_LEN;
@@ -347,7 +347,8 @@ static uint32_t req_send_untried(struct upstream_req *r)
     uint32_t count = 0, started = 0;
     const uint32_t *servers = req_group_servers(r, &count);
     r->sending = true;
-    for (uint32_t pos = 0; pos < count; pos++) {
+    /* A request answered inside the loop (see upstream_attempt_done) is deferred: stop. */
+    for (uint32_t pos = 0; pos < count && !r->deferred; pos++) {
         if (req_tried(r, pos)) {
             continue;
         }
@@ -368,7 +369,7 @@ static uint32_t req_send_untried(struct upstream_req *r)
 static void req_after_failure(struct upstream_req *r, int status)
 {
     struct upstream *u = r->u;
-    if (r->attempts != NULL || r->sending) {
+    if (r->attempts != NULL || r->sending || r->deferred) {
         return;
     }
     r->forwardall = !u->cfg.strict_order;
@@ -566,9 +567,6 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
         return;
     }
     uint8_t rcode = alen > 3 ? abuf[3] & 0x0f : 0;
-    if (rcode == 1 && upstream_chan_lost_edns(done.chan)) {
-        upstream_chan_retire(done.chan);
-    }
     if (r == NULL) {
         return;
     }
@@ -595,6 +593,17 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
     }
     if (!u->cfg.strict_order) {
         u->groups[r->group].last_server = (int32_t)done.pos;
+    }
+    if (r->sending) {
+        /* Answered inside r's own send loop (c-ares calling back from inside ares_send, as the
+         * query cache of c-ares 1.23+ does - switched off, but a c-ares that answers early must
+         * not end the request under the loop's feet): delivered on the next loop turn. */
+        r->held = mem_realloc(r->held, alen);
+        memcpy(r->held, abuf, alen);
+        r->held_len = alen;
+        r->held_server = done.server;
+        req_defer(r, 0);
+        return;
     }
     req_finish(r, 0, abuf, alen, done.server);
 }
@@ -699,6 +708,8 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
             : upstream_chan_pool_size(cfg->server_count * (cfg->instances ? cfg->instances : 1));
     u->rand_pos = sizeof(u->rand_buf);
     u->id_refs = mem_calloc(65536, sizeof(u->id_refs[0]));
+    u->rxbuf = mem_alloc(65536);
+    u->txbuf = mem_alloc(65536);
     u->servers = mem_calloc(cfg->server_count ? cfg->server_count : 1, sizeof(u->servers[0]));
     for (size_t i = 0; i < cfg->server_count; i++) {
         u->servers[i].addr = cfg->servers[i].addr;
@@ -768,6 +779,8 @@ void upstream_handle_closed(struct upstream *u)
     }
     free(u->chans);
     free(u->id_refs);
+    free(u->rxbuf);
+    free(u->txbuf);
     free(u->servers);
     free(u->groups);
     free(u);

@@ -31,6 +31,13 @@ E2E_CHECKS=0
 
 e2e_log() { echo "# $*" >&2; }
 
+# e2e_strerror NAME: the C library's text for errno NAME (e.g. ENOENT), so that expected messages
+# hold with glibc and musl alike (python3's os.strerror() asks the same C library).
+e2e_strerror()
+{
+    python3 -c 'import errno, os, sys; print(os.strerror(getattr(errno, sys.argv[1])))' "$1"
+}
+
 # Fails the test now: prints the reason (and the tail of each process's stderr) and exits 1. A
 # test that defines a function e2e_on_fail gets it called first, to print the state that explains
 # the failure (e.g. firewall counters), so an intermittent failure explains itself.

@@ -239,14 +239,16 @@ if [[ -x "$DNSMASQ" ]]; then
 else
     e2e_skip_part "dnsmasq not found at $DNSMASQ: the comparisons with dnsmasq 2.90"
 fi
-expect_fail noconf 3 "^dnsroute: cannot read $E2E_TMP/none.conf: No such file or directory\$" \
+enoent=$(e2e_strerror ENOENT)
+eaddrinuse=$(e2e_strerror EADDRINUSE)
+expect_fail noconf 3 "^dnsroute: cannot read $E2E_TMP/none.conf: $enoent\$" \
     -C "$E2E_TMP/none.conf" --port=5356
 base=(-C "$conf" --listen-address=127.0.0.1 "$U")
 # Port in use: dnsmasq (bind-interfaces: it binds exactly 127.0.0.1) holds 5357.
 printf '%s\n' no-resolv no-hosts server=127.0.0.2 >"$E2E_TMP/dm.conf"
 if [[ -x "$DNSMASQ" ]]; then
     e2e_start_dnsmasq dm 5357 "$E2E_TMP/dm.conf"
-    expect_fail inuse 2 '^dnsroute: failed to create listening socket for 127\.0\.0\.1: Address already in use$' \
+    expect_fail inuse 2 "^dnsroute: failed to create listening socket for 127\\.0\\.0\\.1: $eaddrinuse\$" \
         "${base[@]}" --port=5357 --pid-file=
     rc=0
     "$DNSMASQ" -C "$E2E_TMP/dm.conf" --port=5357 --listen-address=127.0.0.1 --bind-interfaces \
@@ -256,13 +258,13 @@ if [[ -x "$DNSMASQ" ]]; then
         "$(cat "$E2E_TMP/inuse.out")" "port in use: the same text as dnsmasq 2.90"
 fi
 e2e_start_dnsroute first 5358 "$E2E_TMP/dm.conf" $U --pid-file=
-expect_fail inuse2 2 '^dnsroute: failed to create listening socket for 127\.0\.0\.1: Address already in use$' \
+expect_fail inuse2 2 "^dnsroute: failed to create listening socket for 127\\.0\\.0\\.1: $eaddrinuse\$" \
     "${base[@]}" --port=5358 --pid-file= --workers=2
 e2e_stop first
 # Errors after the fork reach the starting command (dnsmasq's error pipe) and stop the daemon.
-expect_fail pidfile 3 "^dnsroute: failed to open pidfile $E2E_TMP/nodir/x.pid: No such file or directory\$" \
+expect_fail pidfile 3 "^dnsroute: failed to open pidfile $E2E_TMP/nodir/x.pid: $enoent\$" \
     "${base[@]}" --port=5359 --pid-file="$E2E_TMP/nodir/x.pid"
-expect_fail logfile 3 "^dnsroute: cannot open log $E2E_TMP/nodir/x.log: No such file or directory\$" \
+expect_fail logfile 3 "^dnsroute: cannot open log $E2E_TMP/nodir/x.log: $enoent\$" \
     "${base[@]}" --port=5359 --pid-file= --log-facility="$E2E_TMP/nodir/x.log"
 expect_fail pidfile_k 3 "^dnsroute: failed to open pidfile" "${base[@]}" -k --port=5359 \
     --pid-file="$E2E_TMP/nodir/x.pid"
