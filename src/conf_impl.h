@@ -66,6 +66,7 @@ struct conf_loader {
     const char *file; /* file being read, NULL on the command line */
     unsigned line;
     bool servers_only; /* reading servers-file: only server=/rev-server= */
+    bool from_dbus;    /* applying servers set over D-Bus */
     bool stdin_read;
     bool resolv_is_default; /* resolv_files still holds only the built-in default */
     char *main_conffile;    /* first -C of the command line (replaces /etc/dnsmasq.conf) */
@@ -81,7 +82,7 @@ struct conf_loader {
 
     uint32_t last_server; /* id of the last server interned (fast path) */
     size_t server_cap, set_cap, setlist_cap, item_cap;
-    size_t listen_cap, iface_cap, except_cap, bogus_cap, resolv_cap, explain_cap;
+    size_t listen_cap, iface_cap, except_cap, bogus_cap, resolv_cap, explain_cap, rebind_ok_cap;
     struct conf_htab server_index, set_index, setlist_index;
 };
 

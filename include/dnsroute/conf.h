@@ -33,6 +33,7 @@ struct conf_server {
     char iface[IF_NAMESIZE];   /* "" when none (SO_BINDTODEVICE) */
     bool from_resolv;          /* came from resolv-file */
     bool from_servers_file;    /* came from servers-file (re-read on SIGHUP) */
+    bool from_dbus;            /* set over D-Bus (SetServers*): dnsmasq's SERV_FROM_DBUS */
 };
 
 enum conf_set_kind { CONF_SET_IPSET, CONF_SET_NFTSET };
@@ -60,6 +61,14 @@ struct conf_prefix {
     uint8_t prefix_len;
 };
 
+/* --local-service[=net|host]: answer only clients on a directly connected subnet (net), or on
+ * this host (host); off whenever interface=, except-interface= or listen-address= is given. */
+enum conf_local_service {
+    CONF_LOCAL_SERVICE_OFF = 0,
+    CONF_LOCAL_SERVICE_NET,
+    CONF_LOCAL_SERVICE_HOST
+};
+
 enum conf_log_queries { CONF_LOG_QUERIES_OFF = 0, CONF_LOG_QUERIES_ON, CONF_LOG_QUERIES_EXTRA };
 
 struct conf {
@@ -72,6 +81,7 @@ struct conf {
     char (*except_interfaces)[IF_NAMESIZE];
     size_t except_interface_count;
     bool bind_interfaces;
+    enum conf_local_service local_service;
 
     /* Upstreams. */
     struct conf_server *servers;
@@ -97,11 +107,17 @@ struct conf {
     uint32_t local_ttl_s;
     uint32_t max_ttl_s; /* 0 = no cap */
     bool no_negcache;
+    bool clear_on_reload; /* empty the cache on SIGHUP and when D-Bus sets servers */
     bool domain_needed;
     bool bogus_priv;
     bool filter_a;
     bool filter_aaaa;
     bool no_hosts;
+    bool proxy_dnssec;        /* pass upstream's AD bit on (dnsmasq --proxy-dnssec) */
+    bool stop_dns_rebind;     /* drop answers with private addresses (dnsmasq --stop-dns-rebind) */
+    bool rebind_localhost_ok; /* --rebind-localhost-ok: 127/8, 0/8, ::1, :: are not private */
+    char **rebind_ok_domains; /* --rebind-domain-ok, lower-case, no trailing dot; "" = dotless */
+    size_t rebind_ok_count;
     struct conf_prefix *bogus_nxdomain;
     size_t bogus_nxdomain_count;
 
@@ -130,7 +146,8 @@ struct conf {
     bool test_only;          /* --test */
     char **explain_names;    /* --explain=NAME[,TYPE] (dnsroute): print routing, then exit */
     size_t explain_count;
-    bool info_only; /* --help or --version was printed to stdout: exit 0 at once */
+    bool info_only;  /* --help or --version was printed to stdout: exit 0 at once */
+    char *dbus_name; /* enable-dbus[=NAME]: the bus name to own; NULL: no D-Bus */
 
     struct domtree *tree; /* every server/local/address/ipset/nftset rule */
     size_t warnings;      /* number of "ignored option" warnings printed */
@@ -149,6 +166,12 @@ struct conf_error {
  * ignored options go to the logger. On failure returns a negative code, fills *err, and leaves
  * *c deinitialised. The caller owns *c and calls conf_deinit. */
 int conf_load(struct conf *c, int argc, char *const argv[], struct conf_error *err);
+/* conf_load, then the servers set over D-Bus: each entry is the argument of a server= line
+ * ("1.2.3.4", "/d1/d2/1.2.3.4#5353", "/local.domain/"), applied after the files and
+ * servers-file and before resolv-file, marked from_dbus. A bad entry fails the load with
+ * dnsmasq's D-Bus text "dnsroute: Invalid IP address 'ADDR': MSG" (CONF_EXIT_BADCONF). */
+int conf_load_dbus(struct conf *c, int argc, char *const argv[], const char *const *dbus_servers,
+                   size_t dbus_server_count, struct conf_error *err);
 void conf_deinit(struct conf *c);
 
 /* Prints the routing decision for name (and qtype, default A) to out: action, upstream group
