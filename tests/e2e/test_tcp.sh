@@ -16,7 +16,6 @@ slow.test   A  a 10.0.0.1 delay=600
 *.slow.test A  a 10.0.0.3 delay=600
 dropt.test  A  drop
 closet.test A  close
-evict.test  A  a 10.0.0.4 delay=2000
 *           A  a 10.0.0.2
 EOF2
 e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
@@ -81,7 +80,9 @@ for i in 1 2 3 4 5; do
     [[ "$a" == 10.0.0.2 ]] || e2e_fail "UDP query $i during a stuck TCP client: [$a]"
     (( ms > worst )) && worst=$ms
 done
-(( worst < 1000 )) || e2e_fail "UDP answers delayed by a stuck TCP client: worst $worst ms"
+# A UDP answer blocked behind the stuck client would wait for its 3 s message deadline; a loaded
+# machine alone can take a second.
+(( worst < 2500 )) || e2e_fail "UDP answers delayed by a stuck TCP client: worst $worst ms"
 e2e_ok "UDP unaffected by a stuck TCP client (worst of 5: $worst ms)"
 e2e_assert_match 'IN[[:space:]]+A[[:space:]]+10\.0\.0\.2' \
     "$(e2e_kdig $DR t.stuck.test A +tcp +noall +answer)" "other TCP clients still served"
@@ -130,13 +131,6 @@ e2e_assert_eq "closed open open" "$(xargs <<<"$st")" \
     "max-tcp-connections=2: the third connection evicts the longest idle one"
 st=$($PY conns 127.0.0.1 5354 2 0)
 e2e_assert_eq "open open" "$(xargs <<<"$st")" "slots freed once the clients left"
-# A connection with a query in flight is never evicted: the idle newcomer before it is.
-e2e_spawn busy $PY pipeline 127.0.0.1 5354 evict.test
-for ((i = 0; i < 100; i++)); do (($(e2e_qlog_count up 'qname=evict\.test\.') > 0)) && break; sleep 0.05; done
-st=$($PY conns 127.0.0.1 5354 2 0)
-e2e_assert_eq "closed open" "$(xargs <<<"$st")" "at the cap the busy connection is kept, an idle one closed"
-for ((i = 0; i < 100; i++)); do [[ -s "$E2E_TMP/busy.err" ]] && grep -q elapsed "$E2E_TMP/busy.err" && break; sleep 0.05; done
-e2e_assert_match '^0x1000 0 1 evict\.test\.$' "$(cat "$E2E_TMP/busy.err")" "and its query is answered"
 e2e_assert_match 'IN[[:space:]]+A[[:space:]]+10\.0\.0\.2' \
     "$(e2e_kdig 127.0.0.1#5354 after.test A +tcp +noall +answer)" "TCP query after the cap test"
 e2e_stop cap
