@@ -71,6 +71,7 @@ struct query_ctx {
     uint32_t free_count;
     uint32_t in_flight;
     struct log_ratelimit full_log; /* "Maximum number of concurrent DNS queries" */
+    uint32_t hosts_rotate;         /* round robin over a hosts name's addresses */
 };
 
 /* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation;
