@@ -368,7 +368,19 @@ static bool dir_entry_wanted(const char *name, char **suffixes, size_t count)
     return !required || matched;
 }
 
-/* Collects the wanted regular files of dir into *paths (sorted). */
+/* The next entry of d, or NULL at the end (*err = 0) or on a read error (*err = errno, e.g.
+ * EOVERFLOW from a 32-bit build without 64-bit inode numbers, EIO from the file system). */
+static struct dirent *next_entry(DIR *d, int *err)
+{
+    errno = 0;
+    struct dirent *e = readdir(d);
+    *err = e == NULL ? errno : 0;
+    return e;
+}
+
+/* Collects the wanted regular files of dir into *paths (sorted). A directory that cannot be read
+ * to its end is an error like one that cannot be opened (dnsmasq's message and exit code), never
+ * a silently shorter configuration. */
 static int list_dir(struct conf_loader *l, const char *dir, char **suffixes, size_t count,
                     char ***paths, size_t *n)
 {
@@ -377,8 +389,8 @@ static int list_dir(struct conf_loader *l, const char *dir, char **suffixes, siz
         return fail_hard(l, CONF_EXIT_FILE, "cannot access directory %s: %s", dir, strerror(errno));
     }
     size_t cap = 0;
-    int rc = 0;
-    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+    int rc = 0, err = 0;
+    for (struct dirent *e = next_entry(d, &err); e != NULL; e = next_entry(d, &err)) {
         if (!dir_entry_wanted(e->d_name, suffixes, count)) {
             continue;
         }
@@ -397,6 +409,9 @@ static int list_dir(struct conf_loader *l, const char *dir, char **suffixes, siz
         }
         mem_grow((void **)paths, &cap, *n + 1, sizeof(char *));
         (*paths)[(*n)++] = path;
+    }
+    if (rc == 0 && err != 0) {
+        rc = fail_hard(l, CONF_EXIT_FILE, "cannot access directory %s: %s", dir, strerror(err));
     }
     closedir(d);
     if (*n > 1) {
@@ -627,6 +642,11 @@ static int load(struct conf_loader *l, int argc, char *const argv[])
     if (domtree_finish(l->c->tree) < 0) {
         return fail_hard(l, CONF_EXIT_NOMEM, "could not build the domain table");
     }
+    /* dnsmasq (option.c, end of read_opts): local-service is a safe default for otherwise
+     * unconfigured installations, so any access control of the user's own turns it off. */
+    if (l->c->interface_count || l->c->except_interface_count || l->c->listen_addr_count) {
+        l->c->local_service = CONF_LOCAL_SERVICE_OFF;
+    }
     return 0;
 }
 
@@ -662,6 +682,7 @@ void conf_deinit(struct conf *c)
     free_strings(c->resolv_files, c->resolv_file_count);
     free(c->servers_file);
     free(c->bogus_nxdomain);
+    free_strings(c->rebind_ok_domains, c->rebind_ok_count);
     free(c->sets);
     free(c->setlists);
     free(c->setlist_items);

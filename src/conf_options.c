@@ -3,6 +3,7 @@
  * option dnsroute implements. Rows without a handler are dnsmasq options outside dnsroute's scope
  * (DHCP, TFTP, local records, DNSSEC, ...): conf.c accepts them with one warning each. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,23 @@ static int opt_expand_hosts(struct conf_loader *l, char *arg)
 {
     (void)arg;
     l->c->expand_hosts = true;
+    return 0;
+}
+
+/* dnsroute does not validate DNSSEC. A configuration asking for validation must not run silently
+ * unvalidated: refuse it and name the way to keep the protection (RFC 4035 section 3.2.3: a
+ * security-aware resolver sets AD; proxy-dnssec passes a validating upstream's AD on). */
+static int opt_dnssec(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    return conf_fail(l, "dnssec: DNSSEC validation is not supported by dnsroute; use a validating "
+                        "upstream server and proxy-dnssec instead");
+}
+
+static int opt_proxy_dnssec(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->proxy_dnssec = true;
     return 0;
 }
 
@@ -451,6 +469,57 @@ static int add_names(struct conf_loader *l, char *arg, char (**list)[IF_NAMESIZE
     return 0;
 }
 
+static int opt_local_service(struct conf_loader *l, char *arg)
+{
+    if (arg == NULL || strcmp(arg, "net") == 0) {
+        l->c->local_service = CONF_LOCAL_SERVICE_NET;
+    } else if (strcmp(arg, "host") == 0) {
+        l->c->local_service = CONF_LOCAL_SERVICE_HOST;
+    } else {
+        return conf_fail(l, "error");
+    }
+    return 0;
+}
+
+static int opt_stop_dns_rebind(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->stop_dns_rebind = true;
+    return 0;
+}
+
+static int opt_rebind_localhost_ok(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->rebind_localhost_ok = true;
+    return 0;
+}
+
+/* rebind-domain-ok=/d1/d2/... or =d: one exempt domain per '/'-separated field, as dnsmasq
+ * (option.c LOPT_NO_REBIND); "//" gives the empty domain, which exempts names without a dot.
+ * Stored lower-case without a trailing dot. */
+static int opt_rebind_domain_ok(struct conf_loader *l, char *arg)
+{
+    struct conf *c = l->c;
+    conf_unhide(arg);
+    char *a = arg[0] == '/' ? arg + 1 : arg;
+    do {
+        char *next = conf_split(a, '/');
+        size_t n = strlen(a);
+        if (n > 0 && a[n - 1] == '.') {
+            a[--n] = '\0';
+        }
+        for (size_t i = 0; i < n; i++) {
+            a[i] = (char)tolower((unsigned char)a[i]);
+        }
+        mem_grow((void **)&c->rebind_ok_domains, &l->rebind_ok_cap, c->rebind_ok_count + 1,
+                 sizeof(char *));
+        c->rebind_ok_domains[c->rebind_ok_count++] = mem_strdup(a);
+        a = next;
+    } while (a != NULL && *a != '\0');
+    return 0;
+}
+
 static int opt_interface(struct conf_loader *l, char *arg)
 {
     struct conf *c = l->c;
@@ -526,7 +595,7 @@ const struct conf_option conf_options[] = {
     {"domain-suffix", 's', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"interface", 'i', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_interface},
     {"listen-address", 'a', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_listen_address},
-    {"local-service", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
+    {"local-service", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, opt_local_service},
     {"bogus-priv", 'b', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_bogus_priv},
     {"bogus-nxdomain", 'B', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE,
      conf_opt_bogus_nxdomain},
@@ -620,8 +689,8 @@ const struct conf_option conf_options[] = {
     {"dhcp-optsdir", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-no-override", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"tftp-port-range", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"stop-dns-rebind", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
-    {"rebind-domain-ok", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"stop-dns-rebind", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_stop_dns_rebind},
+    {"rebind-domain-ok", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_rebind_domain_ok},
     {"all-servers", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_all_servers},
     {"dhcp-match", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-name-match", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
@@ -642,13 +711,14 @@ const struct conf_option conf_options[] = {
     {"tag-if", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-proxy", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-generate-names", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"rebind-localhost-ok", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"rebind-localhost-ok", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE,
+     opt_rebind_localhost_ok},
     {"add-mac", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"strip-mac", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"add-subnet", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"strip-subnet", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"add-cpe-id", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"proxy-dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"proxy-dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_proxy_dnssec},
     {"dhcp-sequential-ip", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"conntrack", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"dhcp-client-update", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
@@ -668,7 +738,7 @@ const struct conf_option conf_options[] = {
     {"connmark-allowlist-enable", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"connmark-allowlist", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"synth-domain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_dnssec},
     {"trust-anchor", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dnssec-debug", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"dnssec-check-unsigned", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},

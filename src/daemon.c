@@ -296,7 +296,7 @@ static int daemon_start_detached(struct daemon *d, const struct conf *c, char *e
             log_error("%s", errbuf); /* the log is open: there too, as dnsmasq's die() */
             return CONF_EXIT_FILE;
         }
-        d->pid_file = c->pid_file;
+        d->pid_file = mem_strdup(c->pid_file); /* the start-up configuration goes away */
     }
     if (daemon_drop_privileges(c, c->set_count > 0, errbuf, errlen) < 0) {
         log_error("%s", errbuf);
@@ -364,6 +364,10 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         daemon_log_startup(d, &dc->conf);
         /* After the privilege drop, before any query, as dnsmasq (the workers share the conf). */
         conf_load_hosts(&dc->conf);
+        /* Each worker's generation holds the configuration from here on: without this reference
+         * the start-up configuration is freed with the first reload, not kept for ever. */
+        daemon_conf_release(dc);
+        dc = NULL;
         for (; spawned < d->nworkers; spawned++) {
             if (daemon_worker_spawn(&d->workers[spawned]) != 0) {
                 log_error("cannot start worker thread %u", spawned);
@@ -378,6 +382,7 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
     }
     if (d->pid_file != NULL) {
         unlink(d->pid_file);
+        free(d->pid_file);
     }
     /* Workers that never got a thread (start-up failure) are torn down here. */
     daemon_worker_shutdown(&d->workers[0]);

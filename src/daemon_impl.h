@@ -51,7 +51,7 @@ struct daemon {
     uv_mutex_t lock;
     struct query_cache cache; /* shared by the workers */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
-    const char *pid_file; /* written by us, removed at exit */
+    char *pid_file; /* written by us, removed at exit; owned */
 };
 
 /* daemon_worker.c */

@@ -21,6 +21,7 @@ void daemon_conf_release(struct daemon_conf *dc)
     if (dc != NULL && atomic_fetch_sub(&dc->users, 1) == 1) {
         conf_deinit(&dc->conf);
         free(dc);
+        mem_trim(); /* a configuration is megabytes: give them back (RSS after reloads) */
     }
 }
 

@@ -11,7 +11,10 @@
 static inline char fold(char c)
 {
     unsigned char u = (unsigned char)c;
-    return (u >= 'A' && u <= 'Z') ? (char)(u | 0x20) : c;
+    if (u >= 'A' && u <= 'Z') {
+        u |= 0x20U;
+    }
+    return (char)u;
 }
 
 /* Bytes a configured domain may hold: printable ASCII without space (dnsmasq without IDN). */

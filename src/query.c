@@ -16,9 +16,11 @@
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
 #include "dnsroute/err.h"
+#include "dnsroute/ifaddr.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
+#include "dnsroute/rebind.h"
 #include "dnsroute/upstream.h"
 
 /* Largest client query kept: a question, an OPT and generous options (padding, cookies). */
@@ -134,6 +136,8 @@ void query_ctx_deinit(struct query_ctx *ctx)
     ctx->scratch = NULL;
     free(ctx->addrs);
     ctx->addrs = NULL;
+    ifaddr_free(ctx->ifaddrs);
+    ctx->ifaddrs = NULL;
 }
 
 static struct query *query_alloc(struct query_ctx *ctx)
@@ -571,7 +575,8 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
     return ttl;
 }
 
-static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache);
+static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
+                               bool from_cache);
 
 /* Answers from the cache when it can: the stored reply gets the client's ID and question case,
  * TTLs counted down, and goes through the same relay path (sets refreshed, EDNS, truncation). */
@@ -614,13 +619,13 @@ static bool query_answer_cached(struct query *q)
         return false;
     }
     q->ctx->stats.cache_hits++;
-    query_relay(q, pkt, hit.len, true);
+    query_relay_parsed(q, pkt, hit.len, &r, true);
     return true;
 }
 
 /* ---- Forwarding. */
 
-static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+static void on_upstream_done(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
                              uint32_t server_id);
 
 static void query_forward(struct query *q)
@@ -703,9 +708,40 @@ static void query_route(struct query *q)
     query_forward(q);
 }
 
+/* --local-service (dnsmasq receive_query/tcp_request): only clients on a directly connected subnet
+ * (net) or on this host (host) are answered; others are dropped and logged once. Without the
+ * option this is one comparison. The interface table is opened on first use, on this loop. */
+static bool query_client_allowed(struct query_ctx *ctx, const struct server_client *client)
+{
+    enum conf_local_service mode = ctx->gen->conf->local_service;
+    if (DNSROUTE_LIKELY(mode == CONF_LOCAL_SERVICE_OFF)) {
+        return true;
+    }
+    bool ok = false;
+    if (mode == CONF_LOCAL_SERVICE_HOST) {
+        ok = sockaddr_is_loopback(&client->peer);
+    } else if (ctx->ifaddrs != NULL || ifaddr_new(ctx->loop, &ctx->ifaddrs) == 0) {
+        ok = ifaddr_is_local(ctx->ifaddrs, &client->peer);
+    } else {
+        log_error("local-service: cannot read interface addresses; refusing queries");
+    }
+    if (!ok && !ctx->nonlocal_logged) {
+        char text[SOCKADDR_TEXT_MAX];
+        (void)sockaddr_format(&client->peer, false, text, sizeof(text));
+        log_warn("ignoring query from non-local network %s (logged only once)", text);
+        ctx->nonlocal_logged = true;
+    }
+    return ok;
+}
+
 void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len)
 {
     struct query_ctx *ctx = arg;
+    if (!query_client_allowed(ctx, client)) {
+        ctx->stats.dropped++;
+        server_drop(ctx->server, client);
+        return;
+    }
     ctx->stats.received++;
     if (len > QUERY_BUF_LEN || len < DNSMSG_HEADER_LEN) {
         ctx->stats.dropped++;
@@ -822,6 +858,29 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
                            const struct dnsmsg_reply *r)
 {
     return c->bogus_nxdomain_count != 0 && query_answer_any(pkt, len, r, query_rr_is_bogus, c);
+}
+
+/* --stop-dns-rebind (dnsmasq extract_addresses with check_rebind): true when an A/AAAA record on
+ * the CNAME chain from the question name holds a private address (rebind.h) and the name is not
+ * exempted by --rebind-domain-ok. Such an answer never reaches the cache, the sets or the client.
+ */
+static bool query_is_rebind(const struct query *q, const uint8_t *pkt, size_t len,
+                            const struct dnsmsg_reply *r)
+{
+    const struct conf *c = q->gen->conf;
+    if (!c->stop_dns_rebind) {
+        return false;
+    }
+    struct dnsmsg_addr *addrs = query_addrs(q->ctx);
+    int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
+                               QUERY_ADDRS_MAX);
+    for (int i = 0; i < n; i++) {
+        if (rebind_addr_is_private(addrs[i].addr, addrs[i].len, c->rebind_localhost_ok)) {
+            return !rebind_domain_is_ok(q->key_len ? q->key : "", c->rebind_ok_domains,
+                                        c->rebind_ok_count);
+        }
+    }
+    return false;
 }
 
 /* Queues the answer's addresses (the CNAME chain from the question name) for every set of the
@@ -950,21 +1009,17 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
                                                 : "NODATA");
 }
 
-/* Rewrites a checked upstream (or cached) reply for the client and queues it. */
-static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache)
+/* Rewrites a reply checked against the query (r: its parse) for the client and queues it. */
+static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
+                               bool from_cache)
 {
     const struct conf *c = q->gen->conf;
-    struct dnsmsg_reply r;
-    if (dnsmsg_parse_reply(&r, pkt, len, &q->q) < 0) {
-        q->ctx->stats.servfail++;
-        query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
-        return;
-    }
     dnsmsg_set_id(pkt, q->q.id);
-    /* dnsmasq process_reply: RA on, AD off (we do not validate). */
-    dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, DNSMSG_FLAG_AD);
-    bool answer = (r.rcode == DNSMSG_RCODE_NOERROR) && !r.tc;
-    if (answer && query_is_bogus(c, pkt, len, &r)) {
+    /* dnsmasq process_reply: RA on; AD off (we do not validate) unless proxy-dnssec trusts the
+     * upstream's validation (RFC 4035 section 4.6). */
+    dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, c->proxy_dnssec ? 0 : DNSMSG_FLAG_AD);
+    bool answer = (r->rcode == DNSMSG_RCODE_NOERROR) && !r->tc;
+    if (answer && query_is_bogus(c, pkt, len, r)) {
         q->ctx->stats.bogus_nxdomain++;
         if (query_logging(q)) {
             /* dnsmasq 2.90 logs a bogus-nxdomain hit as a config answer. */
@@ -973,8 +1028,14 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
         query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
         return;
     }
+    if (answer && query_is_rebind(q, pkt, len, r)) {
+        /* dnsmasq process_reply: the records go, the rcode stays (an empty NOERROR). */
+        log_warn("possible DNS-rebind attack detected: %s", query_name(q));
+        query_answer_rcode(q, DNSMSG_RCODE_NOERROR);
+        return;
+    }
     if (!from_cache) {
-        uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, &r) : 0;
+        uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : 0;
         if (ttl > 0) {
             struct cache_key k;
             query_cache_key(q, &k);
@@ -983,12 +1044,12 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
             uv_mutex_unlock(&q->ctx->cache->lock);
         }
         if (q->gen->conf->max_ttl_s != 0) {
-            dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf->max_ttl_s);
+            dnsmsg_rewrite_ttls(pkt, len, r, 0, q->gen->conf->max_ttl_s);
         }
     }
     if (answer && q->q.qclass == DNSMSG_CLASS_IN &&
         (!from_cache || !q->gen->conf->no_set_refresh)) {
-        query_add_to_sets(q, pkt, len, &r);
+        query_add_to_sets(q, pkt, len, r);
     }
     /* dnsmasq filter-AAAA/filter-A (rrfilter, after the sets got the addresses): only records of
      * the filtered type go, so NXDOMAIN, SERVFAIL, TC and NODATA replies pass unchanged (they
@@ -996,7 +1057,7 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
     uint16_t filtered = c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA ? DNSMSG_TYPE_AAAA
                         : c->filter_a && q->q.qtype == DNSMSG_TYPE_A     ? DNSMSG_TYPE_A
                                                                          : 0;
-    if (filtered != 0 && answer && query_answer_any(pkt, len, &r, query_rr_has_type, &filtered)) {
+    if (filtered != 0 && answer && query_answer_any(pkt, len, r, query_rr_has_type, &filtered)) {
         /* Differs from dnsmasq: its rrfilter keeps the other records (a CNAME chain, the
          * authority section); this NODATA has none. The client sees NODATA either way. */
         if (query_logging(q)) {
@@ -1007,28 +1068,28 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
         return;
     }
     if (query_logging(q)) {
-        query_log_reply(q, pkt, len, &r, from_cache ? "cached" : "reply");
+        query_log_reply(q, pkt, len, r, from_cache ? "cached" : "reply");
     }
-    int n = dnsmsg_reply_set_edns(pkt, len, QUERY_REPLY_CAP, &r, &q->q.edns, c->edns_packet_max);
+    int n = dnsmsg_reply_set_edns(pkt, len, QUERY_REPLY_CAP, r, &q->q.edns, c->edns_packet_max);
     if (n < 0) {
         query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
         return;
     }
     len = (size_t)n;
     if (q->udp_limit != 0 && len > q->udp_limit) {
-        len = (size_t)dnsmsg_reply_truncate(pkt, len, &r, q->udp_limit);
+        len = (size_t)dnsmsg_reply_truncate(pkt, len, r, q->udp_limit);
         q->ctx->stats.truncated++;
     }
     q->ctx->stats.replies++;
     query_send(q, pkt, len);
 }
 
-static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+static void on_upstream_done(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
                              uint32_t server_id)
 {
     struct query *q = DNSROUTE_CONTAINER_OF(req, struct query, up);
     (void)server_id;
-    if (status < 0 || len > QUERY_REPLY_CAP - 64) {
+    if (status < 0 || reply->len > QUERY_REPLY_CAP - 64) {
         q->ctx->stats.servfail++;
         if (query_logging(q)) {
             query_log(q, "reply %s is %s", query_name(q),
@@ -1037,7 +1098,9 @@ static void on_upstream_done(struct upstream_req *req, int status, const uint8_t
         query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
         return;
     }
+    /* upstream parsed and checked the reply against this query: not parsed again. */
     uint8_t *pkt = query_scratch(q->ctx);
-    memcpy(pkt, reply, len);
-    query_relay(q, pkt, len, false);
+    memcpy(pkt, reply->pkt, reply->len);
+    struct dnsmsg_reply r = reply->reply;
+    query_relay_parsed(q, pkt, reply->len, &r, false);
 }

@@ -1,8 +1,18 @@
 /* upstream_chan.c - the c-ares side of upstream: channels (one server, one transport each) kept in
  * per-server pools, their sockets watched by uv_poll_t, a housekeeping timer for c-ares timeouts,
- * source-port binding (--query-port, --min-port/--max-port, @source#port, @interface), and a
- * receive filter that hides FORMERR rcodes from c-ares 1.18.1, whose EDNS fallback would otherwise
- * cut 11 bytes off the query and switch EDNS off for the whole channel. */
+ * source-port binding (--query-port, --min-port/--max-port, @source#port, @interface), and the
+ * socket hooks through which every message passes (upstream_ares.c installs them).
+ * Sending: a UDP query leaves through the next socket of the server's port pool, as the bytes
+ * upstream_send() was given, carrying the ID c-ares chose (c-ares 1.22+ picks its own; 1.34
+ * would also add a DNS cookie); the pool socket records that ID.
+ * Receiving (the receive filter): a datagram is accepted only if dnsmsg parses it as a reply and,
+ * on a pool socket, a query sent from that very socket waits for its ID; nothing is accepted on
+ * the channel's own socket while it is pooled. The accepted bytes are kept (a capture) and c-ares
+ * is shown a stand-in: the header and question with rcode NOERROR and no records, so no c-ares
+ * version meets an rcode, a TC bit, a size or a record that would set off its own fallbacks
+ * (1.18's EDNS switch-off on FORMERR, the TCP retry on TC, 1.34's full parse and cookie checks).
+ * Over TCP the stream is copied message by message and only a FORMERR rcode is hidden. When c-ares
+ * ends the attempt, the capture with its ID is what upstream.c gets. */
 #include "upstream_impl.h"
 
 #include <errno.h>
@@ -14,6 +24,7 @@
 #include <unistd.h>
 
 #include "dnsroute/compat.h"
+#include "dnsroute/dnsmsg.h"
 #include "dnsroute/err.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
@@ -21,42 +32,146 @@
 /* Kernel socket buffer limits per c-ares socket. They cap, not allocate, so they cost nothing
  * while idle; a shared socket (--query-port) may take bursts of answers. */
 enum { CHAN_SOCK_BUF = 1 << 20 };
-/* Largest UDP payload c-ares accepts: its read buffer holds 4096 bytes + 1 (MAXENDSSZ). */
-enum { CHAN_EDNS_SIZE = 4096 };
-enum { DNS_RCODE_FORMERR = 1 };
+/* Largest DNS message (and so datagram) read. */
+enum { CHAN_MSG_MAX = 65535 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
 static struct upstream_psock *psock_next(struct upstream_chan *c);
-static void psock_sent(struct upstream_psock *ps);
-static ssize_t psock_received(struct upstream_psock *ps, ssize_t n);
+static void psock_sent(struct upstream_psock *ps, uint16_t wire_id);
+static bool psock_has_id(const struct upstream_psock *ps, uint16_t wire_id);
+static void psock_take_id(struct upstream_psock *ps, uint16_t wire_id);
 static void psock_retire(struct upstream_psock *ps);
 static void psock_close_all(struct upstream_chan *c);
 static void psock_tick(struct upstream_chan *c, uint64_t now);
 static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen,
                     struct upstream_chan **out);
 
-/* --- FORMERR filter ------------------------------------------------------------------------ */
+/* --- captures ------------------------------------------------------------------------------- */
 
-/* Remembers that the answer with this ID had its FORMERR rcode hidden from c-ares. */
-static void chan_note_patched(struct upstream_chan *c, uint16_t id)
+static void chan_capture(struct upstream_chan *c, struct upstream_psock *ps, uint16_t wire_id,
+                         const uint8_t *pkt, size_t len)
 {
-    if (c->patched_count == UPSTREAM_PATCHED_MAX) {
-        memmove(c->patched, c->patched + 1, sizeof(c->patched[0]) * (UPSTREAM_PATCHED_MAX - 1));
-        c->patched_count--;
-    }
-    c->patched[c->patched_count++] = id;
+    struct upstream_capture *cap = mem_alloc(sizeof(*cap) + len);
+    cap->ps = ps;
+    cap->pkt = (uint8_t *)(cap + 1);
+    memcpy(cap->pkt, pkt, len);
+    cap->len = len;
+    cap->wire_id = wire_id;
+    cap->next = c->captures;
+    c->captures = cap;
 }
 
-/* c-ares 1.18.1 treats "FORMERR without OPT" as an EDNS failure (see the file comment). The
- * header's rcode is turned into NOERROR before c-ares reads it and restored in on_ares_answer;
- * with NOCHECKRESP the rcode means nothing else to c-ares. byte3 is the header's fourth byte. */
-static void chan_filter_byte3(struct upstream_chan *c, uint8_t *byte3, uint8_t byte2, uint16_t id)
+/* The capture with wire_id, unlinked (the caller frees it), or NULL. */
+static struct upstream_capture *chan_take_capture(struct upstream_chan *c, uint16_t wire_id)
 {
-    if ((byte2 & 0x80) != 0 && (*byte3 & 0x0f) == DNS_RCODE_FORMERR) {
-        *byte3 &= 0xf0;
-        chan_note_patched(c, id);
+    for (struct upstream_capture **pp = &c->captures; *pp != NULL; pp = &(*pp)->next) {
+        struct upstream_capture *cap = *pp;
+        if (cap->wire_id == wire_id) {
+            *pp = cap->next;
+            return cap;
+        }
+    }
+    return NULL;
+}
+
+/* Frees what c-ares did not claim in the ares_process_fd() call that just returned. */
+static void chan_drop_captures(struct upstream_chan *c)
+{
+    while (c->captures != NULL) {
+        struct upstream_capture *cap = c->captures;
+        c->captures = cap->next;
+        free(cap);
     }
 }
+
+/* --- receive filter: UDP -------------------------------------------------------------------- */
+
+/* Writes into buf[cap] what c-ares is shown of the accepted reply pkt (see the file comment):
+ * header with QR set, TC and rcode clear, one question and no records. */
+static ssize_t chan_standin(uint8_t *buf, size_t cap, const uint8_t *pkt,
+                            const struct dnsmsg_reply *r)
+{
+    size_t n = r->question_end;
+    if (n > cap) {
+        errno = EAGAIN;
+        return -1;
+    }
+    memcpy(buf, pkt, n);
+    dnsmsg_set_flags(buf, DNSMSG_FLAG_QR, DNSMSG_FLAG_TC | DNSMSG_FLAG_RCODE_MASK);
+    memset(buf + 6, 0, 6); /* ancount, nscount, arcount */
+    return (ssize_t)n;
+}
+
+/* A datagram c-ares may see: a reply whose header and one question read well (dnsmsg; the
+ * whole reply is parsed once, when c-ares has matched it to its attempt) and, when it came on a
+ * pool socket, with the ID of a query that left from that socket and is still unanswered. c-ares
+ * then checks the question; the ID is taken only when c-ares ends the query with it. */
+static bool chan_udp_acceptable(struct upstream_psock *ps, const uint8_t *pkt, size_t len,
+                                struct dnsmsg_reply *r)
+{
+    if (dnsmsg_peek_reply(r, pkt, len) != 0 || r->qdcount != 1 ||
+        (r->flags & DNSMSG_FLAG_QR) == 0) {
+        return false;
+    }
+    return ps == NULL || psock_has_id(ps, r->id);
+}
+
+/* A read error on a pool socket (an ICMP unreachable turned into ECONNREFUSED) retires it and
+ * reads as "nothing more" for c-ares, which then times the query out and lets upstream.c fail
+ * over, instead of c-ares closing its own socket. */
+static void chan_udp_read_error(struct upstream_psock *ps)
+{
+    if (ps != NULL && errno != EAGAIN && errno != EWOULDBLOCK) {
+        psock_retire(ps);
+        errno = EAGAIN;
+    }
+}
+
+/* Reads datagrams from fd (ps's, or the channel's own when ps is NULL) until one is acceptable;
+ * it is captured and its stand-in written to buf. At most UPSTREAM_READ_BURST are read. */
+static ssize_t chan_recv_udp(struct upstream_chan *c, struct upstream_psock *ps, int fd,
+                             uint8_t *buf, size_t cap, struct sockaddr *from, socklen_t *fromlen)
+{
+    struct upstream *u = c->u;
+    socklen_t from_cap = fromlen != NULL ? *fromlen : 0;
+    for (int i = 0; i < UPSTREAM_READ_BURST; i++) {
+        socklen_t fl = from_cap;
+        ssize_t n = recvfrom(fd, u->rxbuf, CHAN_MSG_MAX, 0, from, fromlen != NULL ? &fl : NULL);
+        if (n < 0) {
+            chan_udp_read_error(ps);
+            return -1;
+        }
+        struct dnsmsg_reply r;
+        if (!chan_udp_acceptable(ps, u->rxbuf, (size_t)n, &r)) {
+            u->dropped++;
+            continue;
+        }
+        if (fromlen != NULL) {
+            *fromlen = fl;
+        }
+        c->read_one = true;
+        chan_capture(c, ps, r.id, u->rxbuf, (size_t)n);
+        return chan_standin(buf, cap, u->rxbuf, &r);
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+/* The channel's own UDP socket while pooled: no query left from it, so whatever comes is
+ * forged or stray; drained and dropped. */
+static ssize_t chan_drain(struct upstream_chan *c, int fd)
+{
+    for (int i = 0; i < UPSTREAM_READ_BURST; i++) {
+        if (recv(fd, c->u->rxbuf, CHAN_MSG_MAX, 0) < 0) {
+            break;
+        }
+        c->u->dropped++;
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+/* --- receive filter: TCP -------------------------------------------------------------------- */
 
 static struct upstream_sock *chan_find_sock(struct upstream_chan *c, int fd)
 {
@@ -68,7 +183,19 @@ static struct upstream_sock *chan_find_sock(struct upstream_chan *c, int fd)
     return NULL;
 }
 
-/* Follows the TCP byte stream (2-byte length, message, ...) however c-ares chunks its reads. */
+/* One byte of a TCP message: copied; the rcode half of byte 3 is cleared in c-ares' view when it
+ * is FORMERR (c-ares 1.18 would switch EDNS off, 1.34 re-send without OPT). */
+static void chan_tcp_msg_byte(struct upstream_sock *s, uint8_t *b)
+{
+    uint32_t pos = s->tcp_msg_pos++;
+    s->tcp_msg[pos] = *b;
+    if (pos == 3 && (s->tcp_msg[2] & 0x80) != 0 && (*b & 0x0f) == DNSMSG_RCODE_FORMERR) {
+        *b &= 0xf0;
+    }
+}
+
+/* Follows the TCP byte stream (2-byte length, message, ...) however c-ares chunks its reads,
+ * capturing each whole message by its ID. */
 static void chan_filter_tcp(struct upstream_chan *c, struct upstream_sock *s, uint8_t *buf,
                             size_t n)
 {
@@ -78,101 +205,113 @@ static void chan_filter_tcp(struct upstream_chan *c, struct upstream_sock *s, ui
             if (--s->tcp_prefix_need == 0) {
                 s->tcp_msg_len = s->tcp_len_acc;
                 s->tcp_msg_pos = 0;
+                s->tcp_len_acc = 0;
                 s->tcp_prefix_need = s->tcp_msg_len == 0 ? 2 : 0;
+                s->tcp_msg = mem_realloc(s->tcp_msg, s->tcp_msg_len ? s->tcp_msg_len : 1);
             }
             continue;
         }
-        uint32_t pos = s->tcp_msg_pos++;
-        if (pos < 2) {
-            s->tcp_id = (uint16_t)(s->tcp_id << 8 | buf[i]);
-        } else if (pos == 2) {
-            s->tcp_byte2 = buf[i];
-        } else if (pos == 3) {
-            chan_filter_byte3(c, &buf[i], s->tcp_byte2, s->tcp_id);
-        }
+        chan_tcp_msg_byte(s, &buf[i]);
         if (s->tcp_msg_pos == s->tcp_msg_len) {
+            if (s->tcp_msg_len >= DNSMSG_HEADER_LEN) {
+                chan_capture(c, NULL, dnsmsg_get_id(s->tcp_msg), s->tcp_msg, s->tcp_msg_len);
+            }
             s->tcp_prefix_need = 2;
-            s->tcp_len_acc = 0;
         }
     }
 }
 
-/* --- socket functions given to c-ares -------------------------------------------------------- */
-
-static ares_socket_t on_asocket(int domain, int type, int protocol, void *data)
+static ssize_t chan_recv_tcp(struct upstream_chan *c, int fd, uint8_t *buf, size_t len)
 {
-    (void)data;
-    return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-}
-
-static int on_aclose(ares_socket_t fd, void *data)
-{
-    (void)data;
-    return close(fd);
-}
-
-static int on_aconnect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len, void *data)
-{
-    (void)data;
-    return connect(fd, sa, len);
-}
-
-static ares_ssize_t on_arecvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
-                                 struct sockaddr *from, ares_socklen_t *fromlen, void *data)
-{
-    struct upstream_chan *c = data;
-    struct upstream_psock *ps = c->pooled ? c->reading : NULL;
-    if (ps != NULL && ps->read_one) {
-        /* c-ares reads until EAGAIN; one answer per readiness event saves that extra syscall
-         * (a socket with more queued stays readable and comes back on the next loop turn). */
-        errno = EAGAIN;
-        return -1;
-    }
-    ssize_t n = recvfrom(ps != NULL ? ps->fd : fd, buf, len, flags, from, fromlen);
-    if (ps != NULL) {
-        n = psock_received(ps, n);
-    }
-    if (n <= 0) {
-        return n;
-    }
-    int saved = errno;
-    uint8_t *p = buf;
-    if (c->tcp) {
+    ssize_t n = recv(fd, buf, len, 0);
+    if (n > 0) {
+        int saved = errno;
         struct upstream_sock *s = chan_find_sock(c, fd);
         if (s != NULL) {
-            chan_filter_tcp(c, s, p, (size_t)n);
+            chan_filter_tcp(c, s, buf, (size_t)n);
         }
-    } else if (n >= 4) {
-        chan_filter_byte3(c, &p[3], p[2], (uint16_t)(p[0] << 8 | p[1]));
+        errno = saved;
     }
-    errno = saved;
     return n;
 }
 
-static ares_ssize_t on_asendv(ares_socket_t fd, const struct iovec *iov, int count, void *data)
+ssize_t upstream_chan_on_recv(struct upstream_chan *c, int fd, void *buf, size_t len, int flags,
+                              struct sockaddr *from, socklen_t *fromlen)
 {
-    struct upstream_chan *c = data;
-    if (c->pooled) {
-        struct upstream_psock *ps = psock_next(c);
-        if (ps != NULL) {
-            ssize_t n = writev(ps->fd, iov, count);
-            if (n >= 0) {
-                psock_sent(ps);
-                return n;
-            }
-            psock_retire(ps); /* broken: the query leaves through c-ares' own socket instead */
-        }
+    (void)flags;
+    if (c->tcp) {
+        return chan_recv_tcp(c, fd, buf, len);
     }
-    return writev(fd, iov, count);
+    struct upstream_psock *ps = c->reading;
+    if (c->pooled && ps == NULL) {
+        return chan_drain(c, fd);
+    }
+    if (c->read_one) {
+        /* One answer per ares_process_fd() call, so each call has at most one UDP capture and
+         * c-ares 1.18 (which reads until EAGAIN) makes no extra syscall; a socket with more
+         * queued stays readable and comes back on the next loop turn. */
+        errno = EAGAIN;
+        return -1;
+    }
+    return chan_recv_udp(c, ps, ps != NULL ? ps->fd : fd, buf, len, from, fromlen);
 }
 
-static const struct ares_socket_functions chan_socket_functions = {
-    .asocket = on_asocket,
-    .aclose = on_aclose,
-    .aconnect = on_aconnect,
-    .arecvfrom = on_arecvfrom,
-    .asendv = on_asendv,
-};
+/* --- send hook ------------------------------------------------------------------------------ */
+
+/* The bytes of a UDP query c-ares sends: upstream_send()'s own query with the ID c-ares wrote,
+ * when c-ares is sending it right now (c->sending), else c-ares' message as it is (a re-send). */
+static const uint8_t *chan_udp_payload(struct upstream_chan *c, const struct iovec *iov, int count,
+                                       size_t *len)
+{
+    uint8_t *tx = c->u->txbuf;
+    size_t n = 0;
+    for (int i = 0; i < count; i++) {
+        size_t l = iov[i].iov_len < CHAN_MSG_MAX - n ? iov[i].iov_len : CHAN_MSG_MAX - n;
+        memcpy(tx + n, iov[i].iov_base, l);
+        n += l;
+    }
+    if (c->sending != NULL && n >= DNSMSG_HEADER_LEN) {
+        uint16_t wire_id = dnsmsg_get_id(tx);
+        memcpy(tx, c->sending, c->sending_len);
+        dnsmsg_set_id(tx, wire_id);
+        n = c->sending_len;
+    }
+    *len = n;
+    return tx;
+}
+
+ssize_t upstream_chan_on_send(struct upstream_chan *c, int fd, const struct iovec *iov, int count)
+{
+    if (c->tcp) {
+        return writev(fd, iov, count);
+    }
+    size_t total = 0, len = 0;
+    for (int i = 0; i < count; i++) {
+        total += iov[i].iov_len;
+    }
+    const uint8_t *msg = chan_udp_payload(c, iov, count, &len);
+    if (len < DNSMSG_HEADER_LEN) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!c->pooled) {
+        return send(fd, msg, len, 0) < 0 ? -1 : (ssize_t)total;
+    }
+    /* Never through the channel's own socket: its answers would not be accepted. */
+    struct upstream_psock *ps = psock_next(c);
+    if (ps == NULL) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    if (send(ps->fd, msg, len, 0) < 0) {
+        int saved = errno;
+        psock_retire(ps);
+        errno = saved;
+        return -1;
+    }
+    psock_sent(ps, dnsmsg_get_id(msg));
+    return (ssize_t)total;
+}
 
 /* --- source address and port ----------------------------------------------------------------- */
 
@@ -212,11 +351,8 @@ static int chan_bind_range(struct upstream *u, int fd, union sockaddr_any *addr)
     return -1;
 }
 
-/* Runs after socket() and before connect(): interface, source address and port. */
-static int on_sock_configure(ares_socket_t fd, int type, void *data)
+int upstream_chan_on_configure(struct upstream_chan *c, int fd)
 {
-    (void)type;
-    struct upstream_chan *c = data;
     struct upstream *u = c->u;
     const struct upstream_server *srv = &u->servers[c->server];
     if (srv->iface[0] != '\0' &&
@@ -249,6 +385,7 @@ static void on_poll_closed(uv_handle_t *handle)
 {
     struct upstream_sock *s = DNSROUTE_CONTAINER_OF(handle, struct upstream_sock, poll);
     struct upstream *u = s->u;
+    free(s->tcp_msg);
     free(s);
     upstream_handle_closed(u);
 }
@@ -260,7 +397,6 @@ static void chan_push_idle(struct upstream_chan *c)
         return;
     }
     c->carried = 0;
-    c->patched_count = 0;
     if (c->current) {
         return;
     }
@@ -325,39 +461,35 @@ static void on_poll(uv_poll_t *handle, int status, int events)
     bool err = status < 0;
     ares_socket_t rfd = (err || (events & UV_READABLE)) ? s->fd : ARES_SOCKET_BAD;
     ares_socket_t wfd = (err || (events & UV_WRITABLE)) ? s->fd : ARES_SOCKET_BAD;
-    ares_process_fd(s->chan->ch, rfd, wfd);
+    struct upstream_chan *c = s->chan;
+    c->read_one = false;
+    ares_process_fd(c->ch, rfd, wfd);
+    chan_drop_captures(c);
 }
 
-/* Undoes chan_filter_byte3 on the answer c-ares hands back. */
-static void chan_restore_formerr(struct upstream_chan *c, uint8_t *abuf, size_t alen)
+/* The answer c-ares accepted is the capture with its ID; without one (c-ares 1.34 may re-parse
+ * a TCP message the filter did not see whole) the attempt counts as unanswered. */
+void upstream_chan_answered(void *arg, int ares_status, int wire_id)
 {
-    if (alen < 4 || c->patched_count == 0) {
-        return;
-    }
-    uint16_t id = (uint16_t)(abuf[0] << 8 | abuf[1]);
-    for (uint8_t i = 0; i < c->patched_count; i++) {
-        if (c->patched[i] == id && (abuf[3] & 0x0f) == 0) {
-            abuf[3] |= DNS_RCODE_FORMERR;
-            c->patched[i] = c->patched[--c->patched_count];
-            return;
-        }
-    }
-}
-
-static void on_ares_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
-{
-    (void)timeouts;
     struct upstream_attempt *a = arg;
     struct upstream_chan *c = a->chan;
     c->inflight--;
-    size_t len = alen > 0 ? (size_t)alen : 0;
-    if (status == ARES_SUCCESS && abuf != NULL) {
-        chan_restore_formerr(c, abuf, len);
-    } else {
-        abuf = NULL;
-        len = 0;
+    struct upstream_capture *cap = NULL;
+    if (ares_status == ARES_SUCCESS && wire_id >= 0) {
+        cap = chan_take_capture(c, (uint16_t)wire_id);
     }
-    upstream_attempt_done(a, status, abuf, len);
+    if (cap != NULL && cap->ps != NULL) {
+        psock_take_id(cap->ps, (uint16_t)wire_id);
+    }
+    if (cap != NULL) {
+        dnsmsg_set_id(cap->pkt, a->req_id); /* the wire ID was the attempt's or c-ares' */
+    }
+    if (ares_status == ARES_SUCCESS && cap == NULL) {
+        ares_status = ARES_EBADRESP;
+    }
+    upstream_attempt_done(a, ares_status, cap != NULL ? cap->pkt : NULL,
+                          cap != NULL ? cap->len : 0);
+    free(cap);
     chan_push_idle(c);
 }
 
@@ -371,6 +503,7 @@ static void on_psock_closed(uv_handle_t *handle)
     struct upstream_psock *ps = DNSROUTE_CONTAINER_OF(handle, struct upstream_psock, poll);
     struct upstream *u = ps->u;
     close(ps->fd);
+    free(ps->ids);
     free(ps);
     upstream_handle_closed(u);
 }
@@ -408,7 +541,7 @@ static void psock_retire(struct upstream_psock *ps)
     }
     ps->retired = true;
     ps->used_ms = upstream_now_ms(c->u);
-    if (ps->pending == 0 && c->reading != ps) {
+    if (ps->nids == 0 && c->reading != ps) {
         psock_close(ps);
         return;
     }
@@ -416,8 +549,8 @@ static void psock_retire(struct upstream_psock *ps)
     c->retired_socks = ps;
 }
 
-/* An answer (or several) waits on a pool socket: c-ares reads it through on_arecvfrom as if it
- * had arrived on its own socket of this channel. */
+/* An answer (or several) waits on a pool socket: c-ares reads it through the receive filter as
+ * if it had arrived on its own socket of this channel. */
 static void on_psock_readable(uv_poll_t *handle, int status, int events)
 {
     struct upstream_psock *ps = DNSROUTE_CONTAINER_OF(handle, struct upstream_psock, poll);
@@ -429,16 +562,17 @@ static void on_psock_readable(uv_poll_t *handle, int status, int events)
         return;
     }
     c->reading = ps;
-    ps->read_one = false;
+    c->read_one = false;
     ares_process_fd(c->ch, c->socks->fd, ARES_SOCKET_BAD);
     c->reading = NULL;
-    if (ps->retired && ps->pending == 0) {
+    chan_drop_captures(c);
+    if (ps->retired && ps->nids == 0) {
         psock_close(ps);
     }
 }
 
 /* Opens the socket of a slot: a new kernel-chosen port (or one from --min-port/--max-port and
- * the server's @source/@interface, as on_sock_configure does for c-ares' own sockets). */
+ * the server's @source/@interface, as upstream_chan_on_configure does for c-ares' own sockets). */
 static struct upstream_psock *psock_open(struct upstream_chan *c, uint32_t slot)
 {
     const struct upstream_server *srv = &c->u->servers[c->server];
@@ -446,7 +580,7 @@ static struct upstream_psock *psock_open(struct upstream_chan *c, uint32_t slot)
     if (fd < 0) {
         return NULL;
     }
-    if (on_sock_configure(fd, SOCK_DGRAM, c) != 0 ||
+    if (upstream_chan_on_configure(c, fd) != 0 ||
         connect(fd, &srv->addr.sa, sockaddr_len(&srv->addr)) != 0) {
         close(fd);
         return NULL;
@@ -488,32 +622,36 @@ static struct upstream_psock *psock_next(struct upstream_chan *c)
     return ps != NULL ? ps : psock_open(c, slot);
 }
 
-static void psock_sent(struct upstream_psock *ps)
+static void psock_sent(struct upstream_psock *ps, uint16_t wire_id)
 {
-    ps->pending++;
+    mem_grow((void **)&ps->ids, &ps->ids_cap, ps->nids + 1, sizeof(ps->ids[0]));
+    ps->ids[ps->nids++] = wire_id;
     ps->used_ms = upstream_now_ms(ps->chan->u);
     if (++ps->carried >= ps->chan->u->cfg.queries_per_socket) {
         psock_retire(ps);
     }
 }
 
-/* Bookkeeping after reading from a pool socket; errors (an ICMP unreachable turned into
- * ECONNREFUSED) retire the socket and read as "nothing more" for c-ares, which then times the
- * query out and lets upstream.c fail over, instead of c-ares closing its own socket. */
-static ssize_t psock_received(struct upstream_psock *ps, ssize_t n)
+/* True when a query with wire_id left from ps and is unanswered. */
+static bool psock_has_id(const struct upstream_psock *ps, uint16_t wire_id)
 {
-    if (n > 0) {
-        if (ps->pending > 0) {
-            ps->pending--;
+    for (uint32_t i = 0; i < ps->nids; i++) {
+        if (ps->ids[i] == wire_id) {
+            return true;
         }
-        ps->read_one = true;
-        return n;
     }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        psock_retire(ps);
-        errno = EAGAIN;
+    return false;
+}
+
+/* The query with wire_id that left from ps is answered. */
+static void psock_take_id(struct upstream_psock *ps, uint16_t wire_id)
+{
+    for (uint32_t i = 0; i < ps->nids; i++) {
+        if (ps->ids[i] == wire_id) {
+            ps->ids[i] = ps->ids[--ps->nids];
+            return;
+        }
     }
-    return n < 0 ? -1 : n;
 }
 
 static void psock_close_all(struct upstream_chan *c)
@@ -535,7 +673,7 @@ static void psock_tick(struct upstream_chan *c, uint64_t now)
 {
     for (struct upstream_psock *ps = c->retired_socks, *next; ps != NULL; ps = next) {
         next = ps->next_retired;
-        if (ps->pending == 0 || now - ps->used_ms >= UPSTREAM_RETIRED_SOCK_MS) {
+        if (ps->nids == 0 || now - ps->used_ms >= UPSTREAM_RETIRED_SOCK_MS) {
             psock_close(ps);
         }
     }
@@ -572,25 +710,11 @@ static int chan_acquire_pooled(struct upstream *u, uint32_t server, struct upstr
     return 0;
 }
 
-static int chan_set_server(struct upstream_chan *c, const struct upstream_server *srv)
-{
-    struct ares_addr_port_node node;
-    memset(&node, 0, sizeof(node));
-    node.family = srv->addr.sa.sa_family;
-    if (node.family == AF_INET) {
-        node.addr.addr4 = srv->addr.sin.sin_addr;
-    } else {
-        memcpy(&node.addr.addr6, &srv->addr.sin6.sin6_addr, sizeof(node.addr.addr6));
-    }
-    node.udp_port = sockaddr_port(&srv->addr);
-    node.tcp_port = node.udp_port;
-    return ares_set_servers_ports(c->ch, &node) == ARES_SUCCESS ? 0 : ERR_UNSUPPORTED;
-}
-
-/* A new channel for (server, tcp), with the safe recipe for c-ares 1.18.1: NOCHECKRESP so
- * SERVFAIL/REFUSED arrive as packets, EDNS with a 4096-byte size so answers over 512 bytes are
- * accepted as they are, IGNTC so a TC answer is passed on (dnsmasq returns it to the client),
- * one try (upstream.c does retries and failover), no resolv.conf servers. */
+/* A new channel for (server, tcp) with the recipe that behaves alike on c-ares 1.18 to 1.34:
+ * NOCHECKRESP so SERVFAIL/REFUSED arrive as packets over TCP, IGNTC so no version retries a TC
+ * answer over TCP by itself (dnsmasq returns it to the client), no ARES_FLAG_EDNS (the query
+ * carries query.c's OPT; the flag only arms c-ares' FORMERR fallback), one try (upstream.c does
+ * retries and failover), no resolv.conf servers, no query cache. */
 static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen,
                     struct upstream_chan **out)
 {
@@ -600,7 +724,7 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen
     c->tcp = tcp;
     struct ares_options o;
     memset(&o, 0, sizeof(o));
-    o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_EDNS | ARES_FLAG_IGNTC | ARES_FLAG_NOSEARCH |
+    o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_IGNTC | ARES_FLAG_NOSEARCH |
               (tcp ? ARES_FLAG_USEVC : 0) | (stayopen ? ARES_FLAG_STAYOPEN : 0);
     /* No search domains and no lookup order: ares_init then reads no host files and makes no
      * uname call. */
@@ -612,29 +736,28 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen
      * per-try timeout only starts further attempts (upstream.c req_check_slow). */
     o.timeout = (int)u->cfg.total_timeout_ms;
     o.tries = 1;
-    o.ednspsz = CHAN_EDNS_SIZE;
     o.socket_send_buffer_size = CHAN_SOCK_BUF;
     o.socket_receive_buffer_size = CHAN_SOCK_BUF;
     o.sock_state_cb = on_sock_state;
     o.sock_state_cb_data = c;
     o.resolvconf_path = (char *)"/dev/null";
-    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_EDNSPSZ |
-               ARES_OPT_SOCK_SNDBUF | ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_STATE_CB |
-               ARES_OPT_NOROTATE | ARES_OPT_RESOLVCONF | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
-    int rc = ares_init_options(&c->ch, &o, mask);
+    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_SNDBUF |
+               ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_STATE_CB | ARES_OPT_NOROTATE |
+               ARES_OPT_RESOLVCONF | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
+    int rc = upstream_ares_init(&c->ch, &o, mask);
     if (rc != ARES_SUCCESS) {
         log_error("upstream: c-ares channel: %s", ares_strerror(rc));
         free(c);
         return rc == ARES_ENOMEM ? -ENOMEM : ERR_UNSUPPORTED;
     }
-    rc = chan_set_server(c, &u->servers[server]);
-    if (rc != 0) {
+    rc = upstream_ares_set_server(c->ch, &u->servers[server].addr);
+    if (rc != ARES_SUCCESS) {
+        log_error("upstream: c-ares server: %s", ares_strerror(rc));
         ares_destroy(c->ch);
         free(c);
-        return rc;
+        return ERR_UNSUPPORTED;
     }
-    ares_set_socket_functions(c->ch, &chan_socket_functions, c);
-    ares_set_socket_configure_callback(c->ch, on_sock_configure, c);
+    upstream_ares_set_socket_functions(c->ch, c);
     mem_grow((void **)&u->chans, &u->chan_cap, u->chan_count + 1, sizeof(struct upstream_chan *));
     c->index = u->chan_count;
     u->chans[u->chan_count++] = c;
@@ -659,14 +782,9 @@ static int chan_acquire(struct upstream *u, uint32_t server, bool tcp, struct up
     }
     struct upstream_pool *pool = &u->servers[server].pools[tcp];
     struct upstream_chan *c = pool->current;
-    struct upstream_chan **pp = &pool->idle;
-    while (c == NULL && *pp != NULL) {
-        if ((*pp)->retired) {
-            pp = &(*pp)->next_idle;
-            continue;
-        }
-        c = *pp;
-        *pp = c->next_idle;
+    if (c == NULL && pool->idle != NULL) {
+        c = pool->idle;
+        pool->idle = c->next_idle;
         c->idle = false;
         c->next_idle = NULL;
     }
@@ -696,32 +814,11 @@ int upstream_chan_send(struct upstream *u, struct upstream_attempt *a, const uin
     }
     a->chan = c;
     c->inflight++;
-    ares_send(c->ch, query, (int)len, on_ares_answer, a);
+    c->sending = query;
+    c->sending_len = len;
+    upstream_ares_send(c->ch, query, len, a);
+    c->sending = NULL;
     return 0;
-}
-
-/* True when c-ares switched EDNS off on this channel (the FORMERR trap got through anyway). */
-bool upstream_chan_lost_edns(struct upstream_chan *c)
-{
-    struct ares_options o;
-    int mask = 0;
-    if (ares_save_options(c->ch, &o, &mask) != ARES_SUCCESS) {
-        return false;
-    }
-    bool lost = (o.flags & ARES_FLAG_EDNS) == 0;
-    ares_destroy_options(&o);
-    return lost;
-}
-
-/* Takes c out of the pool for good; it is destroyed by the tick once idle. */
-void upstream_chan_retire(struct upstream_chan *c)
-{
-    struct upstream_pool *pool = &c->u->servers[c->server].pools[c->tcp];
-    if (pool->current == c) {
-        pool->current = NULL;
-        c->current = false;
-    }
-    c->retired = true;
 }
 
 static void chan_destroy(struct upstream *u, struct upstream_chan *c)
@@ -739,13 +836,13 @@ static void chan_destroy(struct upstream *u, struct upstream_chan *c)
     free(c);
 }
 
-/* Unlinks and destroys the idle channels of one pool that were idle too long or retired. */
+/* Unlinks and destroys the idle channels of one pool that were idle too long. */
 static void chan_trim_pool(struct upstream *u, struct upstream_pool *pool, uint64_t now)
 {
     struct upstream_chan **pp = &pool->idle;
     while (*pp != NULL) {
         struct upstream_chan *c = *pp;
-        if (c->retired || now - c->idle_since_ms >= UPSTREAM_IDLE_CHAN_MS) {
+        if (now - c->idle_since_ms >= UPSTREAM_IDLE_CHAN_MS) {
             *pp = c->next_idle;
             chan_destroy(u, c);
         } else {
@@ -771,15 +868,6 @@ void upstream_chan_tick(struct upstream *u)
     for (size_t i = 0; i < u->chan_count; i++) {
         if (u->chans[i]->pooled) {
             psock_tick(u->chans[i], now);
-        }
-    }
-    /* A pooled channel that lost EDNS was retired: destroy it once its queries are done. */
-    for (size_t i = 0; i < u->chan_count;) {
-        struct upstream_chan *c = u->chans[i];
-        if (c->pooled && c->retired && c->inflight == 0) {
-            chan_destroy(u, c); /* moves the last channel into index i */
-        } else {
-            i++;
         }
     }
 }

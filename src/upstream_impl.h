@@ -5,6 +5,9 @@
 #include <ares.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 #include <uv.h>
 
 #include "dnsroute/upstream.h"
@@ -24,8 +27,8 @@ enum { UPSTREAM_QUERIES_PER_SOCKET = 8 };
 enum { UPSTREAM_RETIRED_SOCK_MS = 10000 };
 /* A pool socket unused this long is closed (an idle daemon holds no pool sockets). */
 enum { UPSTREAM_IDLE_SOCK_MS = 60000 };
-/* Answers whose FORMERR rcode was hidden from c-ares, remembered per channel (see on_recvfrom). */
-enum { UPSTREAM_PATCHED_MAX = 4 };
+/* Datagrams one readiness event of a pool socket reads at most (forged ones are dropped). */
+enum { UPSTREAM_READ_BURST = 64 };
 
 struct upstream_chan;
 
@@ -36,14 +39,24 @@ struct upstream_sock {
     struct upstream *u;
     struct upstream_sock *next;
     int fd;
-    /* TCP stream position for the FORMERR filter: bytes of the length prefix still to come,
-     * then the offset inside the current message and its length. */
+    /* TCP stream position of the receive filter: bytes of the length prefix still to come, then
+     * the current message being copied (tcp_msg, tcp_msg_len bytes, tcp_msg_pos so far). */
     uint32_t tcp_prefix_need;
     uint32_t tcp_msg_len;
     uint32_t tcp_msg_pos;
     uint16_t tcp_len_acc;
-    uint16_t tcp_id;
-    uint8_t tcp_byte2;
+    uint8_t *tcp_msg;
+};
+
+/* An answer taken off the wire by the receive filter, waiting for c-ares to complete the attempt
+ * whose query carried wire_id (c-ares sees only a stand-in, see upstream_chan.c). Captures live
+ * only during one ares_process_fd() call. */
+struct upstream_capture {
+    struct upstream_capture *next;
+    struct upstream_psock *ps; /* the pool socket it came on, NULL for any other */
+    uint8_t *pkt;
+    size_t len;
+    uint16_t wire_id;
 };
 
 /* A socket of a pooled channel's port pool: connected to the server, bound to its own random
@@ -56,10 +69,11 @@ struct upstream_psock {
     int fd;
     uint32_t slot;
     uint32_t carried; /* queries sent through it */
-    uint32_t pending; /* queries sent minus answers read */
+    uint16_t *ids;    /* wire IDs of the queries sent from it and not answered yet */
+    uint32_t nids;
+    size_t ids_cap;
     uint64_t used_ms; /* last query sent, or retirement time once retired */
     bool retired;     /* out of its slot: takes no more queries, waits for late answers */
-    bool read_one;    /* an answer was read in this readiness event */
     bool closing;
 };
 
@@ -87,7 +101,6 @@ struct upstream_chan {
     bool tcp;
     bool idle;                      /* on the idle stack */
     bool current;                   /* the pool's accepting channel */
-    bool retired;                   /* never reused; destroyed once idle */
     bool pooled;                    /* UDP through the port pool (see above) */
     struct upstream_psock **psocks; /* pooled: nslots sockets, NULL where none is open yet */
     uint32_t *order;                /* pooled: a random permutation of the slots */
@@ -95,8 +108,10 @@ struct upstream_chan {
     uint32_t next;                  /* position in order */
     struct upstream_psock *reading; /* the pool socket c-ares is reading through right now */
     struct upstream_psock *retired_socks;
-    uint16_t patched[UPSTREAM_PATCHED_MAX];
-    uint8_t patched_count;
+    struct upstream_capture *captures; /* accepted answers c-ares has not handed back yet */
+    bool read_one;          /* a UDP answer was accepted in this ares_process_fd() call */
+    const uint8_t *sending; /* the query inside ares_send right now (see on_send) */
+    size_t sending_len;
 };
 
 /* The channels of one (server, transport). */
@@ -113,8 +128,9 @@ struct upstream_attempt {
     struct upstream_attempt *next; /* in req->attempts, or in the free list */
     uint64_t sent_ms;
     uint32_t server;
-    uint32_t pos; /* position of server in the request's group */
-    uint16_t id;
+    uint32_t pos;    /* position of server in the request's group */
+    uint16_t id;     /* the query ID this attempt carries (before c-ares 1.22, also on the wire) */
+    uint16_t req_id; /* the request's ID, which the answer gets back */
 };
 
 struct upstream_group {
@@ -146,6 +162,9 @@ struct upstream {
     struct upstream_req *deferred;    /* FIFO of outcomes for the next turn */
     struct upstream_attempt *free_attempts;
     uint16_t *id_refs; /* 65536 reference counts: the request and its attempts */
+    uint8_t *rxbuf;    /* 65535 bytes: the datagram the receive filter is looking at */
+    uint8_t *txbuf;    /* 65535 bytes: the datagram the send hook is writing */
+    uint64_t dropped;  /* datagrams the receive filter refused (forged, stray, malformed) */
     uint8_t rand_buf[256];
     size_t rand_pos;
     size_t inflight;
@@ -158,10 +177,11 @@ struct upstream {
 uint64_t upstream_now_ms(struct upstream *u);
 uint32_t upstream_random(struct upstream *u);
 
-/* upstream.c: called by upstream_chan.c from the c-ares callback of an attempt. abuf is the
- * answer (NULL unless status == ARES_SUCCESS), already with any hidden FORMERR restored. */
 /* upstream.c: a loop handle of u finished closing (u may be freed now). */
 void upstream_handle_closed(struct upstream *u);
+/* upstream.c: called by upstream_chan.c when c-ares ends an attempt. abuf is the answer exactly
+ * as it came off the wire (NULL unless status == ARES_SUCCESS and the receive filter captured
+ * it); its ID is the one c-ares put on the query. */
 void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const uint8_t *abuf,
                            size_t alen);
 
@@ -171,10 +191,6 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
  * already been released by upstream_attempt_done with a failure status). */
 int upstream_chan_send(struct upstream *u, struct upstream_attempt *a, const uint8_t *query,
                        size_t len, bool tcp);
-/* True when c-ares switched EDNS off on the channel (after a FORMERR answer). */
-bool upstream_chan_lost_edns(struct upstream_chan *c);
-/* Stops giving new attempts to c; it is destroyed once idle. */
-void upstream_chan_retire(struct upstream_chan *c);
 /* Runs c-ares' timeouts on every busy channel and destroys channels idle for long. */
 void upstream_chan_tick(struct upstream *u);
 /* Destroys every channel (c-ares runs each pending attempt's callback with ARES_EDESTRUCTION). */
@@ -182,3 +198,28 @@ void upstream_chan_destroy_all(struct upstream *u);
 /* Chooses the port pool size from the descriptor limit (raised to its hard maximum) and the
  * number of pools sharing it (servers times workers). */
 uint32_t upstream_chan_pool_size(size_t pools);
+
+/* upstream_chan.c: the socket hooks c-ares calls (through upstream_ares.c) on channel c. */
+/* Writes a message c-ares sends on its socket fd; see the file comment of upstream_chan.c. */
+ssize_t upstream_chan_on_send(struct upstream_chan *c, int fd, const struct iovec *iov, int count);
+/* Reads for c-ares from its socket fd: the receive filter. */
+ssize_t upstream_chan_on_recv(struct upstream_chan *c, int fd, void *buf, size_t len, int flags,
+                              struct sockaddr *from, socklen_t *fromlen);
+/* Runs after socket() and before connect(): interface, source address and port. */
+int upstream_chan_on_configure(struct upstream_chan *c, int fd);
+/* c-ares ended the attempt arg (a struct upstream_attempt); wire_id is the ID of the answer
+ * c-ares accepted, or -1 when there is none. */
+void upstream_chan_answered(void *arg, int ares_status, int wire_id);
+
+/* upstream_ares.c: the c-ares calls whose form depends on the c-ares version (chosen when
+ * building; each keeps the same behaviour on 1.18.1 through 1.34). */
+/* ares_init_options with o/mask plus, where c-ares has one, its query cache switched off. */
+int upstream_ares_init(ares_channel *ch, struct ares_options *o, int mask);
+/* Makes addr (address and port, UDP and TCP) the channel's only server. Returns an ARES_ code. */
+int upstream_ares_set_server(ares_channel ch, const union sockaddr_any *addr);
+/* Installs the socket functions and configure callback that route c's sockets through the
+ * upstream_chan_on_* hooks. */
+void upstream_ares_set_socket_functions(ares_channel ch, struct upstream_chan *c);
+/* Sends query[len] on ch; upstream_chan_answered(arg, ...) runs exactly once, possibly inside
+ * this call. */
+void upstream_ares_send(ares_channel ch, const uint8_t *query, size_t len, void *arg);

@@ -16,3 +16,8 @@ void mem_grow(void **array, size_t *cap, size_t need, size_t elem_size);
 /* strdup()/strndup() that never return NULL; the caller owns the copy. */
 char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t len);
+/* Returns the heap memory freed in bulk (an old configuration after a reload) to the system.
+ * glibc keeps freed pages in its arenas until asked (malloc_trim(3)), so a daemon that reloads a
+ * large configuration grows by about one configuration per reload; musl's allocator returns them
+ * on free(), and there this does nothing. Safe from any thread; costs a walk over the heap. */
+void mem_trim(void);

@@ -1,7 +1,9 @@
-/* upstream.h - every exchange with upstream DNS servers: c-ares 1.18.1 channels driven by the
- * libuv loop, dnsmasq's server selection (last_server, forwardall re-probing, --strict-order,
- * --all-servers), failover on SERVFAIL/REFUSED/timeouts, dns-forward-max, random query IDs and
- * fresh source ports (DNSpooq mitigations), and per-server statistics.
+/* upstream.h - every exchange with upstream DNS servers: c-ares channels (c-ares 1.18.1 through
+ * 1.34, same behaviour on each) driven by the libuv loop, dnsmasq's server selection
+ * (last_server, forwardall re-probing, --strict-order, --all-servers), failover on
+ * SERVFAIL/REFUSED/timeouts, dns-forward-max, random query IDs and source ports from a pool of
+ * sockets, an answer accepted only on the socket its query left from (DNSpooq mitigations), and
+ * per-server statistics.
  *
  * I/O module. One `struct upstream` exists per configuration generation; a reload creates a new
  * one and lets the old one drain (upstream_inflight() reaches 0) before upstream_free(). Every
@@ -14,6 +16,7 @@
 #include <uv.h>
 
 #include "dnsroute/conf.h"
+#include "dnsroute/dnsmsg.h"
 
 struct upstream;
 struct upstream_attempt;
@@ -38,29 +41,29 @@ struct upstream_config {
     uint16_t min_port, max_port;              /* --min-port/--max-port; 0: kernel's range */
     uint32_t try_timeout_ms;                  /* one attempt at one server; 0: 1000 */
     uint32_t total_timeout_ms; /* whole request, all retries; 0: 5000; then ERR_TIMEOUT */
-    /* Queries one socket (UDP source port, TCP connection) carries before the next query gets a
-     * fresh one; 0: 1, dnsmasq's socket per query. A fixed source port (query_port, @source#port)
-     * shares one socket per server instead. */
-    uint32_t queries_per_socket; /* queries one pooled UDP socket (source port) carries
-                                    before it is replaced; 0: 16. Each server keeps a pool of
-                                    up to 1024 open sockets visited in random order. */
-    uint32_t port_slots;         /* size of that pool per server; 0: automatic (up to 1024, fewer
-                                    when the descriptor limit is low) */
-    uint32_t instances;          /* upstream instances sharing the descriptor limit (workers);
-                                    0: 1 */
+    /* Queries one pooled UDP socket (source port) carries before it is replaced; 0: 8. Each
+     * server keeps a pool of up to 1024 open sockets visited in random order. A fixed source
+     * port (query_port, @source#port) shares one socket per server instead. */
+    uint32_t queries_per_socket;
+    uint32_t port_slots; /* size of that pool per server; 0: automatic (up to 1024, fewer
+                            when the descriptor limit is low) */
+    uint32_t instances;  /* upstream instances sharing the descriptor limit (workers);
+                            0: 1 */
 };
 
 /* Outcome of a request, given to the caller's callback exactly once.
- * status 0: reply/len is a complete answer to the query (QR set, the question equals the
- * query's case-insensitively, every RR walks inside len), any rcode; its ID is upstream's own,
- * so the caller restores the client's. reply is valid only during the callback.
+ * status 0: reply is a complete answer to the query, byte for byte as the server sent it, with
+ * its parse (dnsmsg_parse_reply against the query: QR set, the question equals the query's
+ * case-insensitively, every RR walks inside the length), any rcode, that arrived on the socket
+ * the query left from; its ID is set back to upstream's own (whatever ID c-ares put on the wire),
+ * so the caller restores the client's. reply and its bytes are valid only during the callback.
  * status < 0: ERR_TIMEOUT (budget spent), -ECANCELED (upstream_free), -ECONNREFUSED or another
  * code after every server failed; reply is NULL. server_id: the server that answered, or
  * UINT32_MAX. The callback may call upstream_send() and upstream_cancel() on other requests, but
  * not upstream_free(). */
 struct upstream_req;
-typedef void upstream_done_cb(struct upstream_req *req, int status, const uint8_t *reply,
-                              size_t len, uint32_t server_id);
+typedef void upstream_done_cb(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
+                              uint32_t server_id);
 
 /* A request, embedded in the caller's query state; recover the owner with container_of. The
  * fields are private to upstream. It must stay in place from upstream_send() until its
@@ -71,10 +74,13 @@ struct upstream_req {
     struct upstream_req *prev, *next; /* in-flight list, oldest first (deadline order) */
     struct upstream_req *next_deferred;
     struct upstream_attempt *attempts; /* attempts still in c-ares */
-    uint8_t *query;                    /* owned copy: query, then the tried-server bitmap */
+    struct dnsmsg_query *parsed;       /* owned: the query's parse, then its bytes, then the
+                                          tried-server bitmap, in one allocation */
+    uint8_t *query;                    /* the bytes, inside that allocation */
     size_t len;
     uint8_t *held; /* SERVFAIL/REFUSED kept while other servers may answer */
     size_t held_len;
+    struct dnsmsg_reply held_reply; /* its parse */
     uint32_t held_server;
     uint64_t start_ms, deadline_ms;
     uint32_t group;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - helpers for dnsroute's end-to-end tests (bash, safe under `set -euo pipefail`).
 #
 # A test script does:
@@ -29,6 +30,13 @@ E2E_CHECKS=0
 # ---- messages and assertions -------------------------------------------------------------
 
 e2e_log() { echo "# $*" >&2; }
+
+# e2e_strerror NAME: the C library's text for errno NAME (e.g. ENOENT), so that expected messages
+# hold with glibc and musl alike (python3's os.strerror() asks the same C library).
+e2e_strerror()
+{
+    python3 -c 'import errno, os, sys; print(os.strerror(getattr(errno, sys.argv[1])))' "$1"
+}
 
 # Fails the test now: prints the reason (and the tail of each process's stderr) and exits 1.
 e2e_fail()
@@ -120,7 +128,7 @@ e2e_enter_netns()
     fi
     ip link set lo up || e2e_skip "cannot bring lo up in the namespace"
     e2e_add_addr 114.114.114.114/32
-    E2E_HAVE_IPV6=1
+    export E2E_HAVE_IPV6=1
     if ! ip -6 addr add fd00::53/128 dev lo nodad 2>/dev/null ||
        ! ip -6 addr add fd00::54/128 dev lo nodad 2>/dev/null; then
         E2E_HAVE_IPV6=0

@@ -17,6 +17,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <poll.h>
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -267,13 +268,13 @@ static int race_nl_talk(struct race *r, struct nlmsghdr *nlh)
     if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0) {
         return -errno;
     }
-    char buf[RACE_NL_BUF];
+    alignas(struct nlmsghdr) char buf[RACE_NL_BUF];
     for (;;) {
         ssize_t len = mnl_socket_recvfrom(r->nl, buf, sizeof(buf));
         if (len < 0) {
             return -errno;
         }
-        const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+        const struct nlmsghdr *m = (const void *)buf; /* buf is aligned for nlmsghdr */
         int left = (int)len;
         for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
             if (m->nlmsg_seq != nlh->nlmsg_seq || m->nlmsg_type != NLMSG_ERROR) {
@@ -288,7 +289,7 @@ static int race_nl_talk(struct race *r, struct nlmsghdr *nlh)
 /* Returns 1 when addr is in the set, 0 when it is not, or a negative error. */
 static int race_test_ipset(struct race *r, const struct race_spec *s, int af, const uint8_t *addr)
 {
-    char buf[RACE_NL_BUF];
+    alignas(struct nlmsghdr) char buf[RACE_NL_BUF];
     struct nlmsghdr *nlh =
         race_nl_start(r, buf, (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_TEST, (uint8_t)af);
     mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
@@ -308,7 +309,7 @@ static int race_test_ipset(struct race *r, const struct race_spec *s, int af, co
 
 static int race_test_nft(struct race *r, const struct race_spec *s, int af, const uint8_t *addr)
 {
-    char buf[RACE_NL_BUF];
+    alignas(struct nlmsghdr) char buf[RACE_NL_BUF];
     struct nlmsghdr *nlh =
         race_nl_start(r, buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, s->nf_family);
     mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, s->table);

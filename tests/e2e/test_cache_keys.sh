@@ -89,7 +89,7 @@ e2e_assert_eq 192.0.2.52 "$(ans $A do.test A)" "then a plain query is not given 
 e2e_assert_eq 192.0.2.51 "$(ans $A do.test A +dnssec)" "DO again: the DO entry"
 e2e_assert_eq 192.0.2.52 "$(ans $A do.test A)" "plain again: the plain entry"
 e2e_assert_eq 2 "$(asked do.test)" "do.test: two upstream queries, then both from the cache"
-e2e_assert_eq "1 0" "$(e2e_qlog_field up do 'qname=do\.test\. ' | xargs)" \
+e2e_assert_eq "1 0" "$(e2e_qlog_field up 'do' 'qname=do\.test\. ' | xargs)" \
     "upstream saw the DO query with DO, the plain one without"
 e2e_assert_match '^edns udp=[0-9]+ do=1$' "$(e2e_answer $A do.test A +dnssec)" "cached DO answer: DO set"
 e2e_assert_match '^edns udp=[0-9]+ do=0$' "$(e2e_answer $A do.test A)" "cached plain answer: DO clear"

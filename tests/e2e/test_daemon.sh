@@ -73,7 +73,9 @@ wait_file "$E2E_TMP/dz.parent"
 e2e_assert_eq 0 "$(cat "$E2E_TMP/dz.parent")" "the starting command returns 0 once the daemon runs"
 wait_file "$E2E_TMP/d.pid"
 dpid=$(cat "$E2E_TMP/d.pid")
-E2E_PIDS[daemon]=$dpid E2E_ORDER+=(daemon) # killed by the cleanup if the test fails
+# shellcheck disable=SC2034 # E2E_PIDS is lib.sh's table of processes to stop
+E2E_PIDS['daemon']=$dpid # killed by the cleanup if the test fails
+E2E_ORDER+=(daemon)
 e2e_assert_match '^[0-9]+$' "$dpid" "pid file holds a pid"
 e2e_assert_match 'dnsroute' "$(tr '\0' ' ' </proc/"$dpid"/cmdline)" "the pid file names the daemon"
 ppid=$(awk '/^PPid:/ {print $2}' /proc/"$dpid"/status)
@@ -213,7 +215,7 @@ e2e_assert_match 'started, version' "$(cat "$E2E_TMP/dd.log")" "-d: and in the l
 e2e_stop dbg
 
 # ---- start-up errors: dnsmasq's message and exit code, and nothing left running
-fails=0
+
 expect_fail() # NAME CODE MESSAGE_ERE ARGS...: the command (detaching unless -k) must fail
 {
     local name=$1 code=$2 re=$3 rc=0
@@ -231,14 +233,16 @@ if [[ -x "$DNSMASQ" ]]; then
     e2e_assert_eq "$(sed 's/dnsmasq/dnsroute/' "$E2E_TMP/dm_bad.out")" \
         "$(cat "$E2E_TMP/badconf.out")" "bad config: the same text as dnsmasq 2.90 (exit $rc)"
 fi
-expect_fail noconf 3 "^dnsroute: cannot read $E2E_TMP/none.conf: No such file or directory\$" \
+enoent=$(e2e_strerror ENOENT)
+eaddrinuse=$(e2e_strerror EADDRINUSE)
+expect_fail noconf 3 "^dnsroute: cannot read $E2E_TMP/none.conf: $enoent\$" \
     -C "$E2E_TMP/none.conf" --port=5356
-base=(-C "$conf" --listen-address=127.0.0.1 $U)
+base=(-C "$conf" --listen-address=127.0.0.1 "$U")
 # Port in use: dnsmasq (bind-interfaces: it binds exactly 127.0.0.1) holds 5357.
 printf '%s\n' no-resolv no-hosts server=127.0.0.2 >"$E2E_TMP/dm.conf"
 if [[ -x "$DNSMASQ" ]]; then
     e2e_start_dnsmasq dm 5357 "$E2E_TMP/dm.conf"
-    expect_fail inuse 2 '^dnsroute: failed to create listening socket for 127\.0\.0\.1: Address already in use$' \
+    expect_fail inuse 2 "^dnsroute: failed to create listening socket for 127\\.0\\.0\\.1: $eaddrinuse\$" \
         "${base[@]}" --port=5357 --pid-file=
     rc=0
     "$DNSMASQ" -C "$E2E_TMP/dm.conf" --port=5357 --listen-address=127.0.0.1 --bind-interfaces \
@@ -248,13 +252,13 @@ if [[ -x "$DNSMASQ" ]]; then
         "$(cat "$E2E_TMP/inuse.out")" "port in use: the same text as dnsmasq 2.90"
 fi
 e2e_start_dnsroute first 5358 "$E2E_TMP/dm.conf" $U --pid-file=
-expect_fail inuse2 2 '^dnsroute: failed to create listening socket for 127\.0\.0\.1: Address already in use$' \
+expect_fail inuse2 2 "^dnsroute: failed to create listening socket for 127\\.0\\.0\\.1: $eaddrinuse\$" \
     "${base[@]}" --port=5358 --pid-file= --workers=2
 e2e_stop first
 # Errors after the fork reach the starting command (dnsmasq's error pipe) and stop the daemon.
-expect_fail pidfile 3 "^dnsroute: failed to open pidfile $E2E_TMP/nodir/x.pid: No such file or directory\$" \
+expect_fail pidfile 3 "^dnsroute: failed to open pidfile $E2E_TMP/nodir/x.pid: $enoent\$" \
     "${base[@]}" --port=5359 --pid-file="$E2E_TMP/nodir/x.pid"
-expect_fail logfile 3 "^dnsroute: cannot open log $E2E_TMP/nodir/x.log: No such file or directory\$" \
+expect_fail logfile 3 "^dnsroute: cannot open log $E2E_TMP/nodir/x.log: $enoent\$" \
     "${base[@]}" --port=5359 --pid-file= --log-facility="$E2E_TMP/nodir/x.log"
 expect_fail pidfile_k 3 "^dnsroute: failed to open pidfile" "${base[@]}" -k --port=5359 \
     --pid-file="$E2E_TMP/nodir/x.pid"
