@@ -14,6 +14,7 @@
 
 #include "dnsroute/domtree.h"
 #include "dnsroute/hosts.h"
+#include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
 
 /* dnsmasq's exit codes (dnsmasq.h EC_*). */
@@ -136,8 +137,9 @@ struct conf {
     struct conf_domain *domains; /* domain= with a subnet or range, in order */
     size_t domain_count;
     struct hosts *hosts; /* conf_load_hosts(); NULL before, or with nothing to read */
-    struct conf_prefix *bogus_nxdomain;
+    struct conf_prefix *bogus_nxdomain; /* as written, in order */
     size_t bogus_nxdomain_count;
+    struct prefixset *bogus_set; /* the same for lookups (NULL when there is none) */
 
     /* Sets (ipset=, nftset=). */
     struct conf_set *sets;
