@@ -753,6 +753,7 @@ void conf_deinit(struct conf *c)
     free_strings(c->resolv_files, c->resolv_file_count);
     free(c->servers_file);
     free(c->bogus_nxdomain);
+    prefixset_free(c->bogus_set);
     free_strings(c->rebind_ok_domains, c->rebind_ok_count);
     free(c->sets);
     free(c->setlists);
@@ -763,6 +764,13 @@ void conf_deinit(struct conf *c)
     free(c->pid_file);
     free(c->dbus_name);
     free_strings(c->explain_names, c->explain_count);
+    free_strings(c->addn_hosts, c->addn_hosts_count);
+    free(c->domain);
+    for (size_t i = 0; i < c->domain_count; i++) {
+        free(c->domains[i].name);
+    }
+    free(c->domains);
+    hosts_free(c->hosts);
     if (c->tree != NULL) {
         domtree_free(c->tree);
     }

@@ -33,6 +33,7 @@ struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
         return NULL;
     }
     atomic_init(&dc->users, 1); /* the loader's reference */
+    dc->serial = ++d->conf_serial;
     daemon_dbus_apply_options(d, &dc->conf);
     return dc;
 }
@@ -122,6 +123,7 @@ static void daemon_reload(struct daemon *d)
         daemon_note_reload_failure(d, err.message);
         return;
     }
+    conf_load_hosts(&dc->conf); /* SIGHUP re-reads every hosts file, as dnsmasq */
     log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
@@ -131,7 +133,7 @@ static void daemon_reload(struct daemon *d)
 
 void daemon_adopt(struct daemon *d, struct daemon_conf *dc)
 {
-    /* Unlike dnsmasq the cache is kept: its keys carry the route they were fetched through, so
+    /* Unlike dnsmasq the cache is kept: its entries carry the route they were fetched through, so
      * names whose upstreams changed miss and are fetched again (query.c). clear-on-reload
      * empties it, as dnsmasq does on new D-Bus servers. */
     if (dc->conf.clear_on_reload) {
@@ -413,6 +415,8 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         }
         daemon_signals_start(d);
         daemon_log_startup(d, &dc->conf);
+        /* After the privilege drop, before any query, as dnsmasq (the workers share the conf). */
+        conf_load_hosts(&dc->conf);
         daemon_dbus_log_startup(d);
         /* Each worker's generation holds the configuration from here on: without this reference
          * the start-up configuration is freed with the first reload, not kept for ever. */

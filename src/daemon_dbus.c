@@ -52,6 +52,9 @@ static int on_set_servers(void *arg, const char *const *lines, size_t count, cha
         return ERR_PARSE;
     }
     free_lines(old, old_count);
+    /* The new generation needs the hosts data too (read again: the running store belongs to the
+     * old generation; NetworkManager's command line has no-hosts, so this is usually nothing). */
+    conf_load_hosts(&dc->conf);
     log_info("%zu servers set over DBus: %zu domains, %zu servers, loaded in %llu ms", count,
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
@@ -90,13 +93,12 @@ static int on_set_option(void *arg, enum dbusctl_option opt, bool on, char *errb
     return 0;
 }
 
+/* The cache locks its own shards (cache.h). */
 void daemon_cache_clear(struct daemon *d)
 {
-    uv_mutex_lock(&d->cache.lock);
     if (d->cache.cache != NULL) {
         cache_clear(d->cache.cache);
     }
-    uv_mutex_unlock(&d->cache.lock);
 }
 
 static void on_clear_cache(void *arg)
@@ -120,11 +122,9 @@ static void metrics_now(struct daemon *d, struct query_stats *s, struct cache_st
         *tcp_open += ss.tcp_open;
     }
     uv_mutex_unlock(&d->lock);
-    uv_mutex_lock(&d->cache.lock);
     if (d->cache.cache != NULL) {
         cache_get_stats(d->cache.cache, cs);
     }
-    uv_mutex_unlock(&d->cache.lock);
 }
 
 static uint32_t since(uint64_t now, uint64_t base)

@@ -20,6 +20,8 @@ enum { DAEMON_WORKERS_MAX = 8, DAEMON_GENS_MAX = 8 };
 struct daemon_conf {
     struct conf conf;
     atomic_uint users;
+    uint32_t
+        serial; /* 1, 2, ... one per load: cache entries stored under it skip the domain tree */
 };
 
 struct daemon;
@@ -52,6 +54,7 @@ struct daemon {
     unsigned nworkers;
     uv_mutex_t lock;
     struct query_cache cache; /* shared by the workers */
+    uint32_t conf_serial;     /* the last daemon_conf.serial given (loads run one at a time) */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
     char *pid_file;        /* written by us, removed at exit; owned */
     sigset_t sigmask_orig; /* the mask before start-up blocked the handled signals */

@@ -12,9 +12,11 @@
 
 #include "dnsroute/cache.h"
 #include "dnsroute/dname.h"
+#include "dnsroute/hosts.h"
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
 #include "dnsroute/err.h"
+#include "dnsroute/hash.h"
 #include "dnsroute/ifaddr.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
@@ -29,8 +31,10 @@
 /* Every address of the largest reply: an A record takes at least 16 bytes (compressed owner).
  * dnsmasq adds all of them; a cap of 64 left the rest of a big answer out of the sets (found by
  * tests/e2e/test_ipset_diff.sh, 100 A records over TCP). */
-#define QUERY_ADDRS_MAX         (65535 / 16)
-#define QUERY_FREE_MAX          1024
+#define QUERY_ADDRS_MAX (65535 / 16)
+#define QUERY_FREE_MAX  1024
+/* TTL fields of the largest reply: an RR takes at least 11 bytes (root owner, fixed part). */
+#define QUERY_TTLS_MAX          (65535 / 11)
 #define QUERY_UPSTREAM_EDNS_MAX 4096
 
 enum query_state { QUERY_IDLE, QUERY_PARSED, QUERY_FORWARDING };
@@ -82,14 +86,12 @@ void query_cache_init(struct query_cache *qc, uint32_t max_entries)
 {
     qc->cache = cache_new(max_entries);
     qc->max_entries = max_entries;
-    uv_mutex_init(&qc->lock);
 }
 
 void query_cache_deinit(struct query_cache *qc)
 {
     cache_free(qc->cache);
     qc->cache = NULL;
-    uv_mutex_destroy(&qc->lock);
 }
 
 void query_stats_add(struct query_stats *sum, const struct query_stats *add)
@@ -119,6 +121,7 @@ void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *serve
     ctx->cache = cache;
     ctx->scratch = mem_alloc(QUERY_REPLY_CAP);
     ctx->addrs = mem_alloc(QUERY_ADDRS_MAX * sizeof(*ctx->addrs));
+    ctx->ttl_offs = mem_alloc(QUERY_TTLS_MAX * sizeof(*ctx->ttl_offs));
     ctx->full_log.interval_ms = 5000;
 }
 
@@ -135,6 +138,8 @@ void query_ctx_deinit(struct query_ctx *ctx)
     ctx->scratch = NULL;
     free(ctx->addrs);
     ctx->addrs = NULL;
+    free(ctx->ttl_offs);
+    ctx->ttl_offs = NULL;
     ifaddr_free(ctx->ifaddrs);
     ctx->ifaddrs = NULL;
 }
@@ -255,6 +260,15 @@ static void query_send_local(struct query *q, const struct dnsmsg_local *a)
     query_send(q, out, (size_t)len);
 }
 
+/* A name of the hosts data, or above one (dnsmasq check_for_local_domain): local= answers it
+ * NOERROR, no data. */
+static bool query_is_local_name(const struct query *q)
+{
+    const struct hosts *h = q->gen->conf->hosts;
+    return h != NULL &&
+           (hosts_has_name(h, q->key, q->key_len) || hosts_has_below(h, q->key, q->key_len));
+}
+
 /* address=, local=, and REFUSED for names without a server (dnsmasq make_local_answer). */
 static void query_answer_local(struct query *q)
 {
@@ -283,6 +297,10 @@ static void query_answer_local(struct query *q)
         }
         break;
     case DOMTREE_NXDOMAIN:
+        if (query_is_local_name(q)) {
+            a.rcode = DNSMSG_RCODE_NOERROR; /* dnsmasq: a name known locally exists */
+            break;
+        }
         a.rcode = DNSMSG_RCODE_NXDOMAIN;
         if (query_logging(q)) {
             query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
@@ -351,17 +369,18 @@ static bool query_is_private_ptr(const struct query *q)
            memcmp(q->key + 2, v6zero, zl) == 0;
 }
 
-/* The address a reverse name stands for, as dnsmasq logs it ("10.0.0.5", "::1"); the name itself
- * when it is not a full in-addr.arpa or ip6.arpa name. */
-static void query_ptr_text(const struct query *q, char *out, size_t cap)
+/* The address a full in-addr.arpa or ip6.arpa name stands for: family and addr[16]. */
+static bool query_ptr_addr(const struct query *q, int *family, uint8_t *a)
 {
     unsigned v[4];
     int end = 0;
-    uint8_t a[16];
     if (sscanf(q->key, "%3u.%3u.%3u.%3u.in-addr.arpa%n", &v[3], &v[2], &v[1], &v[0], &end) == 4 &&
         (size_t)end == q->key_len && (v[0] | v[1] | v[2] | v[3]) < 256) {
-        snprintf(out, cap, "%u.%u.%u.%u", v[0], v[1], v[2], v[3]);
-        return;
+        for (int i = 0; i < 4; i++) {
+            a[i] = (uint8_t)v[i];
+        }
+        *family = AF_INET;
+        return true;
     }
     bool ok = q->key_len == 72 && memcmp(q->key + 64, "ip6.arpa", 8) == 0;
     for (size_t i = 0; ok && i < 32; i++) {
@@ -373,7 +392,17 @@ static void query_ptr_text(const struct query *q, char *out, size_t cap)
             *byte = (uint8_t)(i % 2 == 0 ? nib : (*byte | (nib << 4)));
         }
     }
-    if (!ok || inet_ntop(AF_INET6, a, out, (socklen_t)cap) == NULL) {
+    *family = AF_INET6;
+    return ok;
+}
+
+/* The address a reverse name stands for, as dnsmasq logs it ("10.0.0.5", "::1"); the name itself
+ * when it is not a full in-addr.arpa or ip6.arpa name. */
+static void query_ptr_text(const struct query *q, char *out, size_t cap)
+{
+    uint8_t a[16];
+    int family;
+    if (!query_ptr_addr(q, &family, a) || inet_ntop(family, a, out, (socklen_t)cap) == NULL) {
         snprintf(out, cap, "%s", query_name(q));
     }
 }
@@ -396,6 +425,95 @@ static void query_answer_bogus_priv(struct query *q)
     query_send_local(q, &a);
 }
 
+/* ---- Hosts files (dnsmasq answer_request: hosts data answers before address= and server=). */
+
+#define QUERY_HOSTS_ADDRS_MAX 128
+
+/* A or AAAA of a name in the hosts files: every address of that family, AA, local-ttl, in
+ * round-robin order. A name with only the other family is not answered here (dnsmasq forwards
+ * it). */
+static bool query_answer_hosts_addr(struct query *q, int family)
+{
+    const struct hosts *h = q->gen->conf->hosts;
+    uint8_t addrs[QUERY_HOSTS_ADDRS_MAX * 16];
+    uint32_t n = hosts_lookup(h, q->key, q->key_len, family, q->ctx->hosts_rotate++, addrs,
+                              QUERY_HOSTS_ADDRS_MAX);
+    if (n == 0) {
+        return false;
+    }
+    n = n < QUERY_HOSTS_ADDRS_MAX ? n : QUERY_HOSTS_ADDRS_MAX;
+    struct dnsmsg_local a;
+    memset(&a, 0, sizeof(a));
+    a.udp_limit = q->udp_limit;
+    a.edns_size = q->gen->conf->edns_packet_max;
+    a.ttl_s = q->gen->conf->local_ttl_s;
+    a.aa = true;
+    a.addr_type = family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A;
+    a.addrs = addrs;
+    a.addr_count = n;
+    for (uint32_t i = 0; query_logging(q) && i < n; i++) {
+        query_log_addr(q, "hosts", family, addrs + i * (family == AF_INET6 ? 16 : 4));
+    }
+    query_send_local(q, &a);
+    return true;
+}
+
+/* PTR of an address in the hosts files: the first name given that address. */
+static bool query_answer_hosts_ptr(struct query *q)
+{
+    uint8_t addr[16], wire[DNAME_WIRE_MAX];
+    int family;
+    const char *name = NULL;
+    if (query_ptr_addr(q, &family, addr)) {
+        name = hosts_lookup_addr(q->gen->conf->hosts, family, addr);
+    }
+    int wlen = name != NULL ? dname_text_to_wire(name, strlen(name), wire, sizeof(wire)) : -1;
+    if (wlen < 0) {
+        return false;
+    }
+    if (query_logging(q)) {
+        char text[DNAME_KEY_MAX];
+        query_ptr_text(q, text, sizeof(text));
+        query_log(q, "hosts %s is %s", text, name);
+    }
+    q->ctx->stats.answered_locally++;
+    const struct conf *c = q->gen->conf;
+    uint8_t *out = query_scratch(q->ctx);
+    struct dnsmsg_builder b;
+    dnsmsg_builder_init_reply(&b, out, QUERY_REPLY_CAP, &q->q, DNSMSG_RCODE_NOERROR,
+                              DNSMSG_FLAG_AA);
+    dnsmsg_builder_add_rr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, DNSMSG_TYPE_PTR, c->local_ttl_s, wire,
+                          (size_t)wlen);
+    if (q->q.edns.present) {
+        dnsmsg_builder_add_opt(&b, c->edns_packet_max, q->q.edns.do_bit);
+    }
+    int len = dnsmsg_builder_finish(&b);
+    if (len < 0) {
+        server_drop(q->ctx->server, &q->client);
+        query_end(q);
+        return true;
+    }
+    query_send(q, out, (size_t)len);
+    return true;
+}
+
+static bool query_answer_hosts(struct query *q)
+{
+    if (q->gen->conf->hosts == NULL || q->q.qclass != DNSMSG_CLASS_IN) {
+        return false;
+    }
+    switch (q->q.qtype) {
+    case DNSMSG_TYPE_A:
+        return query_answer_hosts_addr(q, AF_INET);
+    case DNSMSG_TYPE_AAAA:
+        return query_answer_hosts_addr(q, AF_INET6);
+    case DNSMSG_TYPE_PTR:
+        return query_answer_hosts_ptr(q);
+    default:
+        return false;
+    }
+}
+
 /* ---- Cache (dnsmasq cache.c semantics: cached types, TTL bounds, negative answers). */
 
 static bool query_cacheable_type(uint16_t qtype)
@@ -404,30 +522,53 @@ static bool query_cacheable_type(uint16_t qtype)
            qtype == DNSMSG_TYPE_SRV || qtype == DNSMSG_TYPE_PTR;
 }
 
-/* FNV-1a over the addresses of the servers the query is routed to. */
+/* FNV-1a over the addresses of the servers the query is routed to, from the signature of the
+ * bogus-nxdomain list (cached answers were checked against the list they were stored under). */
 static uint32_t query_route_signature(const struct query *q)
 {
     const struct conf *c = q->gen->conf;
-    uint32_t n = 0, h = 2166136261u;
+    uint32_t n = 0, h = HASH_FNV32_BASIS ^ prefixset_signature(c->bogus_set);
     const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
     for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *p = (const uint8_t *)&c->servers[ids[i]].addr;
-        for (size_t k = 0; k < sockaddr_len(&c->servers[ids[i]].addr); k++) {
-            h = (h ^ p[k]) * 16777619u;
-        }
+        const union sockaddr_any *a = &c->servers[ids[i]].addr;
+        h = hash_fnv32(h, a, sockaddr_len(a));
     }
     return h;
 }
 
+/* What a cache entry keeps beside the reply and its TTL offsets: the reply's parse, and the
+ * route it was fetched through, so that a hit neither parses nor (under the configuration it was
+ * stored under) looks the name up in the domain tree. */
+struct query_cached {
+    struct dnsmsg_reply reply;
+    uint32_t conf_serial; /* query_gen.conf_serial it was stored under */
+    uint32_t route_sig;   /* query_route_signature then */
+    uint32_t ipset_list, nftset_list;
+};
+
+/* The key: the question and the EDNS bits that change an answer; the route is checked on a hit
+ * (query_route), so a name has one entry whatever servers it came through. */
 static void query_cache_key(const struct query *q, struct cache_key *k)
 {
-    k->route = query_route_signature(q);
-    memcpy(k->name, q->q.qname, q->q.qname_len);
-    k->name_len = (uint8_t)q->q.qname_len;
-    k->qtype = q->q.qtype;
-    k->qclass = q->q.qclass;
-    k->variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
-                           ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
+    uint8_t variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
+                                ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
+    cache_key_init(k, q->q.qname, q->q.qname_len, q->q.qtype, q->q.qclass, variant);
+}
+
+/* Stores a checked upstream reply with its TTL offsets, parse and route. */
+static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
+                              const struct dnsmsg_reply *r, uint32_t ttl_s)
+{
+    int n = dnsmsg_ttl_offsets(pkt, len, r, q->ctx->ttl_offs, QUERY_TTLS_MAX);
+    if (n < 0) {
+        return;
+    }
+    struct cache_key k;
+    query_cache_key(q, &k);
+    struct query_cached m = {*r, q->gen->conf_serial, query_route_signature(q), q->route.ipset_list,
+                             q->route.nftset_list};
+    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m)};
+    cache_insert(q->ctx->cache->cache, &k, &v, ttl_s, uv_now(q->ctx->loop));
 }
 
 /* The TTL a reply is cached with, 0 for "do not cache". */
@@ -468,30 +609,34 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
 static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
                                bool from_cache);
 
-/* Answers from the cache when it can: the stored reply gets the client's ID and question case,
- * TTLs counted down, and goes through the same relay path (sets refreshed, EDNS, truncation). */
-static bool query_answer_cached(struct query *q)
+/* Looks the question up in the cache; a hit is copied into the scratch buffer (reply), the TTL
+ * offsets buffer and *m, for query_answer_cached. */
+static bool query_cache_fetch(struct query *q, struct cache_hit *hit, struct query_cached *m)
 {
     struct cache_key k;
-    struct cache_hit hit;
     struct query_cache *qc = q->ctx->cache;
     if (qc->max_entries == 0) {
         return false; /* cache-size=0: no lock, no hashing on the hot path */
     }
     query_cache_key(q, &k);
-    uint8_t *pkt = query_scratch(q->ctx);
-    uv_mutex_lock(&qc->lock);
-    bool found = cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), &hit);
-    if (found) {
-        memcpy(pkt, hit.reply, hit.len); /* the entry is only valid under the lock */
-    }
-    uv_mutex_unlock(&qc->lock);
-    if (!found) {
-        return false;
-    }
+    *hit = (struct cache_hit){.reply = query_scratch(q->ctx),
+                              .reply_cap = QUERY_REPLY_CAP - 64,
+                              .ttl_offs = q->ctx->ttl_offs,
+                              .ttl_cap = QUERY_TTLS_MAX,
+                              .meta = m};
+    return cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), hit) && hit->meta_len == sizeof(*m);
+}
+
+/* Answers from a fetched hit: the stored reply gets the client's ID and question case, TTLs
+ * counted down at their stored offsets, and goes with its stored parse through the same relay
+ * path (sets refreshed, EDNS, truncation). */
+static void query_answer_cached(struct query *q, const struct cache_hit *hit,
+                                struct query_cached *m)
+{
+    uint8_t *pkt = hit->reply;
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
     /* No record outlives its cache entry (max-cache-ttl), nor max-ttl. */
-    uint32_t cap = hit.ttl_s > hit.age_s ? hit.ttl_s - hit.age_s : 1;
+    uint32_t cap = hit->ttl_s > hit->age_s ? hit->ttl_s - hit->age_s : 1;
     uint32_t max_ttl = q->gen->conf->max_ttl_s;
     if (max_ttl != 0 && max_ttl < cap) {
         cap = max_ttl;
@@ -502,14 +647,27 @@ static bool query_answer_cached(struct query *q)
     dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
     /* min-cache-ttl: records shorter than it live as long as the entry, as in dnsmasq's cache
      * (a 2 s record cached for 60 s is served with 58 s left, not with 0). */
-    struct dnsmsg_reply r;
-    if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
-        dnsmsg_rewrite_ttls_floor(pkt, hit.len, &r, q->gen->conf->min_cache_ttl_s, hit.age_s, cap) <
-            0) {
+    dnsmsg_rewrite_ttls_at(pkt, hit->ttl_offs, hit->ttl_count, q->gen->conf->min_cache_ttl_s,
+                           hit->age_s, cap);
+    q->ctx->stats.cache_hits++;
+    query_relay_parsed(q, pkt, hit->len, &m->reply, true);
+}
+
+/* A hit stored under this very configuration: every decision before the cache (domain tree,
+ * domain-needed, bogus-priv) depends only on the configuration and the question, and led to
+ * forwarding then, so it would now; the domain tree is not consulted. A step added before the
+ * cache must keep that true (or change conf_serial's meaning). */
+static bool query_answer_cached_same_conf(struct query *q, const struct cache_hit *hit,
+                                          struct query_cached *m)
+{
+    if (m->conf_serial != q->gen->conf_serial) {
         return false;
     }
-    q->ctx->stats.cache_hits++;
-    query_relay_parsed(q, pkt, hit.len, &r, true);
+    memset(&q->route, 0, sizeof(q->route));
+    q->route.action = DOMTREE_FORWARD;
+    q->route.ipset_list = m->ipset_list;
+    q->route.nftset_list = m->nftset_list;
+    query_answer_cached(q, hit, m);
     return true;
 }
 
@@ -564,13 +722,23 @@ static void query_forward(struct query *q)
 static void query_route(struct query *q)
 {
     const struct conf *c = q->gen->conf;
+    struct cache_hit hit;
+    struct query_cached m;
+    bool cached = query_cache_fetch(q, &hit, &m);
+    if (cached && query_answer_cached_same_conf(q, &hit, &m)) {
+        return;
+    }
+    if (query_answer_hosts(q)) {
+        return;
+    }
     domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
-    if (q->route.action != DOMTREE_FORWARD) {
+    if (q->route.action != DOMTREE_FORWARD && q->route.action != DOMTREE_REFUSED) {
         query_answer_local(q);
         return;
     }
     /* domain-needed: dnsmasq never forwards A/AAAA for a dotless name; other types go out (to
-     * server=// if there is one): found by tests/e2e/test_dns_options.sh against 2.90. */
+     * server=// if there is one): found by tests/e2e/test_dns_options.sh against 2.90. Like
+     * bogus-priv it answers before "no server" (REFUSED). */
     bool addr_qtype = q->q.qtype == DNSMSG_TYPE_A || q->q.qtype == DNSMSG_TYPE_AAAA;
     if (c->domain_needed && addr_qtype && query_is_dotless(q)) {
         if (query_logging(q)) {
@@ -584,7 +752,13 @@ static void query_route(struct query *q)
         query_answer_bogus_priv(q);
         return;
     }
-    if (query_answer_cached(q)) {
+    if (q->route.action == DOMTREE_REFUSED) {
+        query_answer_local(q);
+        return;
+    }
+    /* Stored under another configuration: usable if the name's servers are the same. */
+    if (cached && m.route_sig == query_route_signature(q)) {
+        query_answer_cached(q, &hit, &m);
         return;
     }
     query_forward(q);
@@ -672,18 +846,6 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
 
 /* ---- Upstream replies. */
 
-static bool query_prefix_match(const struct conf_prefix *p, int family, const uint8_t *a)
-{
-    if (p->family != family) {
-        return false;
-    }
-    unsigned bits = p->prefix_len, full = bits / 8, rest = bits % 8;
-    if (memcmp(p->addr, a, full) != 0) {
-        return false;
-    }
-    return rest == 0 || ((p->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
-}
-
 /* A cursor positioned at the first answer record of a parsed reply. */
 static void query_answer_cursor(struct dnsmsg_cursor *cur, const uint8_t *pkt, size_t len,
                                 const struct dnsmsg_reply *r)
@@ -720,12 +882,7 @@ static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
     int family = rr->type == DNSMSG_TYPE_A && rr->rdlen == 4       ? AF_INET
                  : rr->type == DNSMSG_TYPE_AAAA && rr->rdlen == 16 ? AF_INET6
                                                                    : 0;
-    for (size_t k = 0; family != 0 && k < c->bogus_nxdomain_count; k++) {
-        if (query_prefix_match(&c->bogus_nxdomain[k], family, pkt + rr->rdata_off)) {
-            return true;
-        }
-    }
-    return false;
+    return family != 0 && prefixset_has(c->bogus_set, family, pkt + rr->rdata_off);
 }
 
 /* A record of the type *arg (filter-AAAA/filter-A have work to do). */
@@ -891,7 +1048,9 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
                                                 : "NODATA");
 }
 
-/* Rewrites a reply checked against the query (r: its parse) for the client and queues it. */
+/* Rewrites a reply checked against the query (r: its parse) for the client and queues it. A
+ * cached reply was checked against bogus-nxdomain when it was stored (its entry carries the
+ * list's signature in its route signature). */
 static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
                                bool from_cache)
 {
@@ -901,7 +1060,7 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
      * upstream's validation (RFC 4035 section 4.6). */
     dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, c->proxy_dnssec ? 0 : DNSMSG_FLAG_AD);
     bool answer = (r->rcode == DNSMSG_RCODE_NOERROR) && !r->tc;
-    if (answer && query_is_bogus(c, pkt, len, r)) {
+    if (answer && !from_cache && query_is_bogus(c, pkt, len, r)) {
         q->ctx->stats.bogus_nxdomain++;
         if (query_logging(q)) {
             /* dnsmasq 2.90 logs a bogus-nxdomain hit as a config answer. */
@@ -919,11 +1078,7 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
     if (!from_cache) {
         uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : 0;
         if (ttl > 0) {
-            struct cache_key k;
-            query_cache_key(q, &k);
-            uv_mutex_lock(&q->ctx->cache->lock);
-            cache_insert(q->ctx->cache->cache, &k, pkt, len, ttl, uv_now(q->ctx->loop));
-            uv_mutex_unlock(&q->ctx->cache->lock);
+            query_cache_store(q, pkt, len, r, ttl);
         }
         if (q->gen->conf->max_ttl_s != 0) {
             dnsmsg_rewrite_ttls(pkt, len, r, 0, q->gen->conf->max_ttl_s);
