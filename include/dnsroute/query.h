@@ -75,6 +75,7 @@ struct query_ctx {
     struct log_ratelimit full_log; /* "Maximum number of concurrent DNS queries" */
     struct ifaddr_table *ifaddrs;  /* local subnets for --local-service, opened on first use */
     bool nonlocal_logged;          /* "ignoring query from non-local network" is logged once */
+    uint32_t hosts_rotate;         /* round robin over a hosts name's addresses */
 };
 
 /* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation;
