@@ -10,8 +10,10 @@ packets. Standard library only; every wait is bounded.
                                               server closed ("open" if it did not within MAX_S)
   e2e_dns.py half HOST PORT HOLD_S            connect, send half a message; prints "closed S" when
                                               the server closed it after S seconds, or "open"
-  e2e_dns.py conns HOST PORT N HOLD_S         open N connections at once; after 0.5 s print one
-                                              "open"/"closed" per connection; hold HOLD_S seconds
+  e2e_dns.py conns HOST PORT N HOLD_S [K]     open N connections at once; once K of them were
+                                              closed by the server (at most 10 s; K 0: after
+                                              0.5 s) print one "open"/"closed" per connection;
+                                              hold HOLD_S seconds
   e2e_dns.py raw udp|tcp HOST PORT HEX        send the bytes; prints "rcode=N flags=0xHHHH
                                               id=N len=N" of the reply or "none" (1 s wait)
   e2e_dns.py tcpqueries HOST PORT N TIMEOUT_S N sequential TCP queries, a connection each;
@@ -62,7 +64,7 @@ def recv_exact(s, n):
 
 
 def cmd_pipeline(host, port, names):
-    s = socket.create_connection((host, port), timeout=5)
+    s = socket.create_connection((host, port), timeout=15)
     msgs = [build_query(0x1000 + i, n) for i, n in enumerate(names)]
     t0 = time.monotonic()
     s.sendall(b"".join(struct.pack("!H", len(m)) + m for m in msgs))
@@ -106,19 +108,29 @@ def cmd_half(host, port, hold_s):
     s.close()
 
 
-def cmd_conns(host, port, n, hold_s):
+def cmd_conns(host, port, n, hold_s, want_closed=0):
+    """Opens N connections; prints open/closed per connection once WANT_CLOSED of them were
+    closed by the server (at most 10 s), or after 0.5 s when WANT_CLOSED is 0."""
     socks = [socket.create_connection((host, port), timeout=5) for _ in range(n)]
-    time.sleep(0.5)
     for s in socks:
         s.setblocking(False)
-        try:
-            data = s.recv(1)
-            print("closed" if not data else "data")
-        except BlockingIOError:
-            print("open")
-        except ConnectionResetError:
-            print("closed")
-    sys.stdout.flush()
+    state = ["open"] * n
+    deadline = time.monotonic() + (10 if want_closed else 0.5)
+    while True:
+        for i, s in enumerate(socks):
+            if state[i] != "open":
+                continue
+            try:
+                data = s.recv(1)
+                state[i] = "closed" if not data else "data"
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                state[i] = "closed"
+        if (want_closed and state.count("closed") >= want_closed) or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    print("\n".join(state), flush=True)
     time.sleep(hold_s)
 
 
@@ -251,7 +263,7 @@ def main(argv):
     elif cmd == "half":
         cmd_half(host, port, float(argv[4]))
     elif cmd == "conns":
-        cmd_conns(host, port, int(argv[4]), float(argv[5]))
+        cmd_conns(host, port, int(argv[4]), float(argv[5]), int(argv[6]) if len(argv) > 6 else 0)
     elif cmd == "raw":
         cmd_raw(argv[2], argv[3], int(argv[4]), argv[5])
     elif cmd == "tcpqueries":

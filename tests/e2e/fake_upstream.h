@@ -31,6 +31,7 @@ enum fu_action {
     ACT_CLOSE,
     ACT_BIG,
     ACT_GARBAGE,
+    ACT_HASHADDR,
 };
 
 enum fu_match { MATCH_EXACT, MATCH_ANY, MATCH_SUFFIX };

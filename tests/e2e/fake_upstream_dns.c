@@ -291,6 +291,7 @@ static const struct {
     {"close", ACT_CLOSE, 0},
     {"tc", ACT_NONE, 0},
     {"garbage", ACT_GARBAGE, 0},
+    {"hashaddr", ACT_HASHADDR, 0},
 };
 
 static bool rule_add_addrs(struct fu_rule *r, const char *list)
@@ -598,6 +599,21 @@ static void out_soa(struct fu_out *o, const struct fu_rule *r, const char *key)
         out_set16(o, rdlen_at, (unsigned)(o->len - rdlen_at - 2));
 }
 
+/* FNV-1a of a name, lower case, without a trailing dot: "hashaddr" answers (and the soak's
+ * checker, tests/stress/soak.sh) derive one address per name from it. */
+static uint32_t name_hash(const char *name)
+{
+    uint32_t h = 2166136261u;
+    size_t len = strlen(name);
+    if (len > 0 && name[len - 1] == '.')
+        len--;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)tolower((unsigned char)name[i]);
+        h *= 16777619u;
+    }
+    return h;
+}
+
 /* Address records of one rule for qtype; returns how many were written. */
 static int out_addrs(struct fu_out *o, const struct fu_rule *r, size_t owner_ptr, const char *owner,
                      int qtype)
@@ -616,6 +632,34 @@ static int out_addrs(struct fu_out *o, const struct fu_rule *r, size_t owner_ptr
             out_u16(o, 16);
             out_put(o, r->addr[n], 16);
         }
+    } else if (r->act == ACT_HASHADDR && (qtype == 1 || qtype == 28)) {
+        uint32_t h = name_hash(owner);
+        out_rr_head(o, owner_ptr, owner, qtype, r->ttl_s);
+        if (qtype == 28) {
+            uint8_t a6[16] = {0xfd,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              (uint8_t)(h >> 24),
+                              (uint8_t)(h >> 16),
+                              (uint8_t)(h >> 8),
+                              (uint8_t)h};
+            out_u16(o, 16);
+            out_put(o, a6, 16);
+        } else {
+            uint8_t a4[4] = {10, (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h};
+            out_u16(o, 4);
+            out_put(o, a4, 4);
+        }
+        n = 1;
     } else if (r->act == ACT_BIG && (qtype == 1 || qtype == 28 || any)) {
         for (; n < r->count; n++) {
             unsigned i = (unsigned)n + 1;

@@ -15,7 +15,7 @@
 #   DNSROUTE_CHINA_LIST: a dnsmasq-china-list checkout (accelerated-domains.china.conf,
 #     bogus-nxdomain.china.conf, ...); default ../shared/china-list beside the source dir when it
 #     exists, else empty: the tests that use the list then generate china-like data instead
-#   E2E_TIMEOUT (seconds for the whole script, default 80)  E2E_KEEP=1  E2E_VERBOSE=1
+#   E2E_TIMEOUT (seconds for the whole script, default 240)  E2E_KEEP=1  E2E_VERBOSE=1
 #   E2E_NETNS_MODE=root forces `unshare -n` as real root instead of a user namespace.
 
 E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -143,7 +143,7 @@ e2e_enter_netns()
         [[ "$mode" == user ]] && flags=(-r -n)
         export E2E_IN_NETNS=1 E2E_NETNS_MODE=$mode
         export DNSROUTE_BIN FAKE_UPSTREAM DNSROUTE_SOURCE_DIR DNSROUTE_CHINA_LIST DNSMASQ
-        exec timeout -k 5 "${E2E_TIMEOUT:-80}" unshare "${flags[@]}" -- bash "$script" "$@"
+        exec timeout -k 5 "${E2E_TIMEOUT:-240}" unshare "${flags[@]}" -- bash "$script" "$@"
     fi
     ip link set lo up || e2e_skip "cannot bring lo up in the namespace"
     e2e_add_addr 114.114.114.114/32

@@ -18,7 +18,7 @@
 # The routers do not NAT, so the far server sees the client's own source address; it answers
 # every TCP connection and UDP datagram with that address (pr_echo.py). Counters in each router's
 # forward hook show which way a packet went and whether the reply was forwarded back.
-# e2e-timeout: 200
+# e2e-timeout: 900
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
@@ -40,10 +40,11 @@ PR=(bash "$SCRIPT" --uplink isp0 --gateway 10.9.0.1 --gateway6 fd09::1 --state-d
 # ---- topology --------------------------------------------------------------------------------
 
 declare -A NS=()
-# mkns NAME: a new network namespace, held by a sleeping process.
+# mkns NAME: a new network namespace, held by a sleeping process until the clean-up ends it (a
+# "sleep 300" ran out on a loaded machine: the namespace, and the veths into it, went away).
 mkns()
 {
-    e2e_spawn "ns_$1" unshare -n sleep 300
+    e2e_spawn "ns_$1" unshare -n sleep infinity
     local i
     for ((i = 0; i < 50; i++)); do
         [[ "$(readlink "/proc/${E2E_PIDS[ns_$1]}/ns/net")" != "$(readlink /proc/self/ns/net)" ]] && break

@@ -7,7 +7,7 @@
 # tests/e2e/test_daemon.sh failed intermittently; here 27 of 40 runs). A tight loop of
 # E2E_STARTUP_RUNS (default 20) foreground (-k) starts and 6 detached ones, with 1 and 2 workers;
 # SIGHUP/SIGUSR1 sent as early never kill it either.
-# e2e-timeout: 150
+# e2e-timeout: 300
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"

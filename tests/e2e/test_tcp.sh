@@ -126,7 +126,7 @@ e2e_stop dr
 # would close the new one: idle connections would lock every client out); later ones work.
 printf '%s\n' no-resolv no-hosts server=127.0.0.2 max-tcp-connections=2 >"$E2E_TMP/cap.conf"
 e2e_start_dnsroute cap 5354 "$E2E_TMP/cap.conf" --pid-file= --user=root
-st=$($PY conns 127.0.0.1 5354 3 0)
+st=$($PY conns 127.0.0.1 5354 3 0 1)
 e2e_assert_eq "closed open open" "$(xargs <<<"$st")" \
     "max-tcp-connections=2: the third connection evicts the longest idle one"
 st=$($PY conns 127.0.0.1 5354 2 0)

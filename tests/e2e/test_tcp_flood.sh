@@ -9,7 +9,7 @@
 # 2.90's figures under the same floods are printed for comparison, not asserted. (An attacker that
 # also reopens 2,000 idle connections at once makes it a contest of connection rates:
 # tests/stress/hostile.sh measures that.)
-# e2e-timeout: 150
+# e2e-timeout: 300
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
