@@ -65,7 +65,7 @@ static int conf_domain_subnet(struct conf_loader *l, struct conf_domain *d, char
     }
     if (local != NULL) {
         char spec[DNAME_KEY_MAX + 4];
-        snprintf(spec, sizeof(spec), "/%s/", d->name);
+        (void)snprintf(spec, sizeof(spec), "/%s/", d->name);
         return conf_opt_local(l, spec);
     }
     return 0;

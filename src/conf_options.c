@@ -3,7 +3,6 @@
  * option dnsroute implements. Rows without a handler are dnsmasq options outside dnsroute's scope
  * (DHCP, TFTP, local records, DNSSEC, ...): conf.c accepts them with one warning each. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,6 +512,19 @@ static int opt_rebind_localhost_ok(struct conf_loader *l, char *arg)
     return 0;
 }
 
+/* A lower-case copy of s. */
+static char *lower_dup(const char *s)
+{
+    char *d = mem_strdup(s);
+    for (char *p = d; *p != '\0'; p++) {
+        unsigned char u = (unsigned char)*p; /* ASCII, as dnsmasq's names */
+        if (u >= 'A' && u <= 'Z') {
+            *p = (char)(u | 0x20U);
+        }
+    }
+    return d;
+}
+
 /* rebind-domain-ok=/d1/d2/... or =d: one exempt domain per '/'-separated field, as dnsmasq
  * (option.c LOPT_NO_REBIND); "//" gives the empty domain, which exempts names without a dot.
  * Stored lower-case without a trailing dot. */
@@ -527,12 +539,9 @@ static int opt_rebind_domain_ok(struct conf_loader *l, char *arg)
         if (n > 0 && a[n - 1] == '.') {
             a[--n] = '\0';
         }
-        for (size_t i = 0; i < n; i++) {
-            a[i] = (char)tolower((unsigned char)a[i]);
-        }
         mem_grow((void **)&c->rebind_ok_domains, &l->rebind_ok_cap, c->rebind_ok_count + 1,
                  sizeof(char *));
-        c->rebind_ok_domains[c->rebind_ok_count++] = mem_strdup(a);
+        c->rebind_ok_domains[c->rebind_ok_count++] = lower_dup(a);
         a = next;
     } while (a != NULL && *a != '\0');
     return 0;

@@ -302,7 +302,7 @@ static void daemon_signals_start(struct daemon *d)
         handles[i]->data = d;
         uv_signal_start(handles[i], on_signal, daemon_handled_signals[i]);
     }
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
     pthread_sigmask(SIG_SETMASK, &d->sigmask_orig, NULL);
 }
 
@@ -333,13 +333,14 @@ static int daemon_start_detached(struct daemon *d, const struct conf *c, char *e
 {
     int rc = daemon_log_setup(c);
     if (rc < 0) {
-        snprintf(errbuf, errlen, "cannot open log %s: %s", c->log_facility, err_str(rc));
+        (void)snprintf(errbuf, errlen, "cannot open log %s: %s", c->log_facility, err_str(rc));
         return CONF_EXIT_FILE;
     }
     if (c->pid_file != NULL && !c->no_daemon) {
         rc = daemon_write_pidfile(c->pid_file);
         if (rc < 0) {
-            snprintf(errbuf, errlen, "failed to open pidfile %s: %s", c->pid_file, err_str(rc));
+            (void)snprintf(errbuf, errlen, "failed to open pidfile %s: %s", c->pid_file,
+                           err_str(rc));
             log_error("%s", errbuf); /* the log is open: there too, as dnsmasq's die() */
             return CONF_EXIT_FILE;
         }
@@ -366,16 +367,16 @@ static int daemon_start(struct daemon *d, struct daemon_conf *dc)
     char errbuf[512] = "";
     const struct conf *c = &dc->conf;
     if (daemon_check_user(c, errbuf, sizeof(errbuf)) < 0) {
-        fprintf(stderr, "\ndnsroute: %s\n", errbuf);
+        (void)fprintf(stderr, "\ndnsroute: %s\n", errbuf);
         return CONF_EXIT_BADCONF;
     }
     for (unsigned i = 0; i < d->nworkers; i++) {
         if (daemon_worker_listen(&d->workers[i], c, errbuf, sizeof(errbuf)) < 0) {
-            fprintf(stderr, "\ndnsroute: %s\n", errbuf);
+            (void)fprintf(stderr, "\ndnsroute: %s\n", errbuf);
             return CONF_EXIT_BADNET;
         }
         if (daemon_worker_gen_open(&d->workers[i], dc, errbuf, sizeof(errbuf)) < 0) {
-            fprintf(stderr, "\ndnsroute: %s\n", errbuf);
+            (void)fprintf(stderr, "\ndnsroute: %s\n", errbuf);
             return CONF_EXIT_MISC;
         }
     }
@@ -383,7 +384,7 @@ static int daemon_start(struct daemon *d, struct daemon_conf *dc)
     if (!c->keep_in_foreground && !c->no_daemon) {
         int rc = daemon_detach(&report_fd, &d->sigmask_orig);
         if (rc < 0) {
-            snprintf(errbuf, sizeof(errbuf), "cannot fork into background: %s", err_str(rc));
+            (void)snprintf(errbuf, sizeof(errbuf), "cannot fork into background: %s", err_str(rc));
             daemon_report_started(report_fd, CONF_EXIT_MISC, errbuf);
             return CONF_EXIT_MISC;
         }
@@ -468,7 +469,7 @@ int daemon_main(int argc, char **argv)
     d->argv = argv;
     struct daemon_conf *dc = daemon_conf_load(d, &err);
     if (dc == NULL) {
-        fprintf(stderr, "\n%s\n", err.message);
+        (void)fprintf(stderr, "\n%s\n", err.message);
         pthread_sigmask(SIG_SETMASK, &d->sigmask_orig, NULL);
         free(d);
         return err.exit_code;
@@ -482,7 +483,7 @@ int daemon_main(int argc, char **argv)
     } else if (dc->conf.explain_count > 0) {
         rc = daemon_explain(&dc->conf);
     } else if (dc->conf.test_only) {
-        fprintf(stderr, "dnsroute: syntax check OK.\n");
+        (void)fprintf(stderr, "dnsroute: syntax check OK.\n");
     } else {
         rc = daemon_serve(d, dc);
         dc = NULL; /* released by daemon_serve */

@@ -69,7 +69,7 @@ static int daemon_wait_started(int fd)
         return CONF_EXIT_OK;
     }
     buf[len] = '\0';
-    fprintf(stderr, "\ndnsroute: %s\n", buf + 1);
+    (void)fprintf(stderr, "\ndnsroute: %s\n", buf + 1);
     return (unsigned char)buf[0];
 }
 
@@ -119,7 +119,7 @@ int daemon_detach(int *report_fd, const sigset_t *parent_mask)
 void daemon_report_started(int report_fd, int code, const char *msg)
 {
     if (code != 0 && report_fd < 0) {
-        fprintf(stderr, "\ndnsroute: %s\n", msg);
+        (void)fprintf(stderr, "\ndnsroute: %s\n", msg);
     } else if (code != 0) {
         char buf[600];
         int n = snprintf(buf, sizeof(buf), "%c%s", (char)code, msg);
@@ -169,7 +169,7 @@ int daemon_check_user(const struct conf *c, char *errbuf, size_t errlen)
         bad = c->group; /* dnsmasq ignores a missing default group "dip" but not an explicit one */
     }
     if (bad != NULL) {
-        snprintf(errbuf, errlen, "unknown user or group: %s", bad);
+        (void)snprintf(errbuf, errlen, "unknown user or group: %s", bad);
         return ERR_NOT_FOUND;
     }
     return 0;
@@ -182,7 +182,7 @@ int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errb
     }
     struct passwd *pw = getpwnam(c->user);
     if (pw == NULL) {
-        snprintf(errbuf, errlen, "unknown user or group: %s", c->user);
+        (void)snprintf(errbuf, errlen, "unknown user or group: %s", c->user);
         return ERR_NOT_FOUND;
     }
     if (pw->pw_uid == geteuid()) {
@@ -195,7 +195,7 @@ int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errb
             gid = gr->gr_gid;
         } else if (strcmp(c->group, "dip") != 0) {
             /* dnsmasq ignores a missing default group "dip" but not an explicit one. */
-            snprintf(errbuf, errlen, "unknown user or group: %s", c->group);
+            (void)snprintf(errbuf, errlen, "unknown user or group: %s", c->group);
             return ERR_NOT_FOUND;
         }
     }
@@ -209,16 +209,17 @@ int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errb
         errno = 0;
     }
     if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
-        snprintf(errbuf, errlen, "process capabilities: %s", strerror(errno));
+        (void)snprintf(errbuf, errlen, "process capabilities: %s", strerror(errno));
         return -errno;
     }
     if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
-        snprintf(errbuf, errlen, "failed to change user-id to %s: %s", c->user, strerror(errno));
+        (void)snprintf(errbuf, errlen, "failed to change user-id to %s: %s", c->user,
+                       strerror(errno));
         return -errno;
     }
     int rc = daemon_set_caps(keep_net_admin);
     if (rc < 0) {
-        snprintf(errbuf, errlen, "failed to set capabilities: %s", err_str(rc));
+        (void)snprintf(errbuf, errlen, "failed to set capabilities: %s", err_str(rc));
         return rc;
     }
     return 0;

@@ -83,7 +83,7 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
     };
     int rc = upstream_new(&w->loop, &ucfg, &gen->upstream);
     if (rc < 0) {
-        snprintf(errbuf, errlen, "failed to create upstream channels: %s", err_str(rc));
+        (void)snprintf(errbuf, errlen, "failed to create upstream channels: %s", err_str(rc));
         free(gen);
         return rc;
     }
@@ -99,7 +99,8 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
         }
         rc = nlset_new(c->sets, c->set_count, &opt, &gen->nlset);
         if (rc < 0) {
-            snprintf(errbuf, errlen, "failed to create IPset control socket: %s", err_str(rc));
+            (void)snprintf(errbuf, errlen, "failed to create IPset control socket: %s",
+                           err_str(rc));
             upstream_free(gen->upstream);
             free(gen);
             return rc;

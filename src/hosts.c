@@ -377,7 +377,7 @@ int hosts_read_file(struct hosts *h, const char *path, hosts_domain_cb domain_of
     }
     int e = ferror(f) ? errno : 0;
     free(line);
-    fclose(f);
+    (void)fclose(f);
     if (e != 0) {
         log_error("failed to load names from %s: %s", path, strerror(e));
         return -e;

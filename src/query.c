@@ -198,13 +198,13 @@ static void query_log(const struct query *q, const char *fmt, ...)
     if (q->gen->conf->log_queries == CONF_LOG_QUERIES_EXTRA) {
         char peer[SOCKADDR_TEXT_MAX];
         sockaddr_format(&q->client.peer, false, peer, sizeof(peer));
-        snprintf(prefix, sizeof(prefix), "%llu %s/%u ", (unsigned long long)q->serial, peer,
-                 (unsigned)sockaddr_port(&q->client.peer));
+        (void)snprintf(prefix, sizeof(prefix), "%llu %s/%u ", (unsigned long long)q->serial, peer,
+                       (unsigned)sockaddr_port(&q->client.peer));
     }
     char line[DNAME_KEY_MAX + 256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    (void)vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     log_info("%s%s", prefix, line);
 }
@@ -287,7 +287,7 @@ static void query_answer_local(struct query *q)
         a.addr_count = r->addr_count;
         for (uint32_t i = 0; query_logging(q) && i < r->addr_count; i++) {
             query_log_addr(q, "config", r->addr_family,
-                           r->addrs + i * (r->addr_family == AF_INET6 ? 16 : 4));
+                           r->addrs + (size_t)i * (r->addr_family == AF_INET6 ? 16 : 4));
         }
         break;
     case DOMTREE_NODATA:
@@ -357,6 +357,7 @@ static bool query_is_private_ptr(const struct query *q)
     /* 172.16.0.0/12 and 100.64.0.0/10: the second octet decides. */
     unsigned a = 0, b = 0;
     char tail[32];
+    /* NOLINTNEXTLINE(cert-err34-c): out-of-range octets fail the range checks below anyway */
     if (sscanf(q->key, "%*u.%*u.%u.%u.%31s", &b, &a, tail) == 3 &&
         strcmp(tail, "in-addr.arpa") == 0) {
         return (a == 172 && b >= 16 && b <= 31) || (a == 100 && b >= 64 && b <= 127);
@@ -374,6 +375,7 @@ static bool query_ptr_addr(const struct query *q, int *family, uint8_t *a)
 {
     unsigned v[4];
     int end = 0;
+    /* NOLINTNEXTLINE(cert-err34-c): %3u bounds each octet; the < 256 check rejects the rest */
     if (sscanf(q->key, "%3u.%3u.%3u.%3u.in-addr.arpa%n", &v[3], &v[2], &v[1], &v[0], &end) == 4 &&
         (size_t)end == q->key_len && (v[0] | v[1] | v[2] | v[3]) < 256) {
         for (int i = 0; i < 4; i++) {
@@ -403,7 +405,7 @@ static void query_ptr_text(const struct query *q, char *out, size_t cap)
     uint8_t a[16];
     int family;
     if (!query_ptr_addr(q, &family, a) || inet_ntop(family, a, out, (socklen_t)cap) == NULL) {
-        snprintf(out, cap, "%s", query_name(q));
+        (void)snprintf(out, cap, "%s", query_name(q));
     }
 }
 
@@ -452,7 +454,7 @@ static bool query_answer_hosts_addr(struct query *q, int family)
     a.addrs = addrs;
     a.addr_count = n;
     for (uint32_t i = 0; query_logging(q) && i < n; i++) {
-        query_log_addr(q, "hosts", family, addrs + i * (family == AF_INET6 ? 16 : 4));
+        query_log_addr(q, "hosts", family, addrs + (size_t)i * (family == AF_INET6 ? 16 : 4));
     }
     query_send_local(q, &a);
     return true;
@@ -924,10 +926,23 @@ static bool query_is_rebind(const struct query *q, const uint8_t *pkt, size_t le
 
 /* Queues the answer's addresses (the CNAME chain from the question name) for every set of the
  * question name's ipset= and nftset= lists (dnsmasq extract_addresses). */
+/* Queues one address for every set of one ipset=/nftset= list. */
+static void query_add_to_setlist(struct query *q, uint32_t list, const struct dnsmsg_addr *a)
+{
+    const struct conf *c = q->gen->conf;
+    const struct conf_setlist *sl = &c->setlists[list];
+    int family = a->len == 16 ? AF_INET6 : AF_INET;
+    for (uint32_t k = 0; k < sl->count; k++) {
+        uint32_t set_id = c->setlist_items[sl->first + k];
+        if (nlset_add(q->gen->nlset, set_id, family, a->addr, a->ttl_s) == 0) {
+            q->ctx->stats.set_additions++;
+        }
+    }
+}
+
 static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
                               const struct dnsmsg_reply *r)
 {
-    const struct conf *c = q->gen->conf;
     uint32_t lists[2] = {q->route.ipset_list, q->route.nftset_list};
     if (q->gen->nlset == NULL || (lists[0] == DOMTREE_NONE && lists[1] == DOMTREE_NONE)) {
         return;
@@ -936,17 +951,9 @@ static void query_add_to_sets(struct query *q, const uint8_t *pkt, size_t len,
     int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
                                QUERY_ADDRS_MAX);
     for (int i = 0; i < n; i++) {
-        int family = addrs[i].len == 16 ? AF_INET6 : AF_INET;
         for (size_t l = 0; l < 2; l++) {
-            if (lists[l] == DOMTREE_NONE) {
-                continue;
-            }
-            const struct conf_setlist *sl = &c->setlists[lists[l]];
-            for (uint32_t k = 0; k < sl->count; k++) {
-                uint32_t set_id = c->setlist_items[sl->first + k];
-                if (nlset_add(q->gen->nlset, set_id, family, addrs[i].addr, addrs[i].ttl_s) == 0) {
-                    q->ctx->stats.set_additions++;
-                }
+            if (lists[l] != DOMTREE_NONE) {
+                query_add_to_setlist(q, lists[l], &addrs[i]);
             }
         }
     }

@@ -21,7 +21,7 @@
 #define SERVER_TCP_LIFETIME_MS  120000 /* then no more queries are read; closed once answered */
 #define SERVER_TCP_OVER_CAP     256    /* accepted beyond the cap until the loop turn ends */
 #define SERVER_TCP_MAX_INFLIGHT 64
-#define SERVER_TCP_MAX_WQUEUE   (256 * 1024)
+#define SERVER_TCP_MAX_WQUEUE   ((size_t)256 * 1024)
 
 struct server_tcp_write {
     uv_write_t req;
@@ -62,8 +62,8 @@ int server_tcp_open(struct server *s, const union sockaddr_any *addr, char *errb
     if (rc < 0) {
         char text[SOCKADDR_TEXT_MAX];
         sockaddr_format(addr, false, text, sizeof(text));
-        snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text,
-                 strerror(-rc)); /* dnsmasq: "Address already in use" */
+        (void)snprintf(errbuf, errlen, "failed to create listening socket for %s: %s", text,
+                       strerror(-rc)); /* dnsmasq: "Address already in use" */
         return rc;
     }
     return 0;
