@@ -54,6 +54,10 @@ struct daemon {
     char *pid_file; /* written by us, removed at exit; owned */
 };
 
+/* daemon.c */
+/* query_ctx.counters: the CHAOS statistics (arg is the daemon), summed over the workers. */
+void daemon_chaos_counters(void *arg, struct localrec_counters *out);
+
 /* daemon_worker.c */
 /* Builds worker w's generation for dc (upstream channels, set socket) on w's loop; takes one
  * reference to dc. Returns 0 or a negative code with a reason in errbuf. */

@@ -15,6 +15,7 @@
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
 #include "dnsroute/err.h"
+#include "dnsroute/localrec.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
@@ -247,6 +248,91 @@ static void query_send_local(struct query *q, const struct dnsmsg_local *a)
     query_send(q, out, (size_t)len);
 }
 
+/* ---- Local records and CHAOS names (dnsmasq answer_request: before any routing). */
+
+static void on_records_counters(void *arg, struct localrec_counters *out)
+{
+    struct query *q = arg;
+    if (q->ctx->counters != NULL) {
+        q->ctx->counters(q->ctx->counters_arg, out);
+    }
+}
+
+static void on_records_log(void *arg, const char *name, uint16_t type)
+{
+    struct query *q = arg;
+    if (query_logging(q)) {
+        char tbuf[DNSMSG_TYPE_NAME_MAX];
+        query_log(q, "config %s is <%s>", name[0] ? name : ".", dnsmsg_type_name(type, tbuf));
+    }
+}
+
+/* Header flags and rcode of a local record answer, then our OPT when the client sent one. */
+static int query_records_finish(struct query *q, struct dnsmsg_builder *b, size_t limit,
+                                const struct localrec_answer *a)
+{
+    size_t opt = q->q.edns.present ? DNSMSG_OPT_FIXED_LEN : 0;
+    if (dnsmsg_builder_finish(b) < 0) {
+        /* Too big for the client: TC and every section empty (dnsmasq 2.92+). */
+        dnsmsg_builder_init_reply(b, b->buf, limit - opt, &q->q, DNSMSG_RCODE_NOERROR,
+                                  DNSMSG_FLAG_TC);
+    }
+    b->cap = limit;
+    if (q->q.edns.present) {
+        dnsmsg_builder_add_opt(b, q->gen->conf->edns_packet_max, q->q.edns.do_bit);
+    }
+    int len = dnsmsg_builder_finish(b);
+    if (len > 0) {
+        dnsmsg_set_rcode(b->buf, a->nxdomain ? DNSMSG_RCODE_NXDOMAIN
+                                 : a->notimp ? DNSMSG_RCODE_NOTIMP
+                                             : DNSMSG_RCODE_NOERROR);
+        dnsmsg_set_flags(b->buf, a->not_auth ? 0 : DNSMSG_FLAG_AA, 0);
+    }
+    return len;
+}
+
+/* ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr and the CHAOS
+ * names. Returns false when they do not answer the query (it goes on to be routed). */
+static bool query_answer_records(struct query *q)
+{
+    const struct conf *c = q->gen->conf;
+    uint8_t *out = query_scratch(q->ctx);
+    size_t limit = q->udp_limit != 0 ? q->udp_limit : QUERY_REPLY_CAP;
+    size_t opt = q->q.edns.present ? DNSMSG_OPT_FIXED_LEN : 0;
+    struct dnsmsg_builder b;
+    dnsmsg_builder_init_reply(&b, out, limit - opt, &q->q, DNSMSG_RCODE_NOERROR, 0);
+    struct localrec_answer a = {.b = &b,
+                                .name = q->key,
+                                .name_len = q->key_len,
+                                .qtype = q->q.qtype,
+                                .qclass = q->q.qclass,
+                                .ttl_s = c->local_ttl_s};
+    struct localrec_hooks h = {.arg = q, .counters = on_records_counters, .log = on_records_log};
+    localrec_answer(c->localrec, &a, &h);
+    if (!a.answered) {
+        return false;
+    }
+    if (a.notimp && query_logging(q)) {
+        query_log(q, "config %s is %s", query_name(q), "NOTIMP");
+    }
+    int len = query_records_finish(q, &b, limit, &a);
+    q->ctx->stats.answered_locally++;
+    if (len < 0) {
+        server_drop(q->ctx->server, &q->client);
+        query_end(q);
+        return true;
+    }
+    query_send(q, out, (size_t)len);
+    return true;
+}
+
+/* dnsmasq check_for_local_domain: a name that has local records (or names below it) exists, so
+ * local=/ and domain-needed answer it NODATA rather than NXDOMAIN. */
+static bool query_name_is_local(const struct query *q)
+{
+    return localrec_has_name_at_or_below(q->gen->conf->localrec, q->key, q->key_len);
+}
+
 /* address=, local=, and REFUSED for names without a server (dnsmasq make_local_answer). */
 static void query_answer_local(struct query *q)
 {
@@ -275,9 +361,10 @@ static void query_answer_local(struct query *q)
         }
         break;
     case DOMTREE_NXDOMAIN:
-        a.rcode = DNSMSG_RCODE_NXDOMAIN;
+        a.rcode = query_name_is_local(q) ? DNSMSG_RCODE_NOERROR : DNSMSG_RCODE_NXDOMAIN;
         if (query_logging(q)) {
-            query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
+            query_log(q, "config %s is %s", query_name(q),
+                      a.rcode == DNSMSG_RCODE_NXDOMAIN ? "NXDOMAIN" : "NODATA");
         }
         break;
     default:
@@ -555,6 +642,9 @@ static void query_forward(struct query *q)
 static void query_route(struct query *q)
 {
     const struct conf *c = q->gen->conf;
+    if (query_answer_records(q)) {
+        return;
+    }
     domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
     if (q->route.action != DOMTREE_FORWARD) {
         query_answer_local(q);
@@ -564,11 +654,13 @@ static void query_route(struct query *q)
      * server=// if there is one): found by tests/e2e/test_dns_options.sh against 2.90. */
     bool addr_qtype = q->q.qtype == DNSMSG_TYPE_A || q->q.qtype == DNSMSG_TYPE_AAAA;
     if (c->domain_needed && addr_qtype && query_is_dotless(q)) {
+        uint8_t rcode = query_name_is_local(q) ? DNSMSG_RCODE_NOERROR : DNSMSG_RCODE_NXDOMAIN;
         if (query_logging(q)) {
-            query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
+            query_log(q, "config %s is %s", query_name(q),
+                      rcode == DNSMSG_RCODE_NXDOMAIN ? "NXDOMAIN" : "NODATA");
         }
         q->ctx->stats.answered_locally++;
-        query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        query_answer_rcode(q, rcode);
         return;
     }
     if (c->bogus_priv && !q->route.domain_specific && query_is_private_ptr(q)) {

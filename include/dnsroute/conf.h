@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "dnsroute/domtree.h"
+#include "dnsroute/localrec.h"
 #include "dnsroute/sockaddr.h"
 
 /* dnsmasq's exit codes (dnsmasq.h EC_*). */
@@ -131,6 +132,12 @@ struct conf {
     char **explain_names;    /* --explain=NAME[,TYPE] (dnsroute): print routing, then exit */
     size_t explain_count;
     bool info_only; /* --help or --version was printed to stdout: exit 0 at once */
+
+    /* Local records (ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr)
+     * and the CHAOS names; never NULL after conf_load. */
+    struct localrec *localrec;
+    char *mx_target; /* mx-target=, NULL when not given */
+    bool selfmx, localmx, no_ident;
 
     struct domtree *tree; /* every server/local/address/ipset/nftset rule */
     size_t warnings;      /* number of "ignored option" warnings printed */

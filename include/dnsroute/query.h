@@ -71,6 +71,10 @@ struct query_ctx {
     uint32_t free_count;
     uint32_t in_flight;
     struct log_ratelimit full_log; /* "Maximum number of concurrent DNS queries" */
+    /* The daemon's statistics for the CHAOS names (cachesize.bind, hits.bind, ...), summed
+     * over every worker; NULL reads zeros. Runs on this worker's loop thread. */
+    void (*counters)(void *arg, struct localrec_counters *out);
+    void *counters_arg;
 };
 
 /* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation;
