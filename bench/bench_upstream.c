@@ -63,11 +63,10 @@ struct slot {
     struct slot *next_free;
 };
 
-static void on_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+static void on_done(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
                     uint32_t server)
 {
     (void)reply;
-    (void)len;
     (void)server;
     struct slot *s = DNSROUTE_CONTAINER_OF(req, struct slot, req);
     if (status != 0) {

@@ -66,6 +66,23 @@ static int opt_no_hosts(struct conf_loader *l, char *arg)
     return 0;
 }
 
+/* dnsroute does not validate DNSSEC. A configuration asking for validation must not run silently
+ * unvalidated: refuse it and name the way to keep the protection (RFC 4035 section 3.2.3: a
+ * security-aware resolver sets AD; proxy-dnssec passes a validating upstream's AD on). */
+static int opt_dnssec(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    return conf_fail(l, "dnssec: DNSSEC validation is not supported by dnsroute; use a validating "
+                        "upstream server and proxy-dnssec instead");
+}
+
+static int opt_proxy_dnssec(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->proxy_dnssec = true;
+    return 0;
+}
+
 static int opt_no_daemon(struct conf_loader *l, char *arg)
 {
     (void)arg;
@@ -641,7 +658,7 @@ const struct conf_option conf_options[] = {
     {"add-subnet", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"strip-subnet", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"add-cpe-id", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"proxy-dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"proxy-dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_proxy_dnssec},
     {"dhcp-sequential-ip", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"conntrack", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"dhcp-client-update", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
@@ -661,7 +678,7 @@ const struct conf_option conf_options[] = {
     {"connmark-allowlist-enable", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"connmark-allowlist", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"synth-domain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_dnssec},
     {"trust-anchor", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dnssec-debug", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"dnssec-check-unsigned", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},

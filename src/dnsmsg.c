@@ -405,8 +405,9 @@ static int reply_walk_section(struct dnsmsg_reply *r, struct dnsmsg_cursor *c, u
     return 0;
 }
 
-int dnsmsg_parse_reply(struct dnsmsg_reply *r, const uint8_t *pkt, size_t len,
-                       const struct dnsmsg_query *q)
+/* The header of pkt[len] into r; the cursor c is left on the question. */
+static int reply_header(struct dnsmsg_reply *r, struct dnsmsg_cursor *c, const uint8_t *pkt,
+                        size_t len)
 {
     memset(r, 0, sizeof(*r));
     if (len < DNSMSG_HEADER_LEN) {
@@ -423,10 +424,29 @@ int dnsmsg_parse_reply(struct dnsmsg_reply *r, const uint8_t *pkt, size_t len,
     r->ancount = dnsmsg_get16(pkt + 6);
     r->nscount = dnsmsg_get16(pkt + 8);
     r->arcount = dnsmsg_get16(pkt + 10);
+    dnsmsg_cursor_init(c, pkt, len);
+    c->pos = DNSMSG_HEADER_LEN;
+    return 0;
+}
+
+int dnsmsg_peek_reply(struct dnsmsg_reply *r, const uint8_t *pkt, size_t len)
+{
     struct dnsmsg_cursor c;
-    dnsmsg_cursor_init(&c, pkt, len);
-    c.pos = DNSMSG_HEADER_LEN;
-    int rc = reply_check_question(r, &c, q);
+    int rc = reply_header(r, &c, pkt, len);
+    rc = rc != 0 ? rc : reply_check_question(r, &c, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    r->question_end = (uint16_t)c.pos;
+    return 0;
+}
+
+int dnsmsg_parse_reply(struct dnsmsg_reply *r, const uint8_t *pkt, size_t len,
+                       const struct dnsmsg_query *q)
+{
+    struct dnsmsg_cursor c;
+    int rc = reply_header(r, &c, pkt, len);
+    rc = rc != 0 ? rc : reply_check_question(r, &c, q);
     if (rc != 0) {
         return rc;
     }

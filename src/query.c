@@ -544,7 +544,8 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
     return ttl;
 }
 
-static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache);
+static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
+                               bool from_cache);
 
 /* Answers from the cache when it can: the stored reply gets the client's ID and question case,
  * TTLs counted down, and goes through the same relay path (sets refreshed, EDNS, truncation). */
@@ -587,13 +588,13 @@ static bool query_answer_cached(struct query *q)
         return false;
     }
     q->ctx->stats.cache_hits++;
-    query_relay(q, pkt, hit.len, true);
+    query_relay_parsed(q, pkt, hit.len, &r, true);
     return true;
 }
 
 /* ---- Forwarding. */
 
-static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+static void on_upstream_done(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
                              uint32_t server_id);
 
 static void query_forward(struct query *q)
@@ -920,21 +921,17 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
                                                 : "NODATA");
 }
 
-/* Rewrites a checked upstream (or cached) reply for the client and queues it. */
-static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cache)
+/* Rewrites a reply checked against the query (r: its parse) for the client and queues it. */
+static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
+                               bool from_cache)
 {
     const struct conf *c = q->gen->conf;
-    struct dnsmsg_reply r;
-    if (dnsmsg_parse_reply(&r, pkt, len, &q->q) < 0) {
-        q->ctx->stats.servfail++;
-        query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
-        return;
-    }
     dnsmsg_set_id(pkt, q->q.id);
-    /* dnsmasq process_reply: RA on, AD off (we do not validate). */
-    dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, DNSMSG_FLAG_AD);
-    bool answer = (r.rcode == DNSMSG_RCODE_NOERROR) && !r.tc;
-    if (answer && query_is_bogus(c, pkt, len, &r)) {
+    /* dnsmasq process_reply: RA on; AD off (we do not validate) unless proxy-dnssec trusts the
+     * upstream's validation (RFC 4035 section 4.6). */
+    dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, c->proxy_dnssec ? 0 : DNSMSG_FLAG_AD);
+    bool answer = (r->rcode == DNSMSG_RCODE_NOERROR) && !r->tc;
+    if (answer && query_is_bogus(c, pkt, len, r)) {
         q->ctx->stats.bogus_nxdomain++;
         if (query_logging(q)) {
             /* dnsmasq 2.90 logs a bogus-nxdomain hit as a config answer. */
@@ -944,7 +941,7 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
         return;
     }
     if (!from_cache) {
-        uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, &r) : 0;
+        uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : 0;
         if (ttl > 0) {
             struct cache_key k;
             query_cache_key(q, &k);
@@ -953,12 +950,12 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
             uv_mutex_unlock(&q->ctx->cache->lock);
         }
         if (q->gen->conf->max_ttl_s != 0) {
-            dnsmsg_rewrite_ttls(pkt, len, &r, 0, q->gen->conf->max_ttl_s);
+            dnsmsg_rewrite_ttls(pkt, len, r, 0, q->gen->conf->max_ttl_s);
         }
     }
     if (answer && q->q.qclass == DNSMSG_CLASS_IN &&
         (!from_cache || !q->gen->conf->no_set_refresh)) {
-        query_add_to_sets(q, pkt, len, &r);
+        query_add_to_sets(q, pkt, len, r);
     }
     /* dnsmasq filter-AAAA/filter-A (rrfilter, after the sets got the addresses): only records of
      * the filtered type go, so NXDOMAIN, SERVFAIL, TC and NODATA replies pass unchanged (they
@@ -966,7 +963,7 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
     uint16_t filtered = c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA ? DNSMSG_TYPE_AAAA
                         : c->filter_a && q->q.qtype == DNSMSG_TYPE_A     ? DNSMSG_TYPE_A
                                                                          : 0;
-    if (filtered != 0 && answer && query_answer_any(pkt, len, &r, query_rr_has_type, &filtered)) {
+    if (filtered != 0 && answer && query_answer_any(pkt, len, r, query_rr_has_type, &filtered)) {
         /* Differs from dnsmasq: its rrfilter keeps the other records (a CNAME chain, the
          * authority section); this NODATA has none. The client sees NODATA either way. */
         if (query_logging(q)) {
@@ -977,28 +974,28 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, bool from_cac
         return;
     }
     if (query_logging(q)) {
-        query_log_reply(q, pkt, len, &r, from_cache ? "cached" : "reply");
+        query_log_reply(q, pkt, len, r, from_cache ? "cached" : "reply");
     }
-    int n = dnsmsg_reply_set_edns(pkt, len, QUERY_REPLY_CAP, &r, &q->q.edns, c->edns_packet_max);
+    int n = dnsmsg_reply_set_edns(pkt, len, QUERY_REPLY_CAP, r, &q->q.edns, c->edns_packet_max);
     if (n < 0) {
         query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
         return;
     }
     len = (size_t)n;
     if (q->udp_limit != 0 && len > q->udp_limit) {
-        len = (size_t)dnsmsg_reply_truncate(pkt, len, &r, q->udp_limit);
+        len = (size_t)dnsmsg_reply_truncate(pkt, len, r, q->udp_limit);
         q->ctx->stats.truncated++;
     }
     q->ctx->stats.replies++;
     query_send(q, pkt, len);
 }
 
-static void on_upstream_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+static void on_upstream_done(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
                              uint32_t server_id)
 {
     struct query *q = DNSROUTE_CONTAINER_OF(req, struct query, up);
     (void)server_id;
-    if (status < 0 || len > QUERY_REPLY_CAP - 64) {
+    if (status < 0 || reply->len > QUERY_REPLY_CAP - 64) {
         q->ctx->stats.servfail++;
         if (query_logging(q)) {
             query_log(q, "reply %s is %s", query_name(q),
@@ -1007,7 +1004,9 @@ static void on_upstream_done(struct upstream_req *req, int status, const uint8_t
         query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
         return;
     }
+    /* upstream parsed and checked the reply against this query: not parsed again. */
     uint8_t *pkt = query_scratch(q->ctx);
-    memcpy(pkt, reply, len);
-    query_relay(q, pkt, len, false);
+    memcpy(pkt, reply->pkt, reply->len);
+    struct dnsmsg_reply r = reply->reply;
+    query_relay_parsed(q, pkt, reply->len, &r, false);
 }

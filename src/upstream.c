@@ -2,7 +2,8 @@
  * calls upstream_send and gets one callback) and the c-ares channels of upstream_chan.c.
  * Reproduces dnsmasq 2.92's selection (forward.c forward_query/reply_query): last_server per
  * group with forwardall re-probing, --strict-order, --all-servers, failover on SERVFAIL, REFUSED
- * and timeouts within a time budget, dns-forward-max, random unique query IDs, answer checks. */
+ * and timeouts within a time budget, dns-forward-max, random unique query IDs, and the one
+ * parse of each answer (dnsmsg_parse_reply against the query), handed to the caller with it. */
 #include "upstream_impl.h"
 
 #include <errno.h>
@@ -10,13 +11,13 @@
 #include <sys/random.h>
 
 #include "dnsroute/compat.h"
+#include "dnsroute/dnsmsg.h"
 #include "dnsroute/err.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 
-enum { DNS_HEADER_LEN = 12, DNS_RCODE_SERVFAIL = 2, DNS_RCODE_NXDOMAIN = 3, DNS_RCODE_REFUSED = 5 };
 enum { UPSTREAM_DEFAULT_FORWARD_MAX = 150, UPSTREAM_DEFAULT_TRY_MS = 1000 };
-enum { UPSTREAM_DEFAULT_TOTAL_MS = 5000, UPSTREAM_NAME_HOPS_MAX = 128 };
+enum { UPSTREAM_DEFAULT_TOTAL_MS = 5000 };
 
 static void req_send_round(struct upstream_req *r);
 
@@ -76,102 +77,6 @@ static void upstream_put_id(struct upstream *u, uint16_t id)
     u->id_refs[id]--;
 }
 
-/* --- answer checks (RFC 1035 §4.1) ------------------------------------------------------------ */
-
-/* Skips a possibly compressed name at *off; pointers must point backwards, hops are bounded. */
-static bool wire_skip_name(const uint8_t *m, size_t len, size_t *off)
-{
-    size_t pos = *off, end = 0, limit = pos;
-    bool jumped = false;
-    for (int hops = 0; hops < UPSTREAM_NAME_HOPS_MAX; hops++) {
-        if (pos >= len) {
-            return false;
-        }
-        uint8_t l = m[pos];
-        if ((l & 0xc0) == 0xc0) {
-            if (pos + 1 >= len) {
-                return false;
-            }
-            size_t target = (size_t)(l & 0x3f) << 8 | m[pos + 1];
-            if (target >= limit) {
-                return false;
-            }
-            if (!jumped) {
-                end = pos + 2;
-                jumped = true;
-            }
-            limit = target;
-            pos = target;
-        } else if ((l & 0xc0) != 0) {
-            return false;
-        } else if (l == 0) {
-            *off = jumped ? end : pos + 1;
-            return true;
-        } else {
-            pos += 1u + l;
-        }
-    }
-    return false;
-}
-
-static uint8_t ascii_lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
-/* Compares the question (uncompressed name, type, class) of two messages at offset 12,
- * ASCII case-insensitively. */
-static bool wire_same_question(const uint8_t *q, size_t qlen, const uint8_t *a, size_t alen)
-{
-    size_t off = DNS_HEADER_LEN;
-    for (;;) {
-        if (off >= qlen || off >= alen || q[off] != a[off] || (q[off] & 0xc0) != 0) {
-            return false;
-        }
-        size_t l = q[off];
-        if (off + 1 + l + (l == 0 ? 4 : 0) > qlen || off + 1 + l + (l == 0 ? 4 : 0) > alen) {
-            return false;
-        }
-        if (l == 0) {
-            return memcmp(q + off + 1, a + off + 1, 4) == 0;
-        }
-        for (size_t i = off + 1; i <= off + l; i++) {
-            if (ascii_lower(q[i]) != ascii_lower(a[i])) {
-                return false;
-            }
-        }
-        off += 1 + l;
-    }
-}
-
-/* A complete answer to query: QR, one question equal to the query's, every RR inside alen. */
-static bool upstream_answer_ok(const uint8_t *q, size_t qlen, const uint8_t *a, size_t alen)
-{
-    if (alen < DNS_HEADER_LEN || (a[2] & 0x80) == 0 || a[4] != 0 || a[5] != 1 ||
-        !wire_same_question(q, qlen, a, alen)) {
-        return false;
-    }
-    size_t off = DNS_HEADER_LEN;
-    if (!wire_skip_name(a, alen, &off) || off + 4 > alen) {
-        return false;
-    }
-    off += 4;
-    uint32_t rrs = (uint32_t)(a[6] << 8 | a[7]) + (uint32_t)(a[8] << 8 | a[9]) +
-                   (uint32_t)(a[10] << 8 | a[11]);
-    for (uint32_t i = 0; i < rrs; i++) {
-        if (!wire_skip_name(a, alen, &off) || off + 10 > alen) {
-            return false;
-        }
-        size_t rdlen = (size_t)(a[off + 8] << 8 | a[off + 9]);
-        off += 10;
-        if (rdlen > alen - off) {
-            return false;
-        }
-        off += rdlen;
-    }
-    return true;
-}
-
 /* --- requests --------------------------------------------------------------------------------- */
 
 static uint8_t *req_tried_map(struct upstream_req *r)
@@ -219,31 +124,43 @@ static void req_release(struct upstream_req *r)
     upstream_put_id(u, r->id);
     u->groups[r->group].inflight--;
     u->inflight--;
-    free(r->query);
+    free(r->parsed);
+    r->parsed = NULL;
     r->query = NULL;
     r->active = false;
 }
 
 /* Runs the caller's callback; r may be gone afterwards. */
-static void req_finish(struct upstream_req *r, int status, const uint8_t *reply, size_t len,
+static void req_finish(struct upstream_req *r, int status, const struct dnsmsg_view *reply,
                        uint32_t server)
 {
     upstream_done_cb *cb = r->cb;
     uint8_t *held = r->held;
     r->held = NULL;
     req_release(r);
-    cb(r, status, reply, len, server);
+    cb(r, status, reply, server);
     free(held);
 }
 
-/* Finishes with the held SERVFAIL/REFUSED answer if there is one, else with status. */
+/* Finishes with the held answer if there is one, else with status. */
 static void req_finish_held(struct upstream_req *r, int status)
 {
     if (r->held != NULL) {
-        req_finish(r, 0, r->held, r->held_len, r->held_server);
+        struct dnsmsg_view v = {r->held, r->held_len, r->held_reply};
+        req_finish(r, 0, &v, r->held_server);
     } else {
-        req_finish(r, status, NULL, 0, UINT32_MAX);
+        req_finish(r, status, NULL, UINT32_MAX);
     }
+}
+
+/* Keeps a copy of the answer v from server (req_finish_held delivers it). */
+static void req_keep(struct upstream_req *r, const struct dnsmsg_view *v, uint32_t server)
+{
+    r->held = mem_realloc(r->held, v->len);
+    memcpy(r->held, v->pkt, v->len);
+    r->held_len = v->len;
+    r->held_reply = v->reply;
+    r->held_server = server;
 }
 
 static void upstream_defer_start(struct upstream *u);
@@ -443,8 +360,8 @@ int upstream_send(struct upstream *u, uint32_t group, const uint8_t *query, size
         u->cfg.group_servers(u->cfg.group_ctx, group, &count) == NULL || count == 0) {
         return ERR_NOT_FOUND;
     }
-    if (len < DNS_HEADER_LEN + 5 || len > 65535 || (query[2] & 0x80) != 0 || query[4] != 0 ||
-        query[5] != 1) {
+    struct dnsmsg_query parsed;
+    if (dnsmsg_parse_query(&parsed, query, len) != 0 || parsed.reject != DNSMSG_REJECT_NONE) {
         return ERR_MALFORMED;
     }
     struct upstream_group *g = &u->groups[group];
@@ -460,7 +377,9 @@ int upstream_send(struct upstream *u, uint32_t group, const uint8_t *query, size
     req->group = group;
     req->tcp = tcp;
     req->len = len;
-    req->query = mem_calloc(1, len + (count + 7) / 8);
+    req->parsed = mem_calloc(1, sizeof(*req->parsed) + len + (count + 7) / 8);
+    *req->parsed = parsed;
+    req->query = (uint8_t *)(req->parsed + 1);
     memcpy(req->query, query, len);
     req->query[0] = (uint8_t)(req->id >> 8);
     req->query[1] = (uint8_t)req->id;
@@ -500,8 +419,9 @@ void upstream_cancel(struct upstream_req *req)
     upstream_put_id(u, req->id);
     u->groups[req->group].inflight--;
     u->inflight--;
-    free(req->query);
+    free(req->parsed);
     free(req->held);
+    req->parsed = NULL;
     req->query = NULL;
     req->held = NULL;
     req->active = false;
@@ -528,22 +448,19 @@ static void stats_answer(struct upstream *u, uint32_t server, uint64_t sent_ms, 
 {
     struct upstream_server *srv = &u->servers[server];
     srv->stats.answered++;
-    srv->stats.nxdomain += rcode == DNS_RCODE_NXDOMAIN ? 1 : 0;
+    srv->stats.nxdomain += rcode == DNSMSG_RCODE_NXDOMAIN ? 1 : 0;
     srv->latency_sum_ms += upstream_now_ms(u) - sent_ms;
 }
 
 /* A SERVFAIL or REFUSED: kept, and the other servers get their chance (2.92+ semantics). */
-static void req_hold(struct upstream_req *r, const struct upstream_attempt *a, const uint8_t *abuf,
-                     size_t alen)
+static void req_hold(struct upstream_req *r, const struct upstream_attempt *a,
+                     const struct dnsmsg_view *v, uint8_t rcode)
 {
     struct upstream_group *g = &r->u->groups[r->group];
-    if ((abuf[3] & 0x0f) == DNS_RCODE_REFUSED && g->last_server == (int32_t)a->pos) {
+    if (rcode == DNSMSG_RCODE_REFUSED && g->last_server == (int32_t)a->pos) {
         g->last_server = -1;
     }
-    r->held = mem_realloc(r->held, alen);
-    memcpy(r->held, abuf, alen);
-    r->held_len = alen;
-    r->held_server = a->server;
+    req_keep(r, v, a->server);
     if (!r->u->cfg.strict_order) {
         r->forwardall = true;
     }
@@ -566,22 +483,24 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
         }
         return;
     }
-    uint8_t rcode = alen > 3 ? abuf[3] & 0x0f : 0;
     if (r == NULL) {
         return;
     }
-    if (!upstream_answer_ok(r->query, r->len, abuf, alen)) {
+    /* The one parse of the answer (RFC 1035 section 4.1): the caller gets it with the bytes. */
+    struct dnsmsg_view v = {abuf, alen, {0}};
+    if (dnsmsg_parse_reply(&v.reply, abuf, alen, r->parsed) != 0) {
         u->servers[done.server].stats.failed++;
         req_after_failure(r, ERR_MISMATCH);
         return;
     }
+    uint8_t rcode = (uint8_t)(v.reply.flags & DNSMSG_FLAG_RCODE_MASK);
     stats_answer(u, done.server, done.sent_ms, rcode);
-    if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED) {
+    if (rcode == DNSMSG_RCODE_SERVFAIL || rcode == DNSMSG_RCODE_REFUSED) {
         /* dnsmasq 2.92 reply_query: a SERVFAIL/REFUSED to a query sent to one server (not a
          * probe of all) re-sends it to every server of the group, the one that failed too
          * (which matters for a one-server group, e.g. the china-list's 114.114.114.114). */
         bool resend_all = !r->forwardall && !u->cfg.strict_order && r->round == 0;
-        req_hold(r, &done, abuf, alen);
+        req_hold(r, &done, &v, rcode);
         if (resend_all && r->attempts == NULL && !r->sending) {
             req_send_round(r);
             if (r->attempts != NULL) {
@@ -598,14 +517,11 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
         /* Answered inside r's own send loop (c-ares calling back from inside ares_send, as the
          * query cache of c-ares 1.23+ does - switched off, but a c-ares that answers early must
          * not end the request under the loop's feet): delivered on the next loop turn. */
-        r->held = mem_realloc(r->held, alen);
-        memcpy(r->held, abuf, alen);
-        r->held_len = alen;
-        r->held_server = done.server;
+        req_keep(r, &v, done.server);
         req_defer(r, 0);
         return;
     }
-    req_finish(r, 0, abuf, alen, done.server);
+    req_finish(r, 0, &v, done.server);
 }
 
 /* --- instance --------------------------------------------------------------------------------- */
@@ -801,12 +717,12 @@ void upstream_free(struct upstream *u)
     while (u->deferred != NULL) {
         struct upstream_req *r = u->deferred;
         upstream_cancel(r);
-        r->cb(r, -ECANCELED, NULL, 0, UINT32_MAX);
+        r->cb(r, -ECANCELED, NULL, UINT32_MAX);
     }
     while (u->head != NULL) {
         struct upstream_req *r = u->head;
         upstream_cancel(r);
-        r->cb(r, -ECANCELED, NULL, 0, UINT32_MAX);
+        r->cb(r, -ECANCELED, NULL, UINT32_MAX);
     }
     u->freeing = true;
     upstream_chan_destroy_all(u);

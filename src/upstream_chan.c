@@ -102,13 +102,14 @@ static ssize_t chan_standin(uint8_t *buf, size_t cap, const uint8_t *pkt,
     return (ssize_t)n;
 }
 
-/* A datagram c-ares may see: a well-formed reply with one question and, when it came on a pool
- * socket, the ID of a query that left from that socket and is still unanswered. c-ares then
- * checks the question; the ID is taken only when c-ares ends the query with it. */
+/* A datagram c-ares may see: a reply whose header and one question read well (dnsmsg; the
+ * whole reply is parsed once, when c-ares has matched it to its attempt) and, when it came on a
+ * pool socket, with the ID of a query that left from that socket and is still unanswered. c-ares
+ * then checks the question; the ID is taken only when c-ares ends the query with it. */
 static bool chan_udp_acceptable(struct upstream_psock *ps, const uint8_t *pkt, size_t len,
                                 struct dnsmsg_reply *r)
 {
-    if (dnsmsg_parse_reply(r, pkt, len, NULL) != 0 || r->qdcount != 1 ||
+    if (dnsmsg_peek_reply(r, pkt, len) != 0 || r->qdcount != 1 ||
         (r->flags & DNSMSG_FLAG_QR) == 0) {
         return false;
     }

@@ -103,6 +103,7 @@ struct conf {
     bool filter_a;
     bool filter_aaaa;
     bool no_hosts;
+    bool proxy_dnssec; /* pass upstream's AD bit on (dnsmasq --proxy-dnssec) */
     struct conf_prefix *bogus_nxdomain;
     size_t bogus_nxdomain_count;
 

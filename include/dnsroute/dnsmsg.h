@@ -188,6 +188,21 @@ struct dnsmsg_reply {
     struct dnsmsg_edns edns; /* the OPT, if any (at most one, anywhere in additional) */
 };
 
+/* A reply and its parse, handed on so that nobody parses the same bytes again: pkt[len]
+ * (borrowed; valid as long as the one who hands the view says) and what dnsmsg_parse_reply found
+ * in them. */
+struct dnsmsg_view {
+    const uint8_t *pkt;
+    size_t len;
+    struct dnsmsg_reply reply;
+};
+
+/* Reads only the header and the question section of reply pkt[len] into *r (id, flags, counts,
+ * question_end; the rest zero): a quick look, e.g. to match an answer to the socket its query
+ * left from, before the full dnsmsg_parse_reply. Returns 0 or ERR_TRUNCATED/ERR_MALFORMED/
+ * ERR_NAME_TOO_LONG. */
+int dnsmsg_peek_reply(struct dnsmsg_reply *r, const uint8_t *pkt, size_t len);
+
 /* Parses reply pkt[len] into *r, walking every RR of every section with full bounds checks
  * (owner names validated, rdlen within the message, nothing after the last RR). When q is not
  * NULL, the reply must have QR set, exactly one question, and it must equal q's name

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "dnsroute/conf.h"
+#include "dnsroute/dnsmsg.h"
 
 struct upstream;
 struct upstream_attempt;
@@ -51,18 +52,18 @@ struct upstream_config {
 };
 
 /* Outcome of a request, given to the caller's callback exactly once.
- * status 0: reply/len is a complete answer to the query, byte for byte as the server sent it
- * (QR set, the question equals the query's case-insensitively, every RR walks inside len), any
- * rcode, that arrived on the socket the query left from; its ID is set back to upstream's own
- * (whatever ID c-ares put on the wire), so the caller restores the client's. reply is valid only
- * during the callback.
+ * status 0: reply is a complete answer to the query, byte for byte as the server sent it, with
+ * its parse (dnsmsg_parse_reply against the query: QR set, the question equals the query's
+ * case-insensitively, every RR walks inside the length), any rcode, that arrived on the socket
+ * the query left from; its ID is set back to upstream's own (whatever ID c-ares put on the wire),
+ * so the caller restores the client's. reply and its bytes are valid only during the callback.
  * status < 0: ERR_TIMEOUT (budget spent), -ECANCELED (upstream_free), -ECONNREFUSED or another
  * code after every server failed; reply is NULL. server_id: the server that answered, or
  * UINT32_MAX. The callback may call upstream_send() and upstream_cancel() on other requests, but
  * not upstream_free(). */
 struct upstream_req;
-typedef void upstream_done_cb(struct upstream_req *req, int status, const uint8_t *reply,
-                              size_t len, uint32_t server_id);
+typedef void upstream_done_cb(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
+                              uint32_t server_id);
 
 /* A request, embedded in the caller's query state; recover the owner with container_of. The
  * fields are private to upstream. It must stay in place from upstream_send() until its
@@ -73,10 +74,13 @@ struct upstream_req {
     struct upstream_req *prev, *next; /* in-flight list, oldest first (deadline order) */
     struct upstream_req *next_deferred;
     struct upstream_attempt *attempts; /* attempts still in c-ares */
-    uint8_t *query;                    /* owned copy: query, then the tried-server bitmap */
+    struct dnsmsg_query *parsed;       /* owned: the query's parse, then its bytes, then the
+                                          tried-server bitmap, in one allocation */
+    uint8_t *query;                    /* the bytes, inside that allocation */
     size_t len;
     uint8_t *held; /* SERVFAIL/REFUSED kept while other servers may answer */
     size_t held_len;
+    struct dnsmsg_reply held_reply; /* its parse */
     uint32_t held_server;
     uint64_t start_ms, deadline_ms;
     uint32_t group;

@@ -57,7 +57,7 @@ struct fu_rule {
     int edns; /* EDNS_ECHO, EDNS_NONE or a size */
     enum fu_when when;
     enum fu_proto proto;
-    bool tc, wrongid, wrongq, wrongcase, fromport, aa, nora, notrunc;
+    bool tc, wrongid, wrongq, wrongcase, fromport, aa, ad, nora, notrunc;
     bool tckeep;   /* TC over UDP but the records kept (a partial answer) */
     int set_rcode; /* -1, or the rcode forced onto the built answer (records kept) */
     long times;    /* -1: unlimited */

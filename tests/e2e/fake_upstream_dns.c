@@ -348,6 +348,8 @@ static int rule_modifier(struct fu_rule *r, const char *tok, const char *path, i
         r->aa = true;
     else if (KEY("nora") && !eq)
         r->nora = true;
+    else if (KEY("ad") && !eq)
+        r->ad = true;
     else if (KEY("notrunc") && !eq)
         r->notrunc = true;
     else if (KEY("tckeep") && !eq)
@@ -772,6 +774,7 @@ bool fu_reply_build(struct fu_scenario *sc, const struct fu_rule *r, const struc
     }
     unsigned flags = 0x8000u | (q->flags_hi & 0x78u) << 8 | (q->flags_hi & 0x01u) << 8;
     flags |= r->aa ? 0x0400u : 0;
+    flags |= r->ad ? 0x0020u : 0;
     flags |= truncate || keep ? 0x0200u : 0;
     if (r->set_rcode >= 0)
         ans.rcode = r->set_rcode;

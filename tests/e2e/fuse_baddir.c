@@ -44,14 +44,13 @@ static void fb_init(int fd, uint64_t unique, const char *arg)
 {
     struct fuse_init_in in;
     memcpy(&in, arg, sizeof(in));
-    struct fuse_init_out out = {.major = FUSE_KERNEL_VERSION,
-                                .minor = in.minor < FUSE_KERNEL_MINOR_VERSION
-                                             ? in.minor
-                                             : FUSE_KERNEL_MINOR_VERSION,
-                                .max_readahead = in.max_readahead,
-                                .max_background = 16,
-                                .congestion_threshold = 12,
-                                .max_write = FB_MAX_WRITE};
+    struct fuse_init_out out = {
+        .major = FUSE_KERNEL_VERSION,
+        .minor = in.minor < FUSE_KERNEL_MINOR_VERSION ? in.minor : FUSE_KERNEL_MINOR_VERSION,
+        .max_readahead = in.max_readahead,
+        .max_background = 16,
+        .congestion_threshold = 12,
+        .max_write = FB_MAX_WRITE};
     fb_reply(fd, unique, 0, &out, sizeof(out));
 }
 

@@ -594,6 +594,19 @@ static void test_reply_parse_match(void)
     CHECK_INT_EQ(r.len, len);
     /* Without a query, no match is required. */
     CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, NULL), 0);
+    /* The quick look reads the header and the question only: the same question end, no RRs
+     * walked (a reply cut right after its question still peeks well). */
+    struct dnsmsg_reply peek;
+    CHECK_INT_EQ(dnsmsg_peek_reply(&peek, buf, (size_t)len), 0);
+    CHECK_INT_EQ(peek.id, 0x1234);
+    CHECK_INT_EQ(peek.qdcount, 1);
+    CHECK_INT_EQ(peek.ancount, 1);
+    CHECK_INT_EQ(peek.question_end, r.question_end);
+    CHECK_INT_EQ(peek.authority_off, 0);
+    CHECK_INT_EQ(dnsmsg_peek_reply(&peek, buf, r.question_end), 0);
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, r.question_end, NULL), ERR_TRUNCATED);
+    CHECK_INT_EQ(dnsmsg_peek_reply(&peek, buf, (size_t)r.question_end - 1), ERR_TRUNCATED);
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, NULL), 0);
     /* Wrong type, class, name, QR, qdcount. */
     struct dnsmsg_query other = q;
     other.qtype = DNSMSG_TYPE_AAAA;

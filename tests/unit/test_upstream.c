@@ -400,17 +400,21 @@ struct tq {
     uint8_t reply[8192];
     size_t len;
     uint32_t server;
+    struct dnsmsg_reply parsed; /* the parse upstream handed over with the reply */
 };
 
-static void on_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+static void on_done(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
                     uint32_t server)
 {
     struct tq *t = DNSROUTE_CONTAINER_OF(req, struct tq, req);
     t->done++;
     t->status = status;
-    t->len = len < sizeof(t->reply) ? len : sizeof(t->reply);
+    t->len = 0;
+    memset(&t->parsed, 0, sizeof(t->parsed));
     if (reply != NULL) {
-        memcpy(t->reply, reply, t->len);
+        t->len = reply->len < sizeof(t->reply) ? reply->len : sizeof(t->reply);
+        memcpy(t->reply, reply->pkt, t->len);
+        t->parsed = reply->reply;
     }
     t->server = server;
 }
@@ -555,6 +559,31 @@ static void test_no_ares_cache(void)
         CHECK_INT_EQ(t.status, 0);
         CHECK_INT_EQ(rcode(&t), 3);
         CHECK_INT_EQ(atomic_load(&fx.resp[0].udp_count), 2 * i);
+    }
+    fx_down(&fx);
+}
+
+/* A valid name of 127 one-byte labels (255 bytes on the wire) is answered: compression
+ * pointers are counted, not labels. The reply comes with its parse, which the caller uses. */
+static void test_long_name(void)
+{
+    char name[2 * 127];
+    for (int i = 0; i < 127; i++) {
+        name[2 * i] = 'a';
+        name[2 * i + 1] = '.';
+    }
+    name[2 * 127 - 1] = '\0';
+    struct fixture fx;
+    struct tq t;
+    fx_init(&fx, 1);
+    fx_up(&fx);
+    for (int tcp = 0; tcp < 2; tcp++) {
+        fx_ask(&fx, name, true, tcp, &t);
+        CHECK_INT_EQ(t.status, 0);
+        CHECK_INT_EQ(answer_from(&t), 1);
+        CHECK_INT_EQ(t.parsed.ancount, 1);
+        CHECK_INT_EQ(t.parsed.question_end, 12 + 255 + 4);
+        CHECK_INT_EQ(t.parsed.len, (int)t.len);
     }
     fx_down(&fx);
 }
@@ -1118,10 +1147,10 @@ struct reentry {
     struct tq first, second, victim;
 };
 
-static void on_first_done(struct upstream_req *req, int status, const uint8_t *reply, size_t len,
+static void on_first_done(struct upstream_req *req, int status, const struct dnsmsg_view *reply,
                           uint32_t server)
 {
-    on_done(req, status, reply, len, server);
+    on_done(req, status, reply, server);
     struct tq *t = DNSROUTE_CONTAINER_OF(req, struct tq, req);
     struct reentry *re = DNSROUTE_CONTAINER_OF(t, struct reentry, first);
     upstream_cancel(&re->victim.req);
@@ -1183,6 +1212,7 @@ static void test_bad_input(void)
 static const struct check_case cases[] = {
     CHECK_CASE(test_udp_basic),
     CHECK_CASE(test_no_ares_cache),
+    CHECK_CASE(test_long_name),
     CHECK_CASE(test_tcp_basic),
     CHECK_CASE(test_tc_passthrough),
     CHECK_CASE(test_big_udp_answer),
