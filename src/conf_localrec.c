@@ -14,11 +14,25 @@
 /* dnsmasq's MAXDNAME and MAXLABEL (check_name). */
 #define NAME_TEXT_MAX 1025
 
+/* dnsmasq check_name(): labels of at most 63 bytes, no control characters, not only blanks.
+ * Non-ASCII bytes are refused too (dnsroute has no IDN conversion). */
+static bool name_ok(const char *s, size_t len, bool nowhite)
+{
+    size_t gap = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        gap = c == '.' ? 0 : gap + 1;
+        if (gap > 63 || c < 0x20 || c >= 0x7f) {
+            return false;
+        }
+        nowhite = nowhite || c != ' ';
+    }
+    return nowhite;
+}
+
 /* dnsmasq canonicalise_opt() on a build with IDN: NULL stays NULL (returns NULL with *bad
- * false); "" is the root; one trailing dot goes; labels over 63 bytes, control characters and
- * all-blank names are refused (*bad). ASCII is folded to lower case, as libidn2's lookup mapping
- * does; names with non-ASCII bytes are refused (dnsroute has no IDN conversion). Returns a new
- * string. */
+ * false); "" is the root; one trailing dot goes; names check_name() refuses set *bad. ASCII is
+ * folded to lower case, as libidn2's lookup mapping does. Returns a new string. */
 static char *canon(char *s, bool *bad)
 {
     *bad = false;
@@ -30,32 +44,15 @@ static char *canon(char *s, bool *bad)
     if (len == 0) {
         return mem_strdup("");
     }
-    bool nowhite = false;
-    if (len > NAME_TEXT_MAX) {
+    bool dot = s[len - 1] == '.';
+    if (len > NAME_TEXT_MAX || !name_ok(s, len - dot, dot)) {
         *bad = true;
         return NULL;
     }
-    if (s[len - 1] == '.') {
-        s[--len] = '\0';
-        nowhite = true;
-    }
-    size_t gap = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        gap = c == '.' ? 0 : gap + 1;
-        if (gap > 63 || c < 0x20 || c >= 0x7f) {
-            *bad = true;
-            return NULL;
-        }
-        nowhite = nowhite || c != ' ';
-    }
-    if (!nowhite) {
-        *bad = true;
-        return NULL;
-    }
+    s[len - dot] = '\0';
     char *out = mem_strdup(s);
     for (char *p = out; *p != '\0'; p++) {
-        *p = (char)tolower((unsigned char)*p);
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p | 0x20 : *p);
     }
     return out;
 }
@@ -266,38 +263,41 @@ int conf_opt_naptr_record(struct conf_loader *l, char *arg)
     return 0;
 }
 
-/* dnsmasq parse_hex(in, in, -1): hex digits in groups separated by ':', '-' or ' '; a group
- * of n digits gives (n + 1) / 2 bytes, two digits each from the left; "*" leaves a byte as it
- * was. In place; returns the byte count or -1. */
+/* One group of parse_hex: n digits give (n + 1) / 2 bytes, two digits each from the left (the
+ * last one alone when n is odd). Returns false on a '*' inside the group. */
+static bool hex_group(const char *in, size_t n, uint8_t *out, long *i)
+{
+    for (size_t j = 0; j < (n + 1) / 2; j++) {
+        char pair[3] = {in[j * 2], (char)(j * 2 + 1 < n ? in[j * 2 + 1] : 0), 0};
+        if (strchr(pair, '*') != NULL) {
+            return false;
+        }
+        out[(*i)++] = (uint8_t)strtol(pair, NULL, 16);
+    }
+    return true;
+}
+
+/* dnsmasq parse_hex(in, in, -1): hex digits in groups separated by ':', '-' or ' '; "*" leaves
+ * a byte as it was. In place; returns the byte count or -1. */
 static long parse_hex(char *in)
 {
     uint8_t *out = (uint8_t *)in;
     long i = 0;
     for (bool done = false; !done;) {
-        char *r = in;
-        for (; *r != '\0' && *r != ':' && *r != '-' && *r != ' '; r++) {
-            if (*r != '*' && !isxdigit((unsigned char)*r)) {
+        size_t n = strcspn(in, ":- ");
+        for (size_t k = 0; k < n; k++) {
+            if (in[k] != '*' && !isxdigit((unsigned char)in[k])) {
                 return -1;
             }
         }
-        done = *r == '\0';
-        if (r != in) {
-            *r = '\0';
-            if (strcmp(in, "*") == 0) {
-                i++;
-            } else {
-                size_t bytes = (size_t)(1 + (r - in)) / 2;
-                for (size_t j = 0; j < bytes; j++) {
-                    char pair[3] = {in[j * 2], j * 2 + 1 < (size_t)(r - in) ? in[j * 2 + 1] : '\0',
-                                    '\0'};
-                    if (strchr(pair, '*') != NULL) {
-                        return -1;
-                    }
-                    out[i++] = (uint8_t)strtol(pair, NULL, 16);
-                }
-            }
+        done = in[n] == '\0';
+        in[n] = '\0';
+        if (n > 0 && strcmp(in, "*") == 0) {
+            i++;
+        } else if (n > 0 && !hex_group(in, n, out, &i)) {
+            return -1;
         }
-        in = r + 1;
+        in += n + 1;
     }
     return i;
 }
@@ -337,8 +337,8 @@ int conf_opt_caa_record(struct conf_loader *l, char *arg)
     uint8_t *rdata = mem_alloc(tl + vl + 2);
     rdata[0] = (uint8_t)flags;
     rdata[1] = (uint8_t)tl;
-    memcpy(rdata + 2, tag, tl);
-    memcpy(rdata + 2 + tl, value, vl);
+    memcpy(rdata + 2, tag, tl * sizeof(char));
+    memcpy(rdata + 2 + tl, value, vl * sizeof(char));
     localrec_add_rr(store(l), name, LOCALREC_TYPE_CAA, rdata, tl + vl + 2);
     free(rdata);
     free(name);

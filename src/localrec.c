@@ -142,8 +142,8 @@ static size_t put_charstring(uint8_t *out, const char *s)
     size_t n = s != NULL ? strlen(s) : 0;
     n = n > 255 ? 255 : n;
     out[0] = (uint8_t)n;
-    if (n > 0) {
-        memcpy(out + 1, s, n);
+    for (size_t i = 0; i < n; i++) {
+        out[1 + i] = (uint8_t)s[i];
     }
     return n + 1;
 }
@@ -535,9 +535,7 @@ static void answer_ptr(const struct localrec *lr, struct localrec_answer *a, siz
             add_name_rr(a, DNSMSG_TYPE_PTR, NULL, 0, r->target);
         }
     }
-    if (found) {
-        a->answered = true;
-    } else if (h != NULL && h->ptr_hosts != NULL && h->ptr_hosts(h->arg, a)) {
+    if (found || (h != NULL && h->ptr_hosts != NULL && h->ptr_hosts(h->arg, a))) {
         a->answered = true;
     }
 }
