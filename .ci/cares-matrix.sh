@@ -1,25 +1,24 @@
 #!/usr/bin/env bash
 # cares-matrix.sh - dnsroute against every c-ares its users have, besides Debian 12's 1.18.1 (the
-# system one, tested by the main run): each c-ares release tarball found in CARES_TARBALLS
-# (default ../shared/c-ares next to the checkout) is built into a private prefix inside the build
+# system one, tested by the main run): each c-ares release tarball (c-ares-VERSION.tar.gz) in the
+# directory CARES_TARBALLS (.ci/run sets it to CI's copy) is built into a private prefix inside the build
 # tree (shared libraries), dnsroute is built against it with -Werror (so deprecation warnings
 # fail), and the unit tests plus the forwarding and sets e2e tests run against it (rpath to the
 # private prefix; the script checks the binaries really load that c-ares).
 #
-#   .ci/cares-matrix.sh                      # every tarball under ../shared/c-ares
 #   CARES_TARBALLS=/path/to/tarballs .ci/cares-matrix.sh
 # Without tarballs it says so and exits 0. Built c-ares prefixes are reused on the next run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
-dir=${CARES_TARBALLS:-$src/../shared/c-ares}
+dir=${CARES_TARBALLS:-}
 out=$src/build/cares-matrix
 tests='^(e2e_test_(routing|failover|edns|tcp|spoof|forged_answers|race|ipset_diff))$'
 
 shopt -s nullglob
 tarballs=("$dir"/c-ares-*.tar.gz)
-if ((${#tarballs[@]} == 0)); then
-    echo "cares-matrix: no c-ares tarballs in $dir: skipped (only the system c-ares was tested)"
+if [[ -z $dir ]] || ((${#tarballs[@]} == 0)); then
+    echo "cares-matrix: no c-ares tarballs in '$dir': skipped (only the system c-ares was tested)"
     exit 0
 fi
 

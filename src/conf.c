@@ -645,6 +645,11 @@ static int load(struct conf_loader *l, int argc, char *const argv[])
     if (domtree_finish(l->c->tree) < 0) {
         return fail_hard(l, CONF_EXIT_NOMEM, "could not build the domain table");
     }
+    /* dnsmasq (option.c, end of read_opts): local-service is a safe default for otherwise
+     * unconfigured installations, so any access control of the user's own turns it off. */
+    if (l->c->interface_count || l->c->except_interface_count || l->c->listen_addr_count) {
+        l->c->local_service = CONF_LOCAL_SERVICE_OFF;
+    }
     return 0;
 }
 
@@ -680,6 +685,7 @@ void conf_deinit(struct conf *c)
     free_strings(c->resolv_files, c->resolv_file_count);
     free(c->servers_file);
     free(c->bogus_nxdomain);
+    free_strings(c->rebind_ok_domains, c->rebind_ok_count);
     free(c->sets);
     free(c->setlists);
     free(c->setlist_items);

@@ -81,7 +81,7 @@ struct conf_loader {
 
     uint32_t last_server; /* id of the last server interned (fast path) */
     size_t server_cap, set_cap, setlist_cap, item_cap;
-    size_t listen_cap, iface_cap, except_cap, bogus_cap, resolv_cap, explain_cap;
+    size_t listen_cap, iface_cap, except_cap, bogus_cap, resolv_cap, explain_cap, rebind_ok_cap;
     struct conf_htab server_index, set_index, setlist_index;
 };
 

@@ -3,6 +3,7 @@
  * option dnsroute implements. Rows without a handler are dnsmasq options outside dnsroute's scope
  * (DHCP, TFTP, local records, DNSSEC, ...): conf.c accepts them with one warning each. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +462,57 @@ static int add_names(struct conf_loader *l, char *arg, char (**list)[IF_NAMESIZE
     return 0;
 }
 
+static int opt_local_service(struct conf_loader *l, char *arg)
+{
+    if (arg == NULL || strcmp(arg, "net") == 0) {
+        l->c->local_service = CONF_LOCAL_SERVICE_NET;
+    } else if (strcmp(arg, "host") == 0) {
+        l->c->local_service = CONF_LOCAL_SERVICE_HOST;
+    } else {
+        return conf_fail(l, "error");
+    }
+    return 0;
+}
+
+static int opt_stop_dns_rebind(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->stop_dns_rebind = true;
+    return 0;
+}
+
+static int opt_rebind_localhost_ok(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->rebind_localhost_ok = true;
+    return 0;
+}
+
+/* rebind-domain-ok=/d1/d2/... or =d: one exempt domain per '/'-separated field, as dnsmasq
+ * (option.c LOPT_NO_REBIND); "//" gives the empty domain, which exempts names without a dot.
+ * Stored lower-case without a trailing dot. */
+static int opt_rebind_domain_ok(struct conf_loader *l, char *arg)
+{
+    struct conf *c = l->c;
+    conf_unhide(arg);
+    char *a = arg[0] == '/' ? arg + 1 : arg;
+    do {
+        char *next = conf_split(a, '/');
+        size_t n = strlen(a);
+        if (n > 0 && a[n - 1] == '.') {
+            a[--n] = '\0';
+        }
+        for (size_t i = 0; i < n; i++) {
+            a[i] = (char)tolower((unsigned char)a[i]);
+        }
+        mem_grow((void **)&c->rebind_ok_domains, &l->rebind_ok_cap, c->rebind_ok_count + 1,
+                 sizeof(char *));
+        c->rebind_ok_domains[c->rebind_ok_count++] = mem_strdup(a);
+        a = next;
+    } while (a != NULL && *a != '\0');
+    return 0;
+}
+
 static int opt_interface(struct conf_loader *l, char *arg)
 {
     struct conf *c = l->c;
@@ -536,7 +588,7 @@ const struct conf_option conf_options[] = {
     {"domain-suffix", 's', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"interface", 'i', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_interface},
     {"listen-address", 'a', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_listen_address},
-    {"local-service", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
+    {"local-service", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, opt_local_service},
     {"bogus-priv", 'b', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_bogus_priv},
     {"bogus-nxdomain", 'B', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE,
      conf_opt_bogus_nxdomain},
@@ -630,8 +682,8 @@ const struct conf_option conf_options[] = {
     {"dhcp-optsdir", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-no-override", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"tftp-port-range", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"stop-dns-rebind", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
-    {"rebind-domain-ok", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"stop-dns-rebind", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_stop_dns_rebind},
+    {"rebind-domain-ok", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_rebind_domain_ok},
     {"all-servers", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_all_servers},
     {"dhcp-match", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-name-match", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
@@ -652,7 +704,8 @@ const struct conf_option conf_options[] = {
     {"tag-if", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-proxy", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-generate-names", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"rebind-localhost-ok", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"rebind-localhost-ok", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE,
+     opt_rebind_localhost_ok},
     {"add-mac", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"strip-mac", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"add-subnet", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},

@@ -15,10 +15,12 @@
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
 #include "dnsroute/err.h"
+#include "dnsroute/ifaddr.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
+#include "dnsroute/rebind.h"
 #include "dnsroute/upstream.h"
 
 /* Largest client query kept: a question, an OPT and generous options (padding, cookies). */
@@ -134,6 +136,8 @@ void query_ctx_deinit(struct query_ctx *ctx)
     ctx->scratch = NULL;
     free(ctx->addrs);
     ctx->addrs = NULL;
+    ifaddr_free(ctx->ifaddrs);
+    ctx->ifaddrs = NULL;
 }
 
 static struct query *query_alloc(struct query_ctx *ctx)
@@ -674,9 +678,40 @@ static void query_route(struct query *q)
     query_forward(q);
 }
 
+/* --local-service (dnsmasq receive_query/tcp_request): only clients on a directly connected subnet
+ * (net) or on this host (host) are answered; others are dropped and logged once. Without the
+ * option this is one comparison. The interface table is opened on first use, on this loop. */
+static bool query_client_allowed(struct query_ctx *ctx, const struct server_client *client)
+{
+    enum conf_local_service mode = ctx->gen->conf->local_service;
+    if (DNSROUTE_LIKELY(mode == CONF_LOCAL_SERVICE_OFF)) {
+        return true;
+    }
+    bool ok = false;
+    if (mode == CONF_LOCAL_SERVICE_HOST) {
+        ok = sockaddr_is_loopback(&client->peer);
+    } else if (ctx->ifaddrs != NULL || ifaddr_new(ctx->loop, &ctx->ifaddrs) == 0) {
+        ok = ifaddr_is_local(ctx->ifaddrs, &client->peer);
+    } else {
+        log_error("local-service: cannot read interface addresses; refusing queries");
+    }
+    if (!ok && !ctx->nonlocal_logged) {
+        char text[SOCKADDR_TEXT_MAX];
+        (void)sockaddr_format(&client->peer, false, text, sizeof(text));
+        log_warn("ignoring query from non-local network %s (logged only once)", text);
+        ctx->nonlocal_logged = true;
+    }
+    return ok;
+}
+
 void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len)
 {
     struct query_ctx *ctx = arg;
+    if (!query_client_allowed(ctx, client)) {
+        ctx->stats.dropped++;
+        server_drop(ctx->server, client);
+        return;
+    }
     ctx->stats.received++;
     if (len > QUERY_BUF_LEN || len < DNSMSG_HEADER_LEN) {
         ctx->stats.dropped++;
@@ -793,6 +828,29 @@ static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
                            const struct dnsmsg_reply *r)
 {
     return c->bogus_nxdomain_count != 0 && query_answer_any(pkt, len, r, query_rr_is_bogus, c);
+}
+
+/* --stop-dns-rebind (dnsmasq extract_addresses with check_rebind): true when an A/AAAA record on
+ * the CNAME chain from the question name holds a private address (rebind.h) and the name is not
+ * exempted by --rebind-domain-ok. Such an answer never reaches the cache, the sets or the client.
+ */
+static bool query_is_rebind(const struct query *q, const uint8_t *pkt, size_t len,
+                            const struct dnsmsg_reply *r)
+{
+    const struct conf *c = q->gen->conf;
+    if (!c->stop_dns_rebind) {
+        return false;
+    }
+    struct dnsmsg_addr *addrs = query_addrs(q->ctx);
+    int n = dnsmsg_chain_addrs(pkt, len, r, q->q.qname, q->q.qname_len, q->q.qtype, addrs,
+                               QUERY_ADDRS_MAX);
+    for (int i = 0; i < n; i++) {
+        if (rebind_addr_is_private(addrs[i].addr, addrs[i].len, c->rebind_localhost_ok)) {
+            return !rebind_domain_is_ok(q->key_len ? q->key : "", c->rebind_ok_domains,
+                                        c->rebind_ok_count);
+        }
+    }
+    return false;
 }
 
 /* Queues the answer's addresses (the CNAME chain from the question name) for every set of the
@@ -938,6 +996,12 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
             query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
         }
         query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        return;
+    }
+    if (answer && query_is_rebind(q, pkt, len, r)) {
+        /* dnsmasq process_reply: the records go, the rcode stays (an empty NOERROR). */
+        log_warn("possible DNS-rebind attack detected: %s", query_name(q));
+        query_answer_rcode(q, DNSMSG_RCODE_NOERROR);
         return;
     }
     if (!from_cache) {

@@ -110,3 +110,15 @@ bool sockaddr_equal(const union sockaddr_any *a, const union sockaddr_any *b)
 {
     return sockaddr_equal_ip(a, b) && sockaddr_port(a) == sockaddr_port(b);
 }
+
+bool sockaddr_is_loopback(const union sockaddr_any *a)
+{
+    if (a->sa.sa_family == AF_INET) {
+        return (ntohl(a->sin.sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a->sa.sa_family != AF_INET6) {
+        return false;
+    }
+    const struct in6_addr *v6 = &a->sin6.sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(v6) || (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
+}

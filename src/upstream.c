@@ -229,11 +229,19 @@ static bool req_send_to(struct upstream_req *r, const uint32_t *servers, uint32_
     a->req = r;
     a->server = servers[pos];
     a->pos = pos;
-    a->id = r->id;
+    /* Each attempt carries its own ID (where c-ares does not choose one itself, before 1.22):
+     * a retry from another socket must not make an answer with the first attempt's ID count
+     * there, nor the other way round. The request's ID is the fallback when none is free. */
+    a->req_id = r->id;
+    if (!upstream_take_id(u, &a->id)) {
+        a->id = r->id;
+        u->id_refs[r->id]++;
+    }
+    r->query[0] = (uint8_t)(a->id >> 8);
+    r->query[1] = (uint8_t)a->id;
     a->sent_ms = upstream_now_ms(u);
     a->next = r->attempts;
     r->attempts = a;
-    u->id_refs[r->id]++;
     req_tried_map(r)[pos / 8] |= (uint8_t)(1u << (pos % 8));
     struct upstream_server_stats *st = &u->servers[a->server].stats;
     st->sent++;

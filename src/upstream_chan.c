@@ -482,7 +482,7 @@ void upstream_chan_answered(void *arg, int ares_status, int wire_id)
         psock_take_id(cap->ps, (uint16_t)wire_id);
     }
     if (cap != NULL) {
-        dnsmsg_set_id(cap->pkt, a->id); /* c-ares 1.22+ chose the wire ID: upstream's again */
+        dnsmsg_set_id(cap->pkt, a->req_id); /* the wire ID was the attempt's or c-ares' */
     }
     if (ares_status == ARES_SUCCESS && cap == NULL) {
         ares_status = ARES_EBADRESP;

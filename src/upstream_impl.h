@@ -128,8 +128,9 @@ struct upstream_attempt {
     struct upstream_attempt *next; /* in req->attempts, or in the free list */
     uint64_t sent_ms;
     uint32_t server;
-    uint32_t pos; /* position of server in the request's group */
-    uint16_t id;
+    uint32_t pos;    /* position of server in the request's group */
+    uint16_t id;     /* the query ID this attempt carries (before c-ares 1.22, also on the wire) */
+    uint16_t req_id; /* the request's ID, which the answer gets back */
 };
 
 struct upstream_group {

@@ -61,6 +61,14 @@ struct conf_prefix {
     uint8_t prefix_len;
 };
 
+/* --local-service[=net|host]: answer only clients on a directly connected subnet (net), or on
+ * this host (host); off whenever interface=, except-interface= or listen-address= is given. */
+enum conf_local_service {
+    CONF_LOCAL_SERVICE_OFF = 0,
+    CONF_LOCAL_SERVICE_NET,
+    CONF_LOCAL_SERVICE_HOST
+};
+
 enum conf_log_queries { CONF_LOG_QUERIES_OFF = 0, CONF_LOG_QUERIES_ON, CONF_LOG_QUERIES_EXTRA };
 
 struct conf {
@@ -73,6 +81,7 @@ struct conf {
     char (*except_interfaces)[IF_NAMESIZE];
     size_t except_interface_count;
     bool bind_interfaces;
+    enum conf_local_service local_service;
 
     /* Upstreams. */
     struct conf_server *servers;
@@ -103,7 +112,11 @@ struct conf {
     bool filter_a;
     bool filter_aaaa;
     bool no_hosts;
-    bool proxy_dnssec; /* pass upstream's AD bit on (dnsmasq --proxy-dnssec) */
+    bool proxy_dnssec;        /* pass upstream's AD bit on (dnsmasq --proxy-dnssec) */
+    bool stop_dns_rebind;     /* drop answers with private addresses (dnsmasq --stop-dns-rebind) */
+    bool rebind_localhost_ok; /* --rebind-localhost-ok: 127/8, 0/8, ::1, :: are not private */
+    char **rebind_ok_domains; /* --rebind-domain-ok, lower-case, no trailing dot; "" = dotless */
+    size_t rebind_ok_count;
     struct conf_prefix *bogus_nxdomain;
     size_t bogus_nxdomain_count;
 

@@ -17,6 +17,7 @@ struct nlset;
 struct dnsmsg_addr;
 struct cache;
 struct query;
+struct ifaddr_table;
 
 /* One configuration generation as one worker's queries see it: the shared, immutable
  * configuration plus this worker's upstream channels and set socket. A query holds a reference
@@ -71,6 +72,8 @@ struct query_ctx {
     uint32_t free_count;
     uint32_t in_flight;
     struct log_ratelimit full_log; /* "Maximum number of concurrent DNS queries" */
+    struct ifaddr_table *ifaddrs;  /* local subnets for --local-service, opened on first use */
+    bool nonlocal_logged;          /* "ignoring query from non-local network" is logged once */
     /* The daemon's statistics for the CHAOS names (cachesize.bind, hits.bind, ...), summed
      * over every worker; NULL reads zeros. Runs on this worker's loop thread. */
     void (*counters)(void *arg, struct localrec_counters *out);

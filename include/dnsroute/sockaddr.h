@@ -32,3 +32,5 @@ int sockaddr_format(const union sockaddr_any *a, bool with_port, char *buf, size
 bool sockaddr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
 /* Same family and address; ports ignored. */
 bool sockaddr_equal_ip(const union sockaddr_any *a, const union sockaddr_any *b);
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 (a query from this host). */
+bool sockaddr_is_loopback(const union sockaddr_any *a);

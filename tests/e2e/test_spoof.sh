@@ -79,7 +79,7 @@ for _ in range(2):
 PYEOF
 e2e_add_addr 127.0.0.7/32 2>/dev/null || true
 e2e_spawn forger python3 "$E2E_TMP/forger.py"
-sleep 0.3
+e2e_wait_listen udp 127.0.0.7 53 forger
 printf '%s\n' no-resolv no-hosts cache-size=0 server=127.0.0.7 >"$E2E_TMP/three.conf"
 e2e_start_dnsroute three 5355 "$E2E_TMP/three.conf" "${DRA[@]}"
 e2e_assert_eq 1.2.3.7 "$(e2e_short 127.0.0.1#5355 offpath.test)" \

@@ -34,15 +34,17 @@ ok "the installed binary runs (--version)"
 "$prefix/sbin/dnsroute-policy-route" --help >/dev/null || fail "dnsroute-policy-route --help failed"
 ok "sbin/dnsroute-policy-route installed and runs"
 
-man=$prefix/share/man/man8/dnsroute.8
-[[ -f "$man" ]] || fail "no $man"
-if command -v man >/dev/null; then
-    warnings=$(MANWIDTH=80 man --warnings -l "$man" 2>&1 >/dev/null)
-    [[ -z "$warnings" ]] || fail "man reports: $warnings"
-    ok "share/man/man8/dnsroute.8 renders without warnings"
-else
-    ok "share/man/man8/dnsroute.8 installed (man not found: rendering not checked)"
-fi
+for page in dnsroute.8 dnsroute-policy-route.8; do
+    man=$prefix/share/man/man8/$page
+    [[ -f "$man" ]] || fail "no $man"
+    if command -v man >/dev/null; then
+        warnings=$(MANWIDTH=80 man --warnings -l "$man" 2>&1 >/dev/null)
+        [[ -z "$warnings" ]] || fail "man reports for $page: $warnings"
+        ok "share/man/man8/$page renders without warnings"
+    else
+        ok "share/man/man8/$page installed (man not found: rendering not checked)"
+    fi
+done
 
 conf=$etc/dnsroute.conf
 [[ -f "$conf" ]] || fail "no $conf"
