@@ -41,7 +41,7 @@ int upstream_ares_set_server(ares_channel ch, const union sockaddr_any *addr)
     if (inet_ntop(addr->sa.sa_family, raw, ip, sizeof(ip)) == NULL) {
         return ARES_EBADSTR;
     }
-    snprintf(csv, sizeof(csv), v6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)sockaddr_port(addr));
+    (void)snprintf(csv, sizeof(csv), v6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)sockaddr_port(addr));
     return ares_set_servers_ports_csv(ch, csv);
 }
 

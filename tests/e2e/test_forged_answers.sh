@@ -5,8 +5,8 @@
 # /proc/net/udp) gets none of them accepted; only an answer on the socket the query left from
 # counts. With matching per channel instead of per socket, every query would get the forgery.
 # Names starting "slow" go unanswered the first time, so the daemon retries from another socket
-# with another ID: the forgeries for the retry also reach the first attempt's socket, where they
-# must not count either.
+# with another ID: the forgeries for the retry always reach the first attempt's socket too, where
+# they must not count either.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
@@ -50,19 +50,21 @@ def answer(q, addr):
     return hdr + q[12:off + 5] + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes(addr)
 
 forged = queries = 0
-dropped = set()
+dropped = {}  # name of a dropped first query -> (ip, port) it came from
 print("ready", flush=True)
 while True:
     q, src = sock.recvfrom(4096)
     queries += 1
     name = q[12:q.index(0, 12)].lower()
-    slow = name[1:5] == b"slow"
     others = [p for p in open_ports() if p[1] != src[1]]
-    for dst in others if slow else random.sample(others, min(64, len(others))):
+    targets = random.sample(others, min(64, len(others)))
+    if name in dropped and dropped[name] != src:
+        targets.append(dropped[name])  # the retry's forgeries reach the first attempt's socket
+    for dst in targets:
         sock.sendto(answer(q, [6, 6, 6, 6]), dst)
         forged += 1
-    if slow and name not in dropped:
-        dropped.add(name)
+    if name[1:5] == b"slow" and name not in dropped:
+        dropped[name] = src
         continue
     sock.sendto(answer(q, [1, 2, 3, 7]), src)
     print("queries", queries, "forged", forged, "ports", len(others) + 1, flush=True)
