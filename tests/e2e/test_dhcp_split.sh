@@ -87,8 +87,8 @@ e2e_assert_eq client1 "$lname" "lease line: the host name the client sent"
 e2e_assert_eq "01:$mac" "$lcid" "lease line: the client id (udhcpc sends 01:MAC)"
 e2e_assert_eq "" "${rest:-}" "lease line: five fields"
 
-if "$DNSROUTE_BIN" --test -C /dev/null --dhcp-leasefile="$lease" 2>&1 |
-    grep -q 'ignoring option dhcp-leasefile'; then
+# --help lists the options dnsroute implements.
+if ! grep -q -- '--dhcp-leasefile$' <<<"$("$DNSROUTE_BIN" --help)"; then
     e2e_skip "dnsroute does not read dhcp-leasefile yet: the DHCP side and the lease file as" \
         "dnsmasq writes it were checked ($E2E_CHECKS checks)"
 fi
