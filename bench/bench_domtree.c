@@ -2,9 +2,9 @@
  * (server=/d/114.114.114.114 plus one ipset=/d/ line per domain), or on a generated list of the
  * same size when the list is absent.
  *
- *   bench_domtree [shared-dir] [lookups]
+ *   bench_domtree [china-list-dir] [lookups]
  *
- * shared-dir defaults to $DNSROUTE_SHARED_DIR; lookups to 2,000,000 (a mix of hits at depth +0,
+ * china-list-dir defaults to $DNSROUTE_CHINA_LIST; lookups to 2,000,000 (a mix of hits at depth +0,
  * +1 and +2, parents, near misses like "x"+domain, and misses, in random order). */
 #include "dnsroute/domtree.h"
 
@@ -60,7 +60,7 @@ static int load_list(const char *dir, struct bench_names *doms)
     int found = 0;
     for (size_t i = 0; dir != NULL && i < DNSROUTE_ARRAY_LEN(files); i++) {
         char path[4096], line[1200];
-        snprintf(path, sizeof(path), "%s/china-list/%s", dir, files[i]);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
         FILE *f = fopen(path, "r");
         if (f == NULL) {
             continue;
@@ -194,7 +194,7 @@ static void bench_lookups(const struct domtree *t, const struct bench_names *q, 
 
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 1 ? argv[1] : getenv("DNSROUTE_SHARED_DIR");
+    const char *dir = argc > 1 ? argv[1] : getenv("DNSROUTE_CHINA_LIST");
     size_t lookups = argc > 2 ? strtoul(argv[2], NULL, 10) : 2000000;
     uint64_t rng = 42;
     struct bench_names raw = {0}, keys = {0}, q = {0};

@@ -29,7 +29,7 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
         [[ $prog == smartdns ]] && conf=$E2E_TMP/smartdns.conf
         bench_start "$prog" "$conf"
         bad=0
-        bench_dig_checks "$E2E_TMP/queries" || bad=$?
+        bench_dig_checks "$prog" "$E2E_TMP/queries" || bad=$?
         ((bad == 0)) || echo "  INVALID: $prog gave $bad wrong answers to the dig checks" >&2
         bench_dnsperf "$prog" "$E2E_TMP/queries" "$run"
         ((bad == 0)) || echo "$prog $run 0 0 100 0" >>"$BENCH_OUT"

@@ -10,12 +10,19 @@
 #       so the sets receive a predictable, non-trivial set of addresses;
 #   127.0.0.2#53 (tag def): everything else: 198.51.100.1 / 2001:db8::1 (never in a set).
 #
-# Environment: DNSROUTE_BIN, FAKE_UPSTREAM (default: the release build), DNSROUTE_SHARED_DIR
-# (china list in $DNSROUTE_SHARED_DIR/china-list, default ../shared), DNSMASQ, SMARTDNS,
-# BENCH_SECONDS (dnsperf -l, default 10), BENCH_RUNS (default 3), BENCH_CLIENTS (-c, default 4),
-# BENCH_OUTSTANDING (-q, default 200), BENCH_PROGRAMS (default "dnsroute dnsmasq smartdns"),
+# The reference: a trivial responder (bench/trivial_responder.c: recvmmsg/sendmmsg, a fixed
+# answer, no logic) takes its turn like the servers, and every server's CPU per answered query is
+# also printed as a multiple of its CPU per query ("x trivial").
+#
+# Environment: DNSROUTE_BIN, FAKE_UPSTREAM, TRIVIAL_RESPONDER (default: the release build),
+# DNSROUTE_CHINA_LIST (the dnsmasq-china-list directory; tests/e2e/lib.sh's default), DNSMASQ,
+# SMARTDNS, BENCH_SECONDS (dnsperf -l, default 10), BENCH_RUNS (default 3), BENCH_CLIENTS (-c,
+# default 4), BENCH_OUTSTANDING (-q, default 200), BENCH_PROGRAMS (default "trivial dnsroute
+# dnsmasq smartdns"), BENCH_RECORDS (A records per china answer, default 2),
 # BENCH_PERF=1 (perf record -g the daemon during its first measured run; the report is kept),
-# BENCH_WORKERS (dnsroute --workers, default 0: one per CPU).
+# BENCH_WORKERS (dnsroute --workers, default 0: one per CPU), BENCH_BASELINE_BIN (another
+# dnsroute binary, run as the program "baseline": before/after figures of a change in one run,
+# e.g. BENCH_PROGRAMS="trivial baseline dnsroute").
 # Bash, under `set -euo pipefail`; every started process is killed at exit (lib.sh's trap).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,12 +30,12 @@ BENCH_SRC=$(cd "$BENCH_DIR/.." && pwd)
 : "${DNSROUTE_SOURCE_DIR:=$BENCH_SRC}"
 : "${DNSROUTE_BIN:=$BENCH_SRC/build/release/dnsroute}"
 : "${FAKE_UPSTREAM:=$BENCH_SRC/build/release/tests/e2e/fake_upstream}"
-: "${DNSROUTE_SHARED_DIR:=$BENCH_SRC/../shared}"
+: "${TRIVIAL_RESPONDER:=$BENCH_SRC/build/release/bench/trivial_responder}"
 : "${SMARTDNS:=/usr/sbin/smartdns}"
 : "${BENCH_SECONDS:=10}" "${BENCH_RUNS:=3}" "${BENCH_CLIENTS:=4}" "${BENCH_OUTSTANDING:=200}"
-: "${BENCH_PROGRAMS:=dnsroute dnsmasq smartdns}"
-export DNSROUTE_SOURCE_DIR DNSROUTE_BIN FAKE_UPSTREAM DNSROUTE_SHARED_DIR SMARTDNS
-export BENCH_SECONDS BENCH_RUNS BENCH_CLIENTS BENCH_OUTSTANDING BENCH_PROGRAMS
+: "${BENCH_PROGRAMS:=trivial dnsroute dnsmasq smartdns}" "${BENCH_RECORDS:=2}"
+export DNSROUTE_SOURCE_DIR DNSROUTE_BIN FAKE_UPSTREAM TRIVIAL_RESPONDER SMARTDNS
+export BENCH_SECONDS BENCH_RUNS BENCH_CLIENTS BENCH_OUTSTANDING BENCH_PROGRAMS BENCH_RECORDS
 # shellcheck source=../tests/e2e/lib.sh
 . "$BENCH_SRC/tests/e2e/lib.sh"
 
@@ -47,6 +54,9 @@ bench_enter()
     e2e_enter_netns "$@"
     e2e_require_dnsroute
     [[ -x "$FAKE_UPSTREAM" ]] || e2e_fail "fake_upstream not built: $FAKE_UPSTREAM"
+    if [[ " $BENCH_PROGRAMS " == *" trivial "* && ! -x "$TRIVIAL_RESPONDER" ]]; then
+        e2e_fail "trivial_responder not built: $TRIVIAL_RESPONDER"
+    fi
     command -v dnsperf >/dev/null || e2e_skip "dnsperf not installed"
     e2e_add_addr 127.0.0.2/32 2>/dev/null || true
     BENCH_OUT=$E2E_TMP/results
@@ -68,8 +78,8 @@ bench_header()
 # apple, google), otherwise an equivalent generated list (110,000 names, the real TLD mix).
 bench_domains()
 {
-    local list=$DNSROUTE_SHARED_DIR/china-list
-    if [[ -f $list/accelerated-domains.china.conf ]]; then
+    local list=$DNSROUTE_CHINA_LIST
+    if [[ -n $list && -f $list/accelerated-domains.china.conf ]]; then
         sed -n 's|^server=/\([^/]*\)/.*|\1|p' "$list/accelerated-domains.china.conf" \
             "$list/apple.china.conf" "$list/google.china.conf" | awk '!seen[$0]++' >"$1"
         BENCH_LIST="china-list $(sed -n 's/^Snapshot commit *: //p' "$list/SOURCE.txt" 2>/dev/null | cut -c1-12)"
@@ -79,9 +89,17 @@ bench_domains()
                          n = ""; l = 4 + int(rand() * 8);
                          for (j = 0; j < l; j++) n = n substr("abcdefghijklmnopqrstuvwxyz0123456789", 1 + int(rand() * 36), 1);
                          printf "%s%d.%s\n", n, i, t[1 + int(rand() * 16)] } }' >"$1"
-        BENCH_LIST="generated (no china list at $list)"
+        BENCH_LIST="generated (no china list at DNSROUTE_CHINA_LIST=${list:-(unset)})"
     fi
     echo "list:     $BENCH_LIST, $(wc -l <"$1") domains"
+}
+
+# bench_a_list T: the BENCH_RECORDS addresses of the t-th TLD's A answer, comma-separated
+# (10.<t>.0.1,10.<t>.0.2 for the default 2).
+bench_a_list()
+{
+    awk -v t="$1" -v n="$BENCH_RECORDS" 'BEGIN { for (j = 0; j < n; j++)
+        printf "%s10.%d.%d.%d", j ? "," : "", t, int(j / 250), j % 250 + 1; print "" }'
 }
 
 # bench_scenario DOMAINS OUT: the fake upstream's rules (see the file comment).
@@ -92,7 +110,7 @@ bench_scenario()
     local i
     {
         for i in "${!BENCH_TLDS[@]}"; do
-            echo "@china *.${BENCH_TLDS[i]} A a 10.$((i + 1)).0.1,10.$((i + 1)).0.2"
+            echo "@china *.${BENCH_TLDS[i]} A a $(bench_a_list $((i + 1)))"
             echo "@china *.${BENCH_TLDS[i]} AAAA aaaa fd00:$((i + 1))::1"
         done
         echo "@china * A a 10.250.0.1"
@@ -112,7 +130,7 @@ bench_expect()
     fi
     for i in "${!BENCH_TLDS[@]}"; do
         if [[ ${BENCH_TLDS[i]} == "$tld" ]]; then
-            [[ $type == A ]] && printf '10.%d.0.1\n10.%d.0.2\n' $((i + 1)) $((i + 1)) ||
+            [[ $type == A ]] && bench_a_list $((i + 1)) | tr , '\n' ||
                 echo "fd00:$((i + 1))::1"
             return
         fi
@@ -123,6 +141,7 @@ bench_expect()
 # bench_start_fake SCENARIO: the two upstreams in one process, without a query log.
 bench_start_fake()
 {
+    rm -f "$E2E_TMP/fake.pid"
     e2e_spawn fake "$FAKE_UPSTREAM" -s "$1" -p "$E2E_TMP/fake.pid" \
         -l 114.114.114.114#53@china -l 127.0.0.2#53@def
     local i
@@ -145,6 +164,93 @@ bench_queryfile()
                 printf "q%d.nonchina%d.example %s\n", i, i % 97, t;
             else
                 printf "q%d.%s %s\n", i, d[1 + int(rand() * NR)], t } }' "$1" >"$2"
+}
+
+# bench_bogus OUT: the china list's bogus-nxdomain= lines (bogus-nxdomain.china.conf), or as
+# many generated ones (addresses no answer of the scenario uses) when the list is absent.
+bench_bogus()
+{
+    local f=$DNSROUTE_CHINA_LIST/bogus-nxdomain.china.conf
+    if [[ -n $DNSROUTE_CHINA_LIST && -f $f ]]; then
+        grep '^bogus-nxdomain=' "$f" >"$1"
+    else
+        awk 'BEGIN { srand(11); for (i = 0; i < 163; i++) printf "bogus-nxdomain=%d.%d.%d.%d\n",
+                     1 + int(rand() * 9), int(rand() * 256), int(rand() * 256), 1 + int(rand() * 254);
+                     print "bogus-nxdomain=2001:240:bb5f:1980:0:1:80b:ad00";
+                     print "bogus-nxdomain=2001:240:bb46:8267:0:1:dae1:f840" }' >"$1"
+    fi
+}
+
+# bench_sets_create MODE: ipset (hash:ip sets set4, set6 family inet6) or nft (table inet bench,
+# sets set4, set6) in the namespace; MODE is kept for the other bench_sets_* functions.
+bench_sets_create()
+{
+    BENCH_SET_MODE=$1
+    if [[ $BENCH_SET_MODE == ipset ]]; then
+        e2e_require_ipset
+        ipset create set4 hash:ip maxelem 1000000
+        ipset create set6 hash:ip family inet6 maxelem 1000000
+    else
+        e2e_require_nft
+        nft add table inet bench
+        nft add set inet bench set4 '{ type ipv4_addr; }'
+        nft add set inet bench set6 '{ type ipv6_addr; }'
+    fi
+}
+
+# bench_sets_flush / bench_sets_members SET: empty both sets / the addresses in one, one per line.
+bench_sets_flush()
+{
+    if [[ $BENCH_SET_MODE == ipset ]]; then
+        ipset flush set4
+        ipset flush set6
+    else
+        nft flush set inet bench set4
+        nft flush set inet bench set6
+    fi
+}
+bench_sets_members()
+{
+    if [[ $BENCH_SET_MODE == ipset ]]; then
+        e2e_ipset_members "$1"
+    else
+        e2e_nftset_members inet bench "$1"
+    fi
+}
+
+# bench_sets_check PROG RUN QUERYFILE: after PROG's dnsperf run RUN over QUERYFILE, the sets must
+# hold exactly the addresses of the china names that were asked (each TLD's answer; the whole
+# file when the load went round it, else the part sent, plus the dig checks) and no non-china
+# answer.
+bench_sets_check()
+{
+    local got4 got6 exp4 exp6 n4 n6 sent asked=$E2E_TMP/asked
+    sent=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$E2E_TMP/dnsperf.$1.$2")
+    head -n "$sent" "$3" | cat - <(head -n 8 "$3") >"$asked"
+    got4=$(bench_sets_members set4)
+    got6=$(bench_sets_members set6)
+    n4=$(grep -c . <<<"$got4" || true)
+    n6=$(grep -c . <<<"$got6" || true)
+    [[ $BENCH_SET_MODE == ipset ]] && echo "  ipset list -t: $(ipset list -t set4 | sed -n 's/^Number of entries: /set4 /p'), $(ipset list -t set6 | sed -n 's/^Number of entries: /set6 /p')"
+    exp4=$(for n in $(awk '$2 == "A" && $1 !~ /\.nonchina/ {n = split($1, l, "."); print "x." l[n]}' "$asked" | sort -u); do
+        bench_expect "$n" A; done | LC_ALL=C sort -u)
+    exp6=$(for n in $(awk '$2 == "AAAA" && $1 !~ /\.nonchina/ {n = split($1, l, "."); print "x." l[n]}' "$asked" | sort -u); do
+        bench_expect "$n" AAAA; done | LC_ALL=C sort -u)
+    local bad=0
+    if [[ "$(LC_ALL=C sort <<<"$got4")" != "$exp4" ]]; then
+        echo "  INVALID: set4 has $n4 entries, expected $(grep -c . <<<"$exp4"):" \
+            "missing [$(comm -13 <(LC_ALL=C sort <<<"$got4") <(echo "$exp4") | head -5 | tr '\n' ' ')]" \
+            "extra [$(comm -23 <(LC_ALL=C sort <<<"$got4") <(echo "$exp4") | head -5 | tr '\n' ' ')]"
+        bad=1
+    fi
+    if [[ "$(LC_ALL=C sort <<<"$got6")" != "$exp6" ]]; then
+        echo "  INVALID: set6 has $n6 entries, expected $(grep -c . <<<"$exp6"):" \
+            "missing [$(comm -13 <(LC_ALL=C sort <<<"$got6") <(echo "$exp6") | head -5 | tr '\n' ' ')]" \
+            "extra [$(comm -23 <(LC_ALL=C sort <<<"$got6") <(echo "$exp6") | head -5 | tr '\n' ' ')]"
+        bad=1
+    fi
+    ((bad == 0)) && echo "  sets: set4 $n4, set6 $n6 entries = every answered china address, no other"
+    return "$bad"
 }
 
 # bench_dnsmasq_conf DOMAINS OUT MODE [CACHE]: the configuration dnsroute and dnsmasq share.
@@ -195,6 +301,12 @@ bench_start()
 {
     local prog=$1 conf=$2 i
     case $prog in
+    trivial) e2e_spawn trivial "$TRIVIAL_RESPONDER" 127.0.0.1 "$BENCH_PORT" "$BENCH_RECORDS" ;;
+    baseline)
+        [[ -x ${BENCH_BASELINE_BIN:-} ]] || e2e_fail "baseline: set BENCH_BASELINE_BIN to a dnsroute binary"
+        DNSROUTE_BIN=$BENCH_BASELINE_BIN e2e_start_dnsroute baseline "$BENCH_PORT" "$conf" \
+            --pid-file= --user=root --workers="${BENCH_WORKERS:-0}"
+        ;;
     dnsroute)
         e2e_start_dnsroute dnsroute "$BENCH_PORT" "$conf" --pid-file= --user=root \
             --workers="${BENCH_WORKERS:-0}"
@@ -218,11 +330,14 @@ bench_start()
     e2e_fail "$prog does not answer on $BENCH_SERVER"
 }
 
-# bench_dig_checks QUERYFILE: dig the first 8 queries of QUERYFILE and compare with the fake's
-# answers; returns the number of wrong answers (printed).
+# bench_dig_checks PROG QUERYFILE: dig the first 8 queries of QUERYFILE and compare with the
+# fake's answers; returns the number of wrong answers (printed). The trivial responder's fixed
+# answer is not checked.
 bench_dig_checks()
 {
     local name type got exp bad=0
+    [[ $1 == trivial ]] && return 0
+    shift
     while read -r name type; do
         got=$(e2e_short "$BENCH_SERVER" "$name" "$type")
         exp=$(bench_expect "$name" "$type" | LC_ALL=C sort)
@@ -297,16 +412,18 @@ bench_dnsperf()
     # syscalls) per answered query: its efficiency, less sensitive than qps to the other loads.
     local us
     us=$(awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v c="$completed" \
-        'BEGIN { printf "%.1f", c ? t / hz * 1e6 / c : 0 }')
+        'BEGIN { printf "%.2f", c ? t / hz * 1e6 / c : 0 }')
     echo "$prog $run $qps $ms $pct $us" >>"$BENCH_OUT"
     local flag=""
     awk -v p="$pct" 'BEGIN { exit !(p > 1) }' && flag="  INVALID: error rate above 1%"
-    printf '  run %d %-9s %9.0f qps  avg %7.3f ms  cpu %5.1f us/q  sent %8d lost %6d non-NOERROR %6d (%s%%)  upstream/answer %s%s\n' \
+    printf '  run %d %-9s %9.0f qps  avg %7.3f ms  cpu %5.2f us/q  sent %8d lost %6d non-NOERROR %6d (%s%%)  upstream/answer %s%s\n' \
         "$run" "$prog" "$qps" "$ms" "$us" "$sent" "$lost" "$((completed - ${noerr:-0}))" "$pct" "$upq" "$flag"
 }
 
 # bench_summary GOAL...: medians per program, validity, ratios dnsroute/dnsmasq and
-# dnsroute/smartdns. GOAL: PROG:FACTOR (e.g. dnsmasq:2) - states whether dnsroute reaches it.
+# dnsroute/smartdns, and each program's CPU per query as a multiple of the trivial responder's.
+# GOAL: PROG:FACTOR (e.g. dnsmasq:2) - states whether dnsroute reaches it; trivial:FACTOR is met
+# when dnsroute's CPU per query is at most FACTOR times the trivial responder's.
 bench_summary()
 {
     local p
@@ -324,14 +441,15 @@ bench_summary()
         BENCH_QPS[$p]=$qps
         BENCH_LAT[$p]=$lat
         BENCH_CPU[$p]=$cpu
-        printf '%-9s %9.0f qps  avg latency %7.3f ms  cpu %5.1f us/query%s\n' "$p" "$qps" "$lat" "$cpu" \
+        printf '%-9s %9.0f qps  avg latency %7.3f ms  cpu %5.2f us/query%s%s\n' "$p" "$qps" "$lat" \
+            "$cpu" "$(bench_x_trivial "$p" "$cpu")" \
             "$( ((bad == 0)) || echo "  INVALID: $bad run(s) with error rate above 1%")"
         if ((bad > 0)); then
             BENCH_INVALID=1
         fi
     done
     local goal other factor r
-    for p in dnsmasq smartdns; do
+    for p in baseline dnsmasq smartdns; do
         [[ -n "${BENCH_QPS[$p]:-}" && -n "${BENCH_QPS[dnsroute]:-}" ]] || continue
         r=$(awk -v a="${BENCH_QPS[dnsroute]}" -v b="${BENCH_QPS[$p]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
         local line
@@ -350,7 +468,31 @@ bench_summary()
         done
         echo "$line"
     done
+    bench_trivial_goal "$@"
     if [[ "${BENCH_INVALID:-0}" == 1 ]]; then
         echo "WARNING: some figures are invalid (error rate above 1%), see above"
     fi
+}
+
+# bench_x_trivial PROG CPU: "  x<ratio> trivial" (CPU per query over the trivial responder's
+# median, already in BENCH_CPU[trivial]), nothing when it was not run.
+bench_x_trivial()
+{
+    local t=${BENCH_CPU[trivial]:-}
+    [[ -n $t && $1 != trivial ]] || return 0
+    awk -v a="$2" -v b="$t" 'BEGIN { if (b > 0) printf "  x%.2f trivial", a / b }'
+}
+
+# bench_trivial_goal GOAL...: the trivial:FACTOR goal of bench_summary.
+bench_trivial_goal()
+{
+    local goal t=${BENCH_CPU[trivial]:-} d=${BENCH_CPU[dnsroute]:-}
+    for goal in "$@"; do
+        [[ ${goal%%:*} == trivial && -n $t && -n $d ]] || continue
+        if awk -v a="$d" -v b="$t" -v f="${goal#*:}" 'BEGIN { exit !(b > 0 && a / b <= f) }'; then
+            echo "dnsroute cpu/query x trivial responder: goal <= ${goal#*:}x: met"
+        else
+            echo "dnsroute cpu/query x trivial responder: goal <= ${goal#*:}x: MISSED"
+        fi
+    done
 }

@@ -7,20 +7,19 @@
 # Builds nothing: pass the build directory (use a release build).
 #
 #   bench/bench_load.sh [BUILD_DIR] [RUNS]
-#   DNSROUTE_SHARED_DIR=/path/to/shared bench/bench_load.sh build/release 9
+#   DNSROUTE_CHINA_LIST=/path/to/dnsmasq-china-list bench/bench_load.sh build/release 9
 set -euo pipefail
 
 build=${1:-build}
 runs=${2:-7}
 here=$(cd "$(dirname "$0")" && pwd)
-shared=${DNSROUTE_SHARED_DIR:-$here/../../shared}
-list=$shared/china-list
+list=${DNSROUTE_CHINA_LIST:-$here/../../shared/china-list}
 dnsroute=$build/dnsroute
 dnsmasq=${DNSMASQ:-$(command -v dnsmasq || true)}
 
 [[ -x $dnsroute ]] || { echo "no dnsroute binary in $build" >&2; exit 1; }
 [[ -n $dnsmasq ]] || { echo "dnsmasq not installed" >&2; exit 1; }
-[[ -d $list ]] || { echo "no china list at $list (set DNSROUTE_SHARED_DIR)" >&2; exit 1; }
+[[ -d $list ]] || { echo "no china list at $list (set DNSROUTE_CHINA_LIST)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (GNU time)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
@@ -77,5 +76,5 @@ printf 'ratio dnsroute/dnsmasq: wall best %.2f  wall median %.2f  RSS %.2f\n' \
 
 echo
 DNSROUTE_BIN=$(readlink -f "$dnsroute") FAKE_UPSTREAM=$(readlink -f "$build/tests/e2e/fake_upstream") \
-    DNSMASQ=$dnsmasq DNSROUTE_SHARED_DIR=$shared BENCH_RUNS=${BENCH_RUNS:-3} \
+    DNSMASQ=$dnsmasq DNSROUTE_CHINA_LIST=$list BENCH_RUNS=${BENCH_RUNS:-3} \
     "$here/bench_first_answer.sh" 2> >(grep -v '^ok ' >&2)

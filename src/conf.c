@@ -718,6 +718,7 @@ void conf_deinit(struct conf *c)
     free_strings(c->resolv_files, c->resolv_file_count);
     free(c->servers_file);
     free(c->bogus_nxdomain);
+    prefixset_free(c->bogus_set);
     free_strings(c->rebind_ok_domains, c->rebind_ok_count);
     free(c->sets);
     free(c->setlists);

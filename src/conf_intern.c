@@ -6,16 +6,8 @@
 #include <string.h>
 
 #include "conf_impl.h"
+#include "dnsroute/hash.h"
 #include "dnsroute/mem.h"
-
-static uint32_t hash_bytes(uint32_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ p[i]) * 16777619u;
-    }
-    return h;
-}
 
 typedef bool (*htab_eq_cb)(const struct conf_loader *l, uint32_t id, const void *key);
 
@@ -73,7 +65,7 @@ uint32_t conf_intern_server(struct conf_loader *l, const struct conf_server *s)
     if (l->last_server < c->server_count && server_eq(l, l->last_server, s)) {
         return l->last_server;
     }
-    uint32_t hash = hash_bytes(2166136261u, s, sizeof(*s));
+    uint32_t hash = hash_fnv32(HASH_FNV32_BASIS, s, sizeof(*s));
     size_t slot = 0;
     uint32_t id = htab_find(l, &l->server_index, hash, server_eq, s, &slot);
     if (id != DOMTREE_NONE) {
@@ -97,7 +89,7 @@ static bool set_eq(const struct conf_loader *l, uint32_t id, const void *key)
 uint32_t conf_intern_set(struct conf_loader *l, const struct conf_set *s)
 {
     struct conf *c = l->c;
-    uint32_t hash = hash_bytes(2166136261u + s->kind, s->spec, strlen(s->spec));
+    uint32_t hash = hash_fnv32(HASH_FNV32_BASIS + s->kind, s->spec, strlen(s->spec));
     size_t slot = 0;
     uint32_t id = htab_find(l, &l->set_index, hash, set_eq, s, &slot);
     if (id != DOMTREE_NONE) {
@@ -127,7 +119,7 @@ uint32_t conf_intern_setlist(struct conf_loader *l, const uint32_t *ids, uint32_
 {
     struct conf *c = l->c;
     struct setlist_key key = {ids, count};
-    uint32_t hash = hash_bytes(2166136261u, ids, count * sizeof(uint32_t));
+    uint32_t hash = hash_fnv32(HASH_FNV32_BASIS, ids, count * sizeof(uint32_t));
     size_t slot = 0;
     uint32_t id = htab_find(l, &l->setlist_index, hash, setlist_eq, &key, &slot);
     if (id != DOMTREE_NONE) {

@@ -529,5 +529,9 @@ int conf_opt_bogus_nxdomain(struct conf_loader *l, char *arg)
     struct conf *c = l->c;
     mem_grow((void **)&c->bogus_nxdomain, &l->bogus_cap, c->bogus_nxdomain_count + 1, sizeof(p));
     c->bogus_nxdomain[c->bogus_nxdomain_count++] = p;
+    if (c->bogus_set == NULL) {
+        c->bogus_set = prefixset_new();
+    }
+    (void)prefixset_add(c->bogus_set, p.family, p.addr, p.prefix_len); /* checked above */
     return 0;
 }

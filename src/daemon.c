@@ -34,6 +34,8 @@ struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
         return NULL;
     }
     atomic_init(&dc->users, 1); /* the loader's reference */
+    dc->serial = ++d->conf_serial;
+    daemon_dbus_apply_options(d, &dc->conf);
     return dc;
 }
 
@@ -117,7 +119,7 @@ static void daemon_reload(struct daemon *d)
 
 void daemon_adopt(struct daemon *d, struct daemon_conf *dc)
 {
-    /* Unlike dnsmasq the cache is kept: its keys carry the route they were fetched through, so
+    /* Unlike dnsmasq the cache is kept: its entries carry the route they were fetched through, so
      * names whose upstreams changed miss and are fetched again (query.c). clear-on-reload
      * empties it, as dnsmasq does on new D-Bus servers. */
     if (dc->conf.clear_on_reload) {
@@ -459,6 +461,7 @@ static int daemon_explain(const struct conf *c)
 int daemon_main(int argc, char **argv)
 {
     struct daemon *d = mem_calloc(1, sizeof(*d));
+    memset(d->dbus_options, -1, sizeof(d->dbus_options)); /* none switched over D-Bus */
     struct conf_error err;
     d->argc = argc;
     d->argv = argv;

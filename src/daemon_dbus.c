@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon_impl.h"
+#include "dnsroute/compat.h"
 #include "dnsroute/cache.h"
 #include "dnsroute/err.h"
 #include "dnsroute/log.h"
@@ -58,13 +59,43 @@ static int on_set_servers(void *arg, const char *const *lines, size_t count, cha
     return 0;
 }
 
+void daemon_dbus_apply_options(const struct daemon *d, struct conf *c)
+{
+    bool *fields[] = {
+        [DBUSCTL_OPT_FILTER_A] = &c->filter_a,
+        [DBUSCTL_OPT_FILTER_AAAA] = &c->filter_aaaa,
+        [DBUSCTL_OPT_BOGUS_PRIV] = &c->bogus_priv,
+    };
+    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(fields); i++) {
+        if (d->dbus_options[i] >= 0) {
+            *fields[i] = d->dbus_options[i] != 0;
+        }
+    }
+}
+
+/* Like a reload: the switched option holds from the new generation on. */
+static int on_set_option(void *arg, enum dbusctl_option opt, bool on, char *errbuf, size_t errlen)
+{
+    struct daemon *d = arg;
+    int8_t old = d->dbus_options[opt];
+    d->dbus_options[opt] = on ? 1 : 0;
+    struct conf_error err;
+    struct daemon_conf *dc = daemon_conf_load(d, &err);
+    if (dc == NULL) {
+        d->dbus_options[opt] = old;
+        (void)snprintf(errbuf, errlen, "%s", err.message);
+        return ERR_PARSE;
+    }
+    daemon_adopt(d, dc);
+    return 0;
+}
+
+/* The cache locks its own shards (cache.h). */
 void daemon_cache_clear(struct daemon *d)
 {
-    uv_mutex_lock(&d->cache.lock);
     if (d->cache.cache != NULL) {
         cache_clear(d->cache.cache);
     }
-    uv_mutex_unlock(&d->cache.lock);
 }
 
 static void on_clear_cache(void *arg)
@@ -88,11 +119,9 @@ static void metrics_now(struct daemon *d, struct query_stats *s, struct cache_st
         *tcp_open += ss.tcp_open;
     }
     uv_mutex_unlock(&d->lock);
-    uv_mutex_lock(&d->cache.lock);
     if (d->cache.cache != NULL) {
         cache_get_stats(d->cache.cache, cs);
     }
-    uv_mutex_unlock(&d->cache.lock);
 }
 
 static uint32_t since(uint64_t now, uint64_t base)
@@ -226,6 +255,7 @@ int daemon_dbus_start(struct daemon *d, const struct conf *c, char *errbuf, size
     const struct dbusctl_ops ops = {
         .arg = d,
         .set_servers = on_set_servers,
+        .set_option = on_set_option,
         .clear_cache = on_clear_cache,
         .get_metrics = on_get_metrics,
         .get_server_metrics = on_get_server_metrics,

@@ -19,6 +19,8 @@ enum { DAEMON_WORKERS_MAX = 8, DAEMON_GENS_MAX = 8 };
 struct daemon_conf {
     struct conf conf;
     atomic_uint users;
+    uint32_t
+        serial; /* 1, 2, ... one per load: cache entries stored under it skip the domain tree */
 };
 
 struct daemon;
@@ -51,12 +53,14 @@ struct daemon {
     unsigned nworkers;
     uv_mutex_t lock;
     struct query_cache cache; /* shared by the workers */
+    uint32_t conf_serial;     /* the last daemon_conf.serial given (loads run one at a time) */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
     char *pid_file; /* written by us, removed at exit; owned */
     /* D-Bus (enable-dbus), on worker 0's loop: */
     struct dbusctl *dbus;
     char **dbus_servers; /* the servers set over D-Bus, as server= arguments */
     size_t dbus_server_count;
+    int8_t dbus_options[3];          /* per enum dbusctl_option: -1 as the files say, 0 off, 1 on */
     struct query_stats metrics_base; /* counters at the last ClearMetrics */
     uint64_t metrics_base_inserts, metrics_base_evictions;
     struct dbusctl_server_metrics *server_base; /* per server, at the last ClearMetrics */
@@ -79,6 +83,8 @@ void daemon_adopt(struct daemon *d, struct daemon_conf *dc);
  * dnsmasq). Returns 0, or a negative code with "DBus error: ..." in errbuf (-ENOTSUP: built
  * without libdbus-1, "DBus not available: ..."). */
 int daemon_dbus_start(struct daemon *d, const struct conf *c, char *errbuf, size_t errlen);
+/* Applies the options switched over D-Bus (SetFilterA, ...) to a freshly loaded c. */
+void daemon_dbus_apply_options(const struct daemon *d, struct conf *c);
 /* Empties the shared answer cache (ClearCache, clear-on-reload). */
 void daemon_cache_clear(struct daemon *d);
 /* dnsmasq's "DBus support enabled: ..." start-up line. */

@@ -66,6 +66,7 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
     const struct conf *c = &dc->conf;
     struct query_gen *gen = mem_calloc(1, sizeof(*gen));
     gen->conf = c;
+    gen->conf_serial = dc->serial;
     struct upstream_config ucfg = {
         .servers = c->servers,
         .server_count = c->server_count,

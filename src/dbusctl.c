@@ -79,6 +79,15 @@ static const char introspect_template[] =
     "    <method name=\"SetServersEx\">\n"
     "      <arg name=\"servers\" direction=\"in\" type=\"aas\"/>\n"
     "    </method>\n"
+    "    <method name=\"SetFilterA\">\n"
+    "      <arg name=\"filter-a\" direction=\"in\" type=\"b\"/>\n"
+    "    </method>\n"
+    "    <method name=\"SetFilterAAAA\">\n"
+    "      <arg name=\"filter-aaaa\" direction=\"in\" type=\"b\"/>\n"
+    "    </method>\n"
+    "    <method name=\"SetBogusPrivOption\">\n"
+    "      <arg name=\"boguspriv\" direction=\"in\" type=\"b\"/>\n"
+    "    </method>\n"
     "    <signal name=\"DhcpLeaseAdded\">\n"
     "      <arg name=\"ipaddr\" type=\"s\"/>\n"
     "      <arg name=\"hwaddr\" type=\"s\"/>\n"
@@ -384,6 +393,41 @@ static DBusMessage *on_set_domain_servers(struct dbusctl *b, DBusMessage *msg)
     return set_servers(b, msg, DBUSCTL_SET_DOMAIN_SERVERS);
 }
 
+/* dnsmasq 2.92's dbus_set_bool (2.90's SetFilterA/AAAA ignored their argument and always turned
+ * the filter on). */
+static DBusMessage *set_bool(struct dbusctl *b, DBusMessage *msg, enum dbusctl_option opt,
+                             const char *name)
+{
+    DBusMessageIter it;
+    if (!dbus_message_iter_init(msg, &it) ||
+        dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_BOOLEAN) {
+        return method_error(msg, "Expected boolean argument");
+    }
+    dbus_bool_t on = FALSE;
+    dbus_message_iter_get_basic(&it, &on);
+    log_info("%s --%s option from D-Bus", on ? "Enabling" : "Disabling", name);
+    char errbuf[1400];
+    if (b->ops.set_option(b->ops.arg, opt, on, errbuf, sizeof(errbuf)) < 0) {
+        return method_error(msg, errbuf);
+    }
+    return NULL;
+}
+
+static DBusMessage *on_set_filter_a(struct dbusctl *b, DBusMessage *msg)
+{
+    return set_bool(b, msg, DBUSCTL_OPT_FILTER_A, "filter-A");
+}
+
+static DBusMessage *on_set_filter_aaaa(struct dbusctl *b, DBusMessage *msg)
+{
+    return set_bool(b, msg, DBUSCTL_OPT_FILTER_AAAA, "filter-AAAA");
+}
+
+static DBusMessage *on_set_bogus_priv(struct dbusctl *b, DBusMessage *msg)
+{
+    return set_bool(b, msg, DBUSCTL_OPT_BOGUS_PRIV, "bogus-priv");
+}
+
 static DBusMessage *on_get_metrics(struct dbusctl *b, DBusMessage *msg)
 {
     uint32_t values[DBUSCTL_METRIC_COUNT] = {0};
@@ -475,6 +519,9 @@ static const struct {
     {"SetServers", on_set_servers},
     {"SetServersEx", on_set_servers_ex},
     {"SetDomainServers", on_set_domain_servers},
+    {"SetFilterA", on_set_filter_a},
+    {"SetFilterAAAA", on_set_filter_aaaa},
+    {"SetBogusPrivOption", on_set_bogus_priv},
     {"GetMetrics", on_get_metrics},
     {"GetServerMetrics", on_get_server_metrics},
     {"ClearMetrics", on_clear_metrics},

@@ -707,14 +707,10 @@ struct ttl_rewrite {
     uint32_t max_ttl_s;
 };
 
-static int on_rr_rewrite_ttl(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
+/* The TTL at ttl (4 bytes) floored, aged and capped in place. */
+static void ttl_rewrite_at(const struct ttl_rewrite *t, uint8_t *ttl)
 {
-    const struct ttl_rewrite *t = arg;
-    (void)pkt;
-    if (rr->type == DNSMSG_TYPE_OPT) {
-        return 0;
-    }
-    uint32_t ttl_s = dnsmsg_ttl_norm(rr->ttl_s);
+    uint32_t ttl_s = dnsmsg_ttl_norm(dnsmsg_get32(ttl));
     if (ttl_s < t->floor_s) {
         ttl_s = t->floor_s;
     }
@@ -722,7 +718,16 @@ static int on_rr_rewrite_ttl(const uint8_t *pkt, const struct dnsmsg_rr *rr, voi
     if (t->max_ttl_s != 0 && ttl_s > t->max_ttl_s) {
         ttl_s = t->max_ttl_s;
     }
-    dnsmsg_put32(t->pkt + rr->ttl_off, ttl_s);
+    dnsmsg_put32(ttl, ttl_s);
+}
+
+static int on_rr_rewrite_ttl(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
+{
+    const struct ttl_rewrite *t = arg;
+    (void)pkt;
+    if (rr->type != DNSMSG_TYPE_OPT) {
+        ttl_rewrite_at(t, t->pkt + rr->ttl_off);
+    }
     return 0;
 }
 
@@ -738,6 +743,43 @@ int dnsmsg_rewrite_ttls_floor(uint8_t *pkt, size_t len, const struct dnsmsg_repl
     struct ttl_rewrite t = {pkt, floor_s, age_s, max_ttl_s};
     unsigned count = (unsigned)r->ancount + r->nscount + r->arcount;
     return walk_rrs_how(pkt, len, r->question_end, count, on_rr_rewrite_ttl, &t, false);
+}
+
+struct ttl_offsets {
+    uint16_t *offs;
+    size_t cap, count;
+};
+
+static int on_rr_ttl_offset(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
+{
+    struct ttl_offsets *o = arg;
+    (void)pkt;
+    if (rr->type == DNSMSG_TYPE_OPT) {
+        return 0;
+    }
+    if (o->count == o->cap) {
+        return ERR_FULL;
+    }
+    o->offs[o->count++] = (uint16_t)rr->ttl_off;
+    return 0;
+}
+
+int dnsmsg_ttl_offsets(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, uint16_t *offs,
+                       size_t cap)
+{
+    struct ttl_offsets o = {offs, cap, 0};
+    unsigned count = (unsigned)r->ancount + r->nscount + r->arcount;
+    int rc = walk_rrs_how(pkt, len, r->question_end, count, on_rr_ttl_offset, &o, false);
+    return rc < 0 ? rc : (int)o.count;
+}
+
+void dnsmsg_rewrite_ttls_at(uint8_t *pkt, const uint16_t *offs, size_t count, uint32_t floor_s,
+                            uint32_t age_s, uint32_t max_ttl_s)
+{
+    struct ttl_rewrite t = {pkt, floor_s, age_s, max_ttl_s};
+    for (size_t i = 0; i < count; i++) {
+        ttl_rewrite_at(&t, pkt + offs[i]);
+    }
 }
 
 /* ---- EDNS and truncation on replies ---- */

@@ -12,6 +12,7 @@
 #include "dnsroute/compat.h"
 #include "dnsroute/dname.h"
 #include "dnsroute/err.h"
+#include "dnsroute/hash.h"
 #include "dnsroute/mem.h"
 
 enum {
@@ -112,10 +113,10 @@ static inline unsigned char dt_fold(unsigned char c)
 /* FNV-1a over case-folded bytes, fed from the end of the name towards its start. */
 static inline uint64_t dt_step(uint64_t h, unsigned char c)
 {
-    return (h ^ dt_fold(c)) * 0x100000001b3ULL;
+    return hash_fnv64_step(h, dt_fold(c));
 }
 
-static const uint64_t DT_SEED = 0xcbf29ce484222325ULL;
+static const uint64_t DT_SEED = HASH_FNV64_BASIS;
 
 /* Final avalanche (murmur3 fmix64) so that the low bits index the table well. */
 static inline uint64_t dt_mix(uint64_t h)
@@ -442,11 +443,7 @@ struct dt_intern {
 
 static uint64_t list_hash(const uint32_t *ids, size_t count)
 {
-    uint64_t h = DT_SEED ^ count;
-    for (size_t i = 0; i < count; i++) {
-        h = (h ^ ids[i]) * 0x100000001b3ULL;
-    }
-    return dt_mix(h);
+    return dt_mix(hash_fnv64(DT_SEED ^ count, ids, count * sizeof(*ids)));
 }
 
 static bool group_is(const struct domtree *t, uint32_t g, const uint32_t *ids, size_t count)

@@ -359,6 +359,25 @@ bool localrec_has_name_at_or_below(const struct localrec *lr, const char *name, 
     return false;
 }
 
+bool localrec_may_answer(const struct localrec *lr, const char *name, size_t len, uint16_t qtype,
+                         uint16_t qclass)
+{
+    if (qclass != DNSMSG_CLASS_IN) {
+        return qclass == LOCALREC_CLASS_CHAOS; /* CHAOS TXT names, NOTIMP for *.bind */
+    }
+    if (qtype == LOCALREC_TYPE_MAILB) {
+        return true;
+    }
+    if (lr == NULL || !lr->finished) {
+        return false;
+    }
+    size_t to = 0;
+    if (find_range(lr, name, len, &to) != to) {
+        return true;
+    }
+    return (lr->selfmx || lr->localmx) && (qtype == DNSMSG_TYPE_MX || qtype == DNSMSG_TYPE_ANY);
+}
+
 bool localrec_wants_host_mx(const struct localrec *lr)
 {
     return lr != NULL && (lr->selfmx || lr->localmx);

@@ -18,6 +18,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "dnsroute/err.h"
+#include "dnsroute/hash.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "nlset_impl.h"
@@ -48,6 +49,7 @@ struct nlset_slot {
 
 struct nlset {
     struct mnl_socket *nl;
+    struct ipset_session *ipset_sess; /* libipset, for probes (nlset_libipset.c) */
     int fd;
     struct nlset_options opt;
     struct nlset_set *sets;
@@ -296,10 +298,26 @@ static void log_state(struct nlset_set *s, int err)
     default:
         log_warn("%s %s: cannot use the set: %s; its addresses are dropped until it can be used "
                  "(re-checked periodically)",
-                 kind, s->conf.spec, nlset_err_str(err != 0 ? err : -ENOMSG));
+                 kind, s->conf.spec,
+                 s->err_text[0] != '\0' ? s->err_text : nlset_err_str(err != 0 ? err : -ENOMSG));
         break;
     }
     s->logged_state = true;
+}
+
+/* ipset's own view of an ipset (libipset): its type and family replace the raw probe's, and
+ * its wording names a failure. The raw probe stays for the timeout flag (nlset_libipset.c). */
+static void probe_libipset(struct nlset *n, struct nlset_set *tmp, struct probe_result *p)
+{
+    tmp->err_text[0] = '\0';
+    int rc = nlset_libipset_header(&n->ipset_sess, tmp, tmp->err_text, sizeof(tmp->err_text));
+    if (rc < 0) {
+        p->parsed = false;
+        return;
+    }
+    if (rc == 0 && p->parsed) {
+        tmp->state = nlset_ipset_state(tmp->type, tmp->family);
+    }
 }
 
 /* Asks the kernel what s is (one request, answered inside sendto). Returns -errno only when the
@@ -316,6 +334,9 @@ static int probe_set(struct nlset *n, struct nlset_set *s)
     }
     struct probe_result p = {.seq = seq, .tmp = &tmp};
     recv_all(n, on_probe_reply, &p);
+    if (s->conf.kind == CONF_SET_IPSET) {
+        probe_libipset(n, &tmp, &p);
+    }
     enum nlset_state old = s->state;
     bool changed = p.parsed && (tmp.family != s->family || tmp.has_timeout != s->has_timeout ||
                                 tmp.interval != s->interval || strcmp(tmp.type, s->type) != 0);
@@ -329,6 +350,7 @@ static int probe_set(struct nlset *n, struct nlset_set *s)
         s->state = NLSET_STATE_MISSING;
         s->stats.last_error = p.err != 0 ? p.err : -ENOMSG;
     }
+    memcpy(s->err_text, tmp.err_text, sizeof(s->err_text));
     s->reprobe = false;
     if (s->state != old || changed || !s->logged_state) {
         log_state(s, p.err);
@@ -399,6 +421,7 @@ void nlset_free(struct nlset *n)
     if (n->nl != NULL) {
         mnl_socket_close(n->nl);
     }
+    nlset_libipset_close(n->ipset_sess);
     free(n->sets);
     free(n->entries);
     free(n->slots);
@@ -463,11 +486,7 @@ void nlset_log_stats(const struct nlset *n)
 static uint32_t entry_hash(uint32_t set_id, int family, const uint8_t *addr)
 {
     /* FNV-1a over the set id and the address; the table only dedupes one batch. */
-    uint32_t h = 2166136261u ^ set_id;
-    size_t len = family == AF_INET ? 4 : 16;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ addr[i]) * 16777619u;
-    }
+    uint32_t h = hash_fnv32(HASH_FNV32_BASIS ^ set_id, addr, family == AF_INET ? 4 : 16);
     return h ^ (h >> 15);
 }
 

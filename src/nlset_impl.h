@@ -30,7 +30,8 @@ struct nlset_set {
     int family;        /* AF_INET / AF_INET6 accepted; 0 when unknown */
     bool has_timeout;
     bool interval;
-    char type[32]; /* ipset type name, or the nft key type */
+    char type[32];     /* ipset type name, or the nft key type */
+    char err_text[96]; /* ipset: libipset's text for the last probe failure, "" when none */
     /* Pending entries of this batch: a singly linked list through nlset_entry.next. */
     uint32_t head, tail, pending;
     /* Outcome of the flush in progress. */
@@ -92,6 +93,8 @@ size_t nlset_ipset_write_probe(void *buf, size_t room, uint32_t seq, const struc
 /* Reads an IPSET_CMD_LIST header reply into s (family, type, timeout, state). Returns 0, or
  * ERR_MALFORMED when attributes are missing. */
 int nlset_ipset_parse_probe(const struct nlmsghdr *nlh, struct nlset_set *s);
+/* READY when a set of this type and family takes bare addresses, else UNUSABLE. */
+enum nlset_state nlset_ipset_state(const char *type, int family);
 /* One IPSET_CMD_ADD with IPSET_ATTR_ADT, elements from *cur on; *count gets their number. */
 size_t nlset_ipset_write_add(void *buf, size_t room, uint32_t seq, const struct nlset_set *s,
                              const struct nlset_options *opt, struct nlset_cursor *cur,
@@ -100,6 +103,14 @@ size_t nlset_ipset_write_add(void *buf, size_t room, uint32_t seq, const struct 
  * IPSET_ATTR_LINENO patched), or 0 when absent. */
 uint32_t nlset_ipset_error_lineno(const struct nlmsghdr *nlh);
 enum nlset_err_kind nlset_ipset_err_kind(int err);
+
+/* libipset control plane (nlset_libipset.c; nlset_libipset_none.c when built without it). */
+struct ipset_session;
+/* Asks the kernel through libipset for s's type and family (IPSET_CMD_HEADER) and sets them in
+ * s. *sess is opened on first use and closed again after an error. Returns 0, -1 with ipset's
+ * own message in msg, or 1 when built without libipset (s untouched). Blocking (probes only). */
+int nlset_libipset_header(struct ipset_session **sess, struct nlset_set *s, char *msg, size_t len);
+void nlset_libipset_close(struct ipset_session *sess);
 
 /* nftables backend (nlset_nft.c). */
 size_t nlset_nft_write_probe(void *buf, size_t room, uint32_t seq, const struct nlset_set *s);

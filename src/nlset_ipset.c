@@ -88,6 +88,11 @@ static bool ipset_data_has_timeout(const struct nlattr *data)
     return false;
 }
 
+enum nlset_state nlset_ipset_state(const char *type, int family)
+{
+    return family != 0 && ipset_type_takes_address(type) ? NLSET_STATE_READY : NLSET_STATE_UNUSABLE;
+}
+
 int nlset_ipset_parse_probe(const struct nlmsghdr *nlh, struct nlset_set *s)
 {
     const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = {0};
@@ -103,8 +108,7 @@ int nlset_ipset_parse_probe(const struct nlmsghdr *nlh, struct nlset_set *s)
     s->family = nfproto == NFPROTO_IPV4 ? AF_INET : nfproto == NFPROTO_IPV6 ? AF_INET6 : 0;
     s->has_timeout = tb[IPSET_ATTR_DATA] != NULL && ipset_data_has_timeout(tb[IPSET_ATTR_DATA]);
     s->interval = false;
-    s->state =
-        s->family != 0 && ipset_type_takes_address(type) ? NLSET_STATE_READY : NLSET_STATE_UNUSABLE;
+    s->state = nlset_ipset_state(type, s->family);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
 #include "dnsroute/err.h"
+#include "dnsroute/hash.h"
 #include "dnsroute/ifaddr.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/log.h"
@@ -30,8 +31,10 @@
 /* Every address of the largest reply: an A record takes at least 16 bytes (compressed owner).
  * dnsmasq adds all of them; a cap of 64 left the rest of a big answer out of the sets (found by
  * tests/e2e/test_ipset_diff.sh, 100 A records over TCP). */
-#define QUERY_ADDRS_MAX         (65535 / 16)
-#define QUERY_FREE_MAX          1024
+#define QUERY_ADDRS_MAX (65535 / 16)
+#define QUERY_FREE_MAX  1024
+/* TTL fields of the largest reply: an RR takes at least 11 bytes (root owner, fixed part). */
+#define QUERY_TTLS_MAX          (65535 / 11)
 #define QUERY_UPSTREAM_EDNS_MAX 4096
 
 enum query_state { QUERY_IDLE, QUERY_PARSED, QUERY_FORWARDING };
@@ -83,14 +86,12 @@ void query_cache_init(struct query_cache *qc, uint32_t max_entries)
 {
     qc->cache = cache_new(max_entries);
     qc->max_entries = max_entries;
-    uv_mutex_init(&qc->lock);
 }
 
 void query_cache_deinit(struct query_cache *qc)
 {
     cache_free(qc->cache);
     qc->cache = NULL;
-    uv_mutex_destroy(&qc->lock);
 }
 
 void query_stats_add(struct query_stats *sum, const struct query_stats *add)
@@ -120,6 +121,7 @@ void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *serve
     ctx->cache = cache;
     ctx->scratch = mem_alloc(QUERY_REPLY_CAP);
     ctx->addrs = mem_alloc(QUERY_ADDRS_MAX * sizeof(*ctx->addrs));
+    ctx->ttl_offs = mem_alloc(QUERY_TTLS_MAX * sizeof(*ctx->ttl_offs));
     ctx->full_log.interval_ms = 5000;
 }
 
@@ -136,6 +138,8 @@ void query_ctx_deinit(struct query_ctx *ctx)
     ctx->scratch = NULL;
     free(ctx->addrs);
     ctx->addrs = NULL;
+    free(ctx->ttl_offs);
+    ctx->ttl_offs = NULL;
     ifaddr_free(ctx->ifaddrs);
     ctx->ifaddrs = NULL;
 }
@@ -487,30 +491,53 @@ static bool query_cacheable_type(uint16_t qtype)
            qtype == DNSMSG_TYPE_SRV || qtype == DNSMSG_TYPE_PTR;
 }
 
-/* FNV-1a over the addresses of the servers the query is routed to. */
+/* FNV-1a over the addresses of the servers the query is routed to, from the signature of the
+ * bogus-nxdomain list (cached answers were checked against the list they were stored under). */
 static uint32_t query_route_signature(const struct query *q)
 {
     const struct conf *c = q->gen->conf;
-    uint32_t n = 0, h = 2166136261u;
+    uint32_t n = 0, h = HASH_FNV32_BASIS ^ prefixset_signature(c->bogus_set);
     const uint32_t *ids = conf_group_servers(c, q->route.group, &n);
     for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *p = (const uint8_t *)&c->servers[ids[i]].addr;
-        for (size_t k = 0; k < sockaddr_len(&c->servers[ids[i]].addr); k++) {
-            h = (h ^ p[k]) * 16777619u;
-        }
+        const union sockaddr_any *a = &c->servers[ids[i]].addr;
+        h = hash_fnv32(h, a, sockaddr_len(a));
     }
     return h;
 }
 
+/* What a cache entry keeps beside the reply and its TTL offsets: the reply's parse, and the
+ * route it was fetched through, so that a hit neither parses nor (under the configuration it was
+ * stored under) looks the name up in the domain tree. */
+struct query_cached {
+    struct dnsmsg_reply reply;
+    uint32_t conf_serial; /* query_gen.conf_serial it was stored under */
+    uint32_t route_sig;   /* query_route_signature then */
+    uint32_t ipset_list, nftset_list;
+};
+
+/* The key: the question and the EDNS bits that change an answer; the route is checked on a hit
+ * (query_route), so a name has one entry whatever servers it came through. */
 static void query_cache_key(const struct query *q, struct cache_key *k)
 {
-    k->route = query_route_signature(q);
-    memcpy(k->name, q->q.qname, q->q.qname_len);
-    k->name_len = (uint8_t)q->q.qname_len;
-    k->qtype = q->q.qtype;
-    k->qclass = q->q.qclass;
-    k->variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
-                           ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
+    uint8_t variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
+                                ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
+    cache_key_init(k, q->q.qname, q->q.qname_len, q->q.qtype, q->q.qclass, variant);
+}
+
+/* Stores a checked upstream reply with its TTL offsets, parse and route. */
+static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
+                              const struct dnsmsg_reply *r, uint32_t ttl_s)
+{
+    int n = dnsmsg_ttl_offsets(pkt, len, r, q->ctx->ttl_offs, QUERY_TTLS_MAX);
+    if (n < 0) {
+        return;
+    }
+    struct cache_key k;
+    query_cache_key(q, &k);
+    struct query_cached m = {*r, q->gen->conf_serial, query_route_signature(q), q->route.ipset_list,
+                             q->route.nftset_list};
+    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m)};
+    cache_insert(q->ctx->cache->cache, &k, &v, ttl_s, uv_now(q->ctx->loop));
 }
 
 /* The TTL a reply is cached with, 0 for "do not cache". */
@@ -551,30 +578,34 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
 static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
                                bool from_cache);
 
-/* Answers from the cache when it can: the stored reply gets the client's ID and question case,
- * TTLs counted down, and goes through the same relay path (sets refreshed, EDNS, truncation). */
-static bool query_answer_cached(struct query *q)
+/* Looks the question up in the cache; a hit is copied into the scratch buffer (reply), the TTL
+ * offsets buffer and *m, for query_answer_cached. */
+static bool query_cache_fetch(struct query *q, struct cache_hit *hit, struct query_cached *m)
 {
     struct cache_key k;
-    struct cache_hit hit;
     struct query_cache *qc = q->ctx->cache;
     if (qc->max_entries == 0) {
         return false; /* cache-size=0: no lock, no hashing on the hot path */
     }
     query_cache_key(q, &k);
-    uint8_t *pkt = query_scratch(q->ctx);
-    uv_mutex_lock(&qc->lock);
-    bool found = cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), &hit);
-    if (found) {
-        memcpy(pkt, hit.reply, hit.len); /* the entry is only valid under the lock */
-    }
-    uv_mutex_unlock(&qc->lock);
-    if (!found) {
-        return false;
-    }
+    *hit = (struct cache_hit){.reply = query_scratch(q->ctx),
+                              .reply_cap = QUERY_REPLY_CAP - 64,
+                              .ttl_offs = q->ctx->ttl_offs,
+                              .ttl_cap = QUERY_TTLS_MAX,
+                              .meta = m};
+    return cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), hit) && hit->meta_len == sizeof(*m);
+}
+
+/* Answers from a fetched hit: the stored reply gets the client's ID and question case, TTLs
+ * counted down at their stored offsets, and goes with its stored parse through the same relay
+ * path (sets refreshed, EDNS, truncation). */
+static void query_answer_cached(struct query *q, const struct cache_hit *hit,
+                                struct query_cached *m)
+{
+    uint8_t *pkt = hit->reply;
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
     /* No record outlives its cache entry (max-cache-ttl), nor max-ttl. */
-    uint32_t cap = hit.ttl_s > hit.age_s ? hit.ttl_s - hit.age_s : 1;
+    uint32_t cap = hit->ttl_s > hit->age_s ? hit->ttl_s - hit->age_s : 1;
     uint32_t max_ttl = q->gen->conf->max_ttl_s;
     if (max_ttl != 0 && max_ttl < cap) {
         cap = max_ttl;
@@ -585,14 +616,27 @@ static bool query_answer_cached(struct query *q)
     dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
     /* min-cache-ttl: records shorter than it live as long as the entry, as in dnsmasq's cache
      * (a 2 s record cached for 60 s is served with 58 s left, not with 0). */
-    struct dnsmsg_reply r;
-    if (dnsmsg_parse_reply(&r, pkt, hit.len, &q->q) < 0 ||
-        dnsmsg_rewrite_ttls_floor(pkt, hit.len, &r, q->gen->conf->min_cache_ttl_s, hit.age_s, cap) <
-            0) {
+    dnsmsg_rewrite_ttls_at(pkt, hit->ttl_offs, hit->ttl_count, q->gen->conf->min_cache_ttl_s,
+                           hit->age_s, cap);
+    q->ctx->stats.cache_hits++;
+    query_relay_parsed(q, pkt, hit->len, &m->reply, true);
+}
+
+/* A hit stored under this very configuration: every decision before the cache (domain tree,
+ * domain-needed, bogus-priv) depends only on the configuration and the question, and led to
+ * forwarding then, so it would now; the domain tree is not consulted. A step added before the
+ * cache must keep that true (or change conf_serial's meaning). */
+static bool query_answer_cached_same_conf(struct query *q, const struct cache_hit *hit,
+                                          struct query_cached *m)
+{
+    if (m->conf_serial != q->gen->conf_serial) {
         return false;
     }
-    q->ctx->stats.cache_hits++;
-    query_relay_parsed(q, pkt, hit.len, &r, true);
+    memset(&q->route, 0, sizeof(q->route));
+    q->route.action = DOMTREE_FORWARD;
+    q->route.ipset_list = m->ipset_list;
+    q->route.nftset_list = m->nftset_list;
+    query_answer_cached(q, hit, m);
     return true;
 }
 
@@ -647,7 +691,16 @@ static void query_forward(struct query *q)
 static void query_route(struct query *q)
 {
     const struct conf *c = q->gen->conf;
-    if (query_answer_records(q)) {
+    /* Local records first, as dnsmasq's answer_request; the check costs one lookup and writes
+     * nothing, so the scratch buffer is free for the cache fetch below. */
+    if (localrec_may_answer(c->localrec, q->key, q->key_len, q->q.qtype, q->q.qclass) &&
+        query_answer_records(q)) {
+        return;
+    }
+    struct cache_hit hit;
+    struct query_cached m;
+    bool cached = query_cache_fetch(q, &hit, &m);
+    if (cached && query_answer_cached_same_conf(q, &hit, &m)) {
         return;
     }
     domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
@@ -672,7 +725,9 @@ static void query_route(struct query *q)
         query_answer_bogus_priv(q);
         return;
     }
-    if (query_answer_cached(q)) {
+    /* Stored under another configuration: usable if the name's servers are the same. */
+    if (cached && m.route_sig == query_route_signature(q)) {
+        query_answer_cached(q, &hit, &m);
         return;
     }
     query_forward(q);
@@ -760,18 +815,6 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
 
 /* ---- Upstream replies. */
 
-static bool query_prefix_match(const struct conf_prefix *p, int family, const uint8_t *a)
-{
-    if (p->family != family) {
-        return false;
-    }
-    unsigned bits = p->prefix_len, full = bits / 8, rest = bits % 8;
-    if (memcmp(p->addr, a, full) != 0) {
-        return false;
-    }
-    return rest == 0 || ((p->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
-}
-
 /* A cursor positioned at the first answer record of a parsed reply. */
 static void query_answer_cursor(struct dnsmsg_cursor *cur, const uint8_t *pkt, size_t len,
                                 const struct dnsmsg_reply *r)
@@ -808,12 +851,7 @@ static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
     int family = rr->type == DNSMSG_TYPE_A && rr->rdlen == 4       ? AF_INET
                  : rr->type == DNSMSG_TYPE_AAAA && rr->rdlen == 16 ? AF_INET6
                                                                    : 0;
-    for (size_t k = 0; family != 0 && k < c->bogus_nxdomain_count; k++) {
-        if (query_prefix_match(&c->bogus_nxdomain[k], family, pkt + rr->rdata_off)) {
-            return true;
-        }
-    }
-    return false;
+    return family != 0 && prefixset_has(c->bogus_set, family, pkt + rr->rdata_off);
 }
 
 /* A record of the type *arg (filter-AAAA/filter-A have work to do). */
@@ -979,7 +1017,9 @@ static void query_log_reply(const struct query *q, const uint8_t *pkt, size_t le
                                                 : "NODATA");
 }
 
-/* Rewrites a reply checked against the query (r: its parse) for the client and queues it. */
+/* Rewrites a reply checked against the query (r: its parse) for the client and queues it. A
+ * cached reply was checked against bogus-nxdomain when it was stored (its entry carries the
+ * list's signature in its route signature). */
 static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg_reply *r,
                                bool from_cache)
 {
@@ -989,7 +1029,7 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
      * upstream's validation (RFC 4035 section 4.6). */
     dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, c->proxy_dnssec ? 0 : DNSMSG_FLAG_AD);
     bool answer = (r->rcode == DNSMSG_RCODE_NOERROR) && !r->tc;
-    if (answer && query_is_bogus(c, pkt, len, r)) {
+    if (answer && !from_cache && query_is_bogus(c, pkt, len, r)) {
         q->ctx->stats.bogus_nxdomain++;
         if (query_logging(q)) {
             /* dnsmasq 2.90 logs a bogus-nxdomain hit as a config answer. */
@@ -1007,11 +1047,7 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
     if (!from_cache) {
         uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : 0;
         if (ttl > 0) {
-            struct cache_key k;
-            query_cache_key(q, &k);
-            uv_mutex_lock(&q->ctx->cache->lock);
-            cache_insert(q->ctx->cache->cache, &k, pkt, len, ttl, uv_now(q->ctx->loop));
-            uv_mutex_unlock(&q->ctx->cache->lock);
+            query_cache_store(q, pkt, len, r, ttl);
         }
         if (q->gen->conf->max_ttl_s != 0) {
             dnsmsg_rewrite_ttls(pkt, len, r, 0, q->gen->conf->max_ttl_s);

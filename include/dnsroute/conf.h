@@ -14,6 +14,7 @@
 
 #include "dnsroute/domtree.h"
 #include "dnsroute/localrec.h"
+#include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
 
 /* dnsmasq's exit codes (dnsmasq.h EC_*). */
@@ -119,8 +120,9 @@ struct conf {
     bool rebind_localhost_ok; /* --rebind-localhost-ok: 127/8, 0/8, ::1, :: are not private */
     char **rebind_ok_domains; /* --rebind-domain-ok, lower-case, no trailing dot; "" = dotless */
     size_t rebind_ok_count;
-    struct conf_prefix *bogus_nxdomain;
+    struct conf_prefix *bogus_nxdomain; /* as written, in order */
     size_t bogus_nxdomain_count;
+    struct prefixset *bogus_set; /* the same for lookups (NULL when there is none) */
 
     /* Sets (ipset=, nftset=). */
     struct conf_set *sets;

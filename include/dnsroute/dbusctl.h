@@ -58,6 +58,9 @@ struct dbusctl_server_metrics {
 /* A decoded SetServers/SetServersEx/SetDomainServers call: the new D-Bus servers as server=
  * arguments ("/example.com/1.2.3.4#53", "/#/10.0.0.1", "/local.lan/" for a local-only
  * domain), in call order. Owned by the caller: dbusctl_servers_deinit frees them. */
+/* The options dnsmasq lets D-Bus switch (SetFilterA, SetFilterAAAA, SetBogusPrivOption). */
+enum dbusctl_option { DBUSCTL_OPT_FILTER_A, DBUSCTL_OPT_FILTER_AAAA, DBUSCTL_OPT_BOGUS_PRIV };
+
 struct dbusctl_servers {
     char **lines;
     size_t count;
@@ -75,6 +78,9 @@ struct dbusctl_ops {
      * changed). */
     int (*set_servers)(void *arg, const char *const *lines, size_t count, char *errbuf,
                        size_t errlen);
+    /* Turns an option on or off from now on, over the files' setting and across reloads (a new
+     * generation). Returns 0, or a negative code with the reason in errbuf. */
+    int (*set_option)(void *arg, enum dbusctl_option opt, bool on, char *errbuf, size_t errlen);
     /* Empties the answer cache (ClearCache). */
     void (*clear_cache)(void *arg);
     /* Fills values[DBUSCTL_METRIC_COUNT] (GetMetrics). */

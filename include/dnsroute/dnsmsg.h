@@ -248,6 +248,17 @@ int dnsmsg_rewrite_ttls(uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, 
 int dnsmsg_rewrite_ttls_floor(uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
                               uint32_t floor_s, uint32_t age_s, uint32_t max_ttl_s);
 
+/* Writes into offs (room for cap) the offsets of the TTL fields of every RR but OPT of the
+ * parsed reply pkt[len], so that a cached copy can be aged without a parse. Returns the count,
+ * ERR_FULL when cap is too small, or an ERR_* code (only if pkt is not the parsed reply). */
+int dnsmsg_ttl_offsets(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r, uint16_t *offs,
+                       size_t cap);
+
+/* dnsmsg_rewrite_ttls_floor over the TTL fields at offs[count] (from dnsmsg_ttl_offsets on the
+ * same bytes): floor, age and cap, with no walk over the records. */
+void dnsmsg_rewrite_ttls_at(uint8_t *pkt, const uint16_t *offs, size_t count, uint32_t floor_s,
+                            uint32_t age_s, uint32_t max_ttl_s);
+
 /* Restores on a reply (pkt[len], capacity cap) the EDNS state of the client's query: without
  * client EDNS the OPT is removed (an extended rcode it carried turns into SERVFAIL); with it, the
  * reply's OPT advertises udp_size, or one is appended (DO clear, no options) if upstream sent

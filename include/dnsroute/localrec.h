@@ -105,6 +105,12 @@ bool localrec_wants_host_mx(const struct localrec *lr);
 
 struct localrec_answer;
 
+/* False when localrec_answer() cannot answer name/qtype/qclass (no record of the name, not
+ * CHAOS, not MAILB, no selfmx/localmx MX): the query path skips building an answer. A hook that
+ * answers from other data (hosts) needs its own check. */
+bool localrec_may_answer(const struct localrec *lr, const char *name, size_t len, uint16_t qtype,
+                         uint16_t qclass);
+
 /* What other stores contribute to an answer, in dnsmasq's order; every member may be NULL. */
 struct localrec_hooks {
     void *arg;

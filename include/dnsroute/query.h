@@ -25,8 +25,9 @@ struct ifaddr_table;
 struct query_gen {
     const struct conf *conf; /* shared by every worker's generation of the same load */
     struct upstream *upstream;
-    struct nlset *nlset; /* NULL when no ipset=/nftset= rule exists */
-    uint32_t refs;       /* the daemon's (while current) plus one per query */
+    struct nlset *nlset;  /* NULL when no ipset=/nftset= rule exists */
+    uint32_t conf_serial; /* the same for every worker's generation of one load, new per load */
+    uint32_t refs;        /* the daemon's (while current) plus one per query */
     /* Called when the last reference goes; the daemon frees the generation. */
     void (*released)(struct query_gen *gen, void *arg);
     void *released_arg;
@@ -48,12 +49,11 @@ struct query_stats {
     uint64_t cache_hits;
 };
 
-/* The answer cache, shared by every worker behind one lock (held only to copy an entry in or
- * out). */
+/* The answer cache, shared by every worker (cache.h: sharded, each shard locked only to copy an
+ * entry in or out). */
 struct query_cache {
     struct cache *cache;
     uint32_t max_entries; /* fixed at start-up (a reload keeps the cache and its size) */
-    uv_mutex_t lock;
 };
 
 /* Creates/frees the shared cache with max_entries (cache-size; 0 stores nothing). */
@@ -64,6 +64,7 @@ struct query_ctx {
     uv_loop_t *loop;
     uint8_t *scratch;          /* reply work buffer of this worker (one loop thread) */
     struct dnsmsg_addr *addrs; /* addresses of the reply being handled */
+    uint16_t *ttl_offs;        /* TTL offsets of the reply being cached or served from cache */
     struct server *server;
     struct query_gen *gen;     /* current generation */
     struct query_cache *cache; /* shared by workers and generations (borrowed) */

@@ -11,14 +11,20 @@
 # failed or E2E_KEEP=1. See README.md in this directory for the full list and an example.
 #
 # Environment (set by tests/e2e/CMakeLists.txt; defaults let a script run by hand from a build):
-#   DNSROUTE_BIN  FAKE_UPSTREAM  DNSROUTE_SOURCE_DIR  DNSROUTE_SHARED_DIR  DNSMASQ
+#   DNSROUTE_BIN  FAKE_UPSTREAM  DNSROUTE_SOURCE_DIR  DNSMASQ
+#   DNSROUTE_CHINA_LIST: a dnsmasq-china-list checkout (accelerated-domains.china.conf,
+#     bogus-nxdomain.china.conf, ...); default ../shared/china-list beside the source dir when it
+#     exists, else empty: the tests that use the list then generate china-like data instead
 #   E2E_TIMEOUT (seconds for the whole script, default 80)  E2E_KEEP=1  E2E_VERBOSE=1
 #   E2E_NETNS_MODE=root forces `unshare -n` as real root instead of a user namespace.
 
 E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_CONF="$E2E_LIB_DIR/conf"
 : "${DNSROUTE_SOURCE_DIR:=$(cd "$E2E_LIB_DIR/../.." && pwd)}"
-: "${DNSROUTE_SHARED_DIR:=$DNSROUTE_SOURCE_DIR/../shared}"
+if [[ -z ${DNSROUTE_CHINA_LIST:-} && -d $DNSROUTE_SOURCE_DIR/../shared/china-list ]]; then
+    DNSROUTE_CHINA_LIST=$(cd "$DNSROUTE_SOURCE_DIR/../shared/china-list" && pwd)
+fi
+: "${DNSROUTE_CHINA_LIST:=}"
 : "${DNSROUTE_BIN:=$DNSROUTE_SOURCE_DIR/build/dnsroute}"
 : "${FAKE_UPSTREAM:=$DNSROUTE_SOURCE_DIR/build/tests/e2e/fake_upstream}"
 : "${DNSMASQ:=/usr/sbin/dnsmasq}"
@@ -123,7 +129,7 @@ e2e_enter_netns()
         local -a flags=(-n)
         [[ "$mode" == user ]] && flags=(-r -n)
         export E2E_IN_NETNS=1 E2E_NETNS_MODE=$mode
-        export DNSROUTE_BIN FAKE_UPSTREAM DNSROUTE_SOURCE_DIR DNSROUTE_SHARED_DIR DNSMASQ
+        export DNSROUTE_BIN FAKE_UPSTREAM DNSROUTE_SOURCE_DIR DNSROUTE_CHINA_LIST DNSMASQ
         exec timeout -k 5 "${E2E_TIMEOUT:-80}" unshare "${flags[@]}" -- bash "$script" "$@"
     fi
     ip link set lo up || e2e_skip "cannot bring lo up in the namespace"

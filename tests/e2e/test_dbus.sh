@@ -117,6 +117,36 @@ e2e_short $DR cached.test >/dev/null
 e2e_assert_eq $((before + 2)) "$(e2e_qlog_count c 'qname=cached[.]test')" \
     "new servers over D-Bus keep the cache without clear-on-reload"
 
+# ---- SetBogusPrivOption / SetFilterA (dnsmasq 2.92's boolean setters) ----
+ptr() { e2e_rcode $DR "$1.1.168.192.in-addr.arpa" PTR; }
+ptr_sent() { e2e_qlog_count c "qname=$1[.]1[.]168[.]192[.]in-addr[.]arpa"; }
+ptr 1 >/dev/null
+e2e_assert_eq 1 "$(ptr_sent 1)" "private PTR forwarded without bogus-priv"
+e2e_assert_eq "" "$(bus_call $NAME SetBogusPrivOption b true)" "SetBogusPrivOption true"
+got=
+for i in $(seq 10 40); do
+    got=$(ptr "$i")
+    [[ "$got" == NXDOMAIN ]] && break
+done
+e2e_assert_eq NXDOMAIN "$got" "bogus-priv from D-Bus: private PTR answered NXDOMAIN"
+e2e_assert_eq NXDOMAIN "$(ptr 2)" "another private PTR: NXDOMAIN"
+e2e_assert_eq 0 "$(ptr_sent 2)" "... and not forwarded"
+printf '%s\n' no-resolv no-hosts server=/conf.test/127.0.0.4 server=/file.test/127.0.0.4 \
+    server=/hup2.test/127.0.0.3 enable-dbus >"$conf"
+e2e_signal dr HUP
+wait_answer 192.0.2.2 $DR www.hup2.test "second reload applied"
+e2e_assert_eq NXDOMAIN "$(ptr 3)" "bogus-priv from D-Bus kept across SIGHUP"
+e2e_assert_eq "" "$(bus_call $NAME SetBogusPrivOption b false)" "SetBogusPrivOption false"
+for i in $(seq 50 80); do
+    [[ "$(ptr "$i")" != NXDOMAIN ]] && break
+done
+ptr 4 >/dev/null
+e2e_assert_eq 1 "$(ptr_sent 4)" "bogus-priv off again: private PTR forwarded"
+e2e_assert_match 'Enabling --bogus-priv option from D-Bus' "$(cat "$E2E_TMP/dr.err")" \
+    "dnsmasq's log line"
+e2e_assert_eq "ERR: Expected boolean argument" "$(bus_call $NAME SetFilterA s yes)" \
+    "a non-boolean argument is refused"
+
 # ---- the name: owned elsewhere (queued, as dnsmasq), forbidden (exit 5, dnsmasq's text) ----
 e2e_start_dnsroute dr2 5354 "$conf" --user=root --pid-file=
 e2e_assert_match 'DBus name uk.org.thekelleys.dnsmasq is owned by another connection' \

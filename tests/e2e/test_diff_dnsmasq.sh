@@ -50,7 +50,7 @@ conf="$E2E_TMP/d.conf"
 {
     printf '%s\n' no-resolv no-hosts cache-size=0
     # The first 200 china-list lines when the list is there, else a few of the same shape.
-    cl="$DNSROUTE_SHARED_DIR/china-list/accelerated-domains.china.conf"
+    cl="$DNSROUTE_CHINA_LIST/accelerated-domains.china.conf"
     if [[ -r "$cl" ]]; then awk '/^server=/ && n++ < 200' "$cl"; fi
     cat <<'EOF2'
 server=/baidu.com/114.114.114.114

@@ -12,7 +12,7 @@ set -euo pipefail
 e2e_enter_netns "$@"
 e2e_require_dnsroute
 
-bogus_file="$DNSROUTE_SHARED_DIR/china-list/bogus-nxdomain.china.conf"
+bogus_file="$DNSROUTE_CHINA_LIST/bogus-nxdomain.china.conf"
 if [[ ! -r "$bogus_file" ]]; then
     bogus_file=$E2E_TMP/bogus.conf
     printf '%s\n' '# generated' bogus-nxdomain=123.125.81.12 bogus-nxdomain=101.226.10.8 \

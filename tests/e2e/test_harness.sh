@@ -131,7 +131,7 @@ e2e_diff_servers $DM 114.114.114.114 "$qf" 2>/dev/null || ndiff=$?
 e2e_assert_ge 5 "$ndiff" "e2e_diff_servers detects differences ($ndiff)"
 
 # dnsperf-ready query file: generated from the china list when present, else from two names.
-list="$DNSROUTE_SHARED_DIR/china-list/accelerated-domains.china.conf"
+list="$DNSROUTE_CHINA_LIST/accelerated-domains.china.conf"
 [[ -f "$list" ]] || list=example.org
 e2e_gen_queryfile "$E2E_TMP/perf.queries" 2000 "$list" baidu.com
 e2e_assert_eq 2000 "$(wc -l <"$E2E_TMP/perf.queries")" "query file has 2000 lines"

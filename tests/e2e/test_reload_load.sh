@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_reload_load.sh - SIGHUP with the full china list (111k server= lines; a generated list of
-# the same size when $DNSROUTE_SHARED_DIR/china-list is absent): (1) the cache survives a reload
+# the same size when $DNSROUTE_CHINA_LIST is unset): (1) the cache survives a reload
 # for names whose upstreams did not change (the fakes' query logs show no new query), while a
 # name whose route changed is fetched again from its new upstream; (2) dnsperf at a fixed rate
 # against two workers while the configuration is reloaded several times: 0 queries lost, every
@@ -25,7 +25,7 @@ e2e_start_fake china "$E2E_TMP/up.scenario" 114.114.114.114#53@china
 e2e_start_fake def "$E2E_TMP/up.scenario" 127.0.0.2#53@def
 e2e_start_fake alt "$E2E_TMP/up.scenario" 127.0.0.3#53@alt
 
-cl="$DNSROUTE_SHARED_DIR/china-list/accelerated-domains.china.conf"
+cl="$DNSROUTE_CHINA_LIST/accelerated-domains.china.conf"
 if [[ ! -r "$cl" ]]; then
     cl=$E2E_TMP/china-gen.conf
     awk 'BEGIN { for (i = 0; i < 111000; i++) printf "server=/d%d.cn-gen.test/114.114.114.114\n", i }' >"$cl"

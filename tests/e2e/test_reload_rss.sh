@@ -18,7 +18,7 @@ e2e_start_fake def "$E2E_TMP/up.scenario" 127.0.0.2#53@def
 
 conf=$E2E_TMP/d.conf
 printf '%s\n' no-resolv no-hosts server=127.0.0.2 >"$conf"
-cl_dir="$DNSROUTE_SHARED_DIR/china-list"
+cl_dir="$DNSROUTE_CHINA_LIST"
 if [[ -r "$cl_dir/accelerated-domains.china.conf" ]]; then
     for f in accelerated-domains apple google bogus-nxdomain; do
         echo "conf-file=$cl_dir/$f.china.conf" >>"$conf"

@@ -172,6 +172,13 @@ static void check_all_options(const struct conf *c)
     CHECK_STR_EQ(c->except_interfaces[0], "wan0");
     CHECK_INT_EQ(c->bogus_nxdomain_count, 2);
     CHECK_INT_EQ(c->bogus_nxdomain[1].prefix_len, 64);
+    /* The lookup set holds the same prefixes: 1.2.3.4/32 and 2001:db8::/64. */
+    CHECK_INT_EQ(prefixset_count(c->bogus_set), 2);
+    CHECK(prefixset_has(c->bogus_set, AF_INET, (const uint8_t[4]){1, 2, 3, 4}));
+    CHECK(!prefixset_has(c->bogus_set, AF_INET, (const uint8_t[4]){1, 2, 3, 5}));
+    CHECK(
+        prefixset_has(c->bogus_set, AF_INET6,
+                      (const uint8_t[16]){0x20, 0x01, 0x0d, 0xb8, [7] = 0, [8] = 0xff, [15] = 1}));
     CHECK_STR_EQ(first_server(c, "www.a.com"), "10.0.0.1#53");
     struct domtree_result r;
     route(c, "x.local.test", 1, &r);
@@ -887,8 +894,8 @@ static void synthetic_china_list(char *dir, size_t cap)
  * domain in tmpdir/ipset.lines. */
 static void china_list_dir(char *dir, size_t cap)
 {
-    const char *shared = getenv("DNSROUTE_SHARED_DIR");
-    (void)snprintf(dir, cap, "%s/china-list", shared ? shared : "/nonexistent");
+    const char *list = getenv("DNSROUTE_CHINA_LIST");
+    (void)snprintf(dir, cap, "%s", list != NULL && list[0] != '\0' ? list : "/nonexistent");
     if (access(dir, R_OK) != 0) {
         fprintf(stderr, "  no china list at %s: using a synthetic one\n", dir);
         synthetic_china_list(dir, cap);
@@ -940,6 +947,7 @@ static void test_china_list(void)
     CHECK_INT_EQ(c.set_count, 2);
     CHECK_INT_EQ(c.setlist_count, 1);
     CHECK_INT_EQ(c.bogus_nxdomain_count, 165);
+    CHECK_INT_EQ(prefixset_count(c.bogus_set), 165);
     CHECK_INT_EQ(domtree_domain_count(c.tree), 111044 + 1);
     CHECK_INT_EQ(domtree_group_count(c.tree), 2);
     CHECK_STR_EQ(first_server(&c, "www.baidu.com"), "114.114.114.114#53");

@@ -970,13 +970,13 @@ static size_t china_load_file(struct ref_set *s, const char *path)
 
 static size_t china_load(struct ref_set *s)
 {
-    const char *dir = getenv("DNSROUTE_SHARED_DIR");
+    const char *dir = getenv("DNSROUTE_CHINA_LIST");
     static const char *const files[] = {"accelerated-domains.china.conf", "apple.china.conf",
                                         "google.china.conf"};
     size_t n = 0;
     for (size_t i = 0; dir != NULL && i < DNSROUTE_ARRAY_LEN(files); i++) {
         char path[4096];
-        snprintf(path, sizeof(path), "%s/china-list/%s", dir, files[i]);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
         n += china_load_file(s, path);
     }
     return n;
