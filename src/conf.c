@@ -729,6 +729,13 @@ void conf_deinit(struct conf *c)
     free(c->pid_file);
     free(c->dbus_name);
     free_strings(c->explain_names, c->explain_count);
+    free_strings(c->addn_hosts, c->addn_hosts_count);
+    free(c->domain);
+    for (size_t i = 0; i < c->domain_count; i++) {
+        free(c->domains[i].name);
+    }
+    free(c->domains);
+    hosts_free(c->hosts);
     if (c->tree != NULL) {
         domtree_free(c->tree);
     }

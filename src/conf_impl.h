@@ -83,6 +83,7 @@ struct conf_loader {
     uint32_t last_server; /* id of the last server interned (fast path) */
     size_t server_cap, set_cap, setlist_cap, item_cap;
     size_t listen_cap, iface_cap, except_cap, bogus_cap, resolv_cap, explain_cap, rebind_ok_cap;
+    size_t addn_hosts_cap, domain_cap;
     struct conf_htab server_index, set_index, setlist_index;
 };
 
@@ -122,6 +123,9 @@ int conf_opt_ipset(struct conf_loader *l, char *arg);
 int conf_opt_nftset(struct conf_loader *l, char *arg);
 int conf_opt_bogus_nxdomain(struct conf_loader *l, char *arg);
 
+/* Handlers of the local-name options (conf_hosts.c). */
+int conf_opt_addn_hosts(struct conf_loader *l, char *arg);
+int conf_opt_domain(struct conf_loader *l, char *arg);
 /* Handlers of the local record options (conf_localrec.c), used by the option table. */
 int conf_opt_mx_host(struct conf_loader *l, char *arg);
 int conf_opt_mx_target(struct conf_loader *l, char *arg);

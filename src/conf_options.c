@@ -67,6 +67,13 @@ static int opt_no_hosts(struct conf_loader *l, char *arg)
     return 0;
 }
 
+static int opt_expand_hosts(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->expand_hosts = true;
+    return 0;
+}
+
 /* dnsroute does not validate DNSSEC. A configuration asking for validation must not run silently
  * unvalidated: refuse it and name the way to keep the protection (RFC 4035 section 3.2.3: a
  * security-aware resolver sets AD; proxy-dnssec passes a validating upstream's AD on). */
@@ -602,7 +609,7 @@ const struct conf_option conf_options[] = {
     {"dhcp-range", 'F', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-option", 'O', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-boot", 'M', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"domain", 's', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"domain", 's', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_domain},
     {"domain-suffix", 's', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"interface", 'i', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_interface},
     {"listen-address", 'a', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, opt_listen_address},
@@ -625,7 +632,7 @@ const struct conf_option conf_options[] = {
     {"conf-file", 'C', CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, opt_conf_file},
     {"conf-script", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"no-resolv", 'R', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_no_resolv},
-    {"expand-hosts", 'E', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"expand-hosts", 'E', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_expand_hosts},
     {"localmx", 'L', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, conf_opt_localmx},
     {"local-ttl", 'T', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_local_ttl},
     {"no-negcache", 'N', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_no_negcache},
@@ -633,7 +640,7 @@ const struct conf_option conf_options[] = {
     {"no-0x20-encode", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"do-0x20-encode", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"cache-rr", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"addn-hosts", 'H', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"addn-hosts", 'H', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_addn_hosts},
     {"hostsdir", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"query-port", 'Q', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_query_port},
     {"except-interface", 'I', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE,

@@ -110,6 +110,7 @@ static void daemon_reload(struct daemon *d)
         log_error("reload failed, keeping the running configuration: %s", err.message);
         return;
     }
+    conf_load_hosts(&dc->conf); /* SIGHUP re-reads every hosts file, as dnsmasq */
     log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
@@ -418,6 +419,8 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         }
         daemon_signals_start(d);
         daemon_log_startup(d, &dc->conf);
+        /* After the privilege drop, before any query, as dnsmasq (the workers share the conf). */
+        conf_load_hosts(&dc->conf);
         daemon_dbus_log_startup(d);
         /* Each worker's generation holds the configuration from here on: without this reference
          * the start-up configuration is freed with the first reload, not kept for ever. */

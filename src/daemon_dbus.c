@@ -52,6 +52,9 @@ static int on_set_servers(void *arg, const char *const *lines, size_t count, cha
         return ERR_PARSE;
     }
     free_lines(old, old_count);
+    /* The new generation needs the hosts data too (read again: the running store belongs to the
+     * old generation; NetworkManager's command line has no-hosts, so this is usually nothing). */
+    conf_load_hosts(&dc->conf);
     log_info("%zu servers set over DBus: %zu domains, %zu servers, loaded in %llu ms", count,
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));

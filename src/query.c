@@ -12,6 +12,7 @@
 
 #include "dnsroute/cache.h"
 #include "dnsroute/dname.h"
+#include "dnsroute/hosts.h"
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/domtree.h"
 #include "dnsroute/err.h"
@@ -334,11 +335,21 @@ static bool query_answer_records(struct query *q)
     return true;
 }
 
-/* dnsmasq check_for_local_domain: a name that has local records (or names below it) exists, so
- * local=/ and domain-needed answer it NODATA rather than NXDOMAIN. */
+/* A name of the hosts data, or above one (dnsmasq check_for_local_domain): local= answers it
+ * NOERROR, no data. */
+static bool query_is_local_name(const struct query *q)
+{
+    const struct hosts *h = q->gen->conf->hosts;
+    return h != NULL &&
+           (hosts_has_name(h, q->key, q->key_len) || hosts_has_below(h, q->key, q->key_len));
+}
+
+/* dnsmasq check_for_local_domain: a name that has local records, hosts names or names below
+ * either exists, so local=/ and domain-needed answer it NODATA rather than NXDOMAIN. */
 static bool query_name_is_local(const struct query *q)
 {
-    return localrec_has_name_at_or_below(q->gen->conf->localrec, q->key, q->key_len);
+    return localrec_has_name_at_or_below(q->gen->conf->localrec, q->key, q->key_len) ||
+           query_is_local_name(q);
 }
 
 /* address=, local=, and REFUSED for names without a server (dnsmasq make_local_answer). */
@@ -438,17 +449,18 @@ static bool query_is_private_ptr(const struct query *q)
            memcmp(q->key + 2, v6zero, zl) == 0;
 }
 
-/* The address a reverse name stands for, as dnsmasq logs it ("10.0.0.5", "::1"); the name itself
- * when it is not a full in-addr.arpa or ip6.arpa name. */
-static void query_ptr_text(const struct query *q, char *out, size_t cap)
+/* The address a full in-addr.arpa or ip6.arpa name stands for: family and addr[16]. */
+static bool query_ptr_addr(const struct query *q, int *family, uint8_t *a)
 {
     unsigned v[4];
     int end = 0;
-    uint8_t a[16];
     if (sscanf(q->key, "%3u.%3u.%3u.%3u.in-addr.arpa%n", &v[3], &v[2], &v[1], &v[0], &end) == 4 &&
         (size_t)end == q->key_len && (v[0] | v[1] | v[2] | v[3]) < 256) {
-        snprintf(out, cap, "%u.%u.%u.%u", v[0], v[1], v[2], v[3]);
-        return;
+        for (int i = 0; i < 4; i++) {
+            a[i] = (uint8_t)v[i];
+        }
+        *family = AF_INET;
+        return true;
     }
     bool ok = q->key_len == 72 && memcmp(q->key + 64, "ip6.arpa", 8) == 0;
     for (size_t i = 0; ok && i < 32; i++) {
@@ -460,7 +472,17 @@ static void query_ptr_text(const struct query *q, char *out, size_t cap)
             *byte = (uint8_t)(i % 2 == 0 ? nib : (*byte | (nib << 4)));
         }
     }
-    if (!ok || inet_ntop(AF_INET6, a, out, (socklen_t)cap) == NULL) {
+    *family = AF_INET6;
+    return ok;
+}
+
+/* The address a reverse name stands for, as dnsmasq logs it ("10.0.0.5", "::1"); the name itself
+ * when it is not a full in-addr.arpa or ip6.arpa name. */
+static void query_ptr_text(const struct query *q, char *out, size_t cap)
+{
+    uint8_t a[16];
+    int family;
+    if (!query_ptr_addr(q, &family, a) || inet_ntop(family, a, out, (socklen_t)cap) == NULL) {
         snprintf(out, cap, "%s", query_name(q));
     }
 }
@@ -481,6 +503,95 @@ static void query_answer_bogus_priv(struct query *q)
     a.rcode = DNSMSG_RCODE_NXDOMAIN;
     a.aa = true;
     query_send_local(q, &a);
+}
+
+/* ---- Hosts files (dnsmasq answer_request: hosts data answers before address= and server=). */
+
+#define QUERY_HOSTS_ADDRS_MAX 128
+
+/* A or AAAA of a name in the hosts files: every address of that family, AA, local-ttl, in
+ * round-robin order. A name with only the other family is not answered here (dnsmasq forwards
+ * it). */
+static bool query_answer_hosts_addr(struct query *q, int family)
+{
+    const struct hosts *h = q->gen->conf->hosts;
+    uint8_t addrs[QUERY_HOSTS_ADDRS_MAX * 16];
+    uint32_t n = hosts_lookup(h, q->key, q->key_len, family, q->ctx->hosts_rotate++, addrs,
+                              QUERY_HOSTS_ADDRS_MAX);
+    if (n == 0) {
+        return false;
+    }
+    n = n < QUERY_HOSTS_ADDRS_MAX ? n : QUERY_HOSTS_ADDRS_MAX;
+    struct dnsmsg_local a;
+    memset(&a, 0, sizeof(a));
+    a.udp_limit = q->udp_limit;
+    a.edns_size = q->gen->conf->edns_packet_max;
+    a.ttl_s = q->gen->conf->local_ttl_s;
+    a.aa = true;
+    a.addr_type = family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A;
+    a.addrs = addrs;
+    a.addr_count = n;
+    for (uint32_t i = 0; query_logging(q) && i < n; i++) {
+        query_log_addr(q, "hosts", family, addrs + i * (family == AF_INET6 ? 16 : 4));
+    }
+    query_send_local(q, &a);
+    return true;
+}
+
+/* PTR of an address in the hosts files: the first name given that address. */
+static bool query_answer_hosts_ptr(struct query *q)
+{
+    uint8_t addr[16], wire[DNAME_WIRE_MAX];
+    int family;
+    const char *name = NULL;
+    if (query_ptr_addr(q, &family, addr)) {
+        name = hosts_lookup_addr(q->gen->conf->hosts, family, addr);
+    }
+    int wlen = name != NULL ? dname_text_to_wire(name, strlen(name), wire, sizeof(wire)) : -1;
+    if (wlen < 0) {
+        return false;
+    }
+    if (query_logging(q)) {
+        char text[DNAME_KEY_MAX];
+        query_ptr_text(q, text, sizeof(text));
+        query_log(q, "hosts %s is %s", text, name);
+    }
+    q->ctx->stats.answered_locally++;
+    const struct conf *c = q->gen->conf;
+    uint8_t *out = query_scratch(q->ctx);
+    struct dnsmsg_builder b;
+    dnsmsg_builder_init_reply(&b, out, QUERY_REPLY_CAP, &q->q, DNSMSG_RCODE_NOERROR,
+                              DNSMSG_FLAG_AA);
+    dnsmsg_builder_add_rr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, DNSMSG_TYPE_PTR, c->local_ttl_s, wire,
+                          (size_t)wlen);
+    if (q->q.edns.present) {
+        dnsmsg_builder_add_opt(&b, c->edns_packet_max, q->q.edns.do_bit);
+    }
+    int len = dnsmsg_builder_finish(&b);
+    if (len < 0) {
+        server_drop(q->ctx->server, &q->client);
+        query_end(q);
+        return true;
+    }
+    query_send(q, out, (size_t)len);
+    return true;
+}
+
+static bool query_answer_hosts(struct query *q)
+{
+    if (q->gen->conf->hosts == NULL || q->q.qclass != DNSMSG_CLASS_IN) {
+        return false;
+    }
+    switch (q->q.qtype) {
+    case DNSMSG_TYPE_A:
+        return query_answer_hosts_addr(q, AF_INET);
+    case DNSMSG_TYPE_AAAA:
+        return query_answer_hosts_addr(q, AF_INET6);
+    case DNSMSG_TYPE_PTR:
+        return query_answer_hosts_ptr(q);
+    default:
+        return false;
+    }
 }
 
 /* ---- Cache (dnsmasq cache.c semantics: cached types, TTL bounds, negative answers). */
@@ -703,13 +814,17 @@ static void query_route(struct query *q)
     if (cached && query_answer_cached_same_conf(q, &hit, &m)) {
         return;
     }
+    if (query_answer_hosts(q)) {
+        return;
+    }
     domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
-    if (q->route.action != DOMTREE_FORWARD) {
+    if (q->route.action != DOMTREE_FORWARD && q->route.action != DOMTREE_REFUSED) {
         query_answer_local(q);
         return;
     }
     /* domain-needed: dnsmasq never forwards A/AAAA for a dotless name; other types go out (to
-     * server=// if there is one): found by tests/e2e/test_dns_options.sh against 2.90. */
+     * server=// if there is one): found by tests/e2e/test_dns_options.sh against 2.90. Like
+     * bogus-priv it answers before "no server" (REFUSED). */
     bool addr_qtype = q->q.qtype == DNSMSG_TYPE_A || q->q.qtype == DNSMSG_TYPE_AAAA;
     if (c->domain_needed && addr_qtype && query_is_dotless(q)) {
         uint8_t rcode = query_name_is_local(q) ? DNSMSG_RCODE_NOERROR : DNSMSG_RCODE_NXDOMAIN;
@@ -723,6 +838,10 @@ static void query_route(struct query *q)
     }
     if (c->bogus_priv && !q->route.domain_specific && query_is_private_ptr(q)) {
         query_answer_bogus_priv(q);
+        return;
+    }
+    if (q->route.action == DOMTREE_REFUSED) {
+        query_answer_local(q);
         return;
     }
     /* Stored under another configuration: usable if the name's servers are the same. */

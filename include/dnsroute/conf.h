@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "dnsroute/domtree.h"
+#include "dnsroute/hosts.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
@@ -61,6 +62,14 @@ struct conf_prefix {
     int family; /* AF_INET or AF_INET6 */
     uint8_t addr[16];
     uint8_t prefix_len;
+};
+
+/* domain=NAME,SUBNET or domain=NAME,START[,END]: the domain of the addresses in [start, end]. */
+struct conf_domain {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t start[16];
+    uint8_t end[16];
+    char *name; /* a key (dname.h) */
 };
 
 /* --local-service[=net|host]: answer only clients on a directly connected subnet (net), or on
@@ -120,6 +129,15 @@ struct conf {
     bool rebind_localhost_ok; /* --rebind-localhost-ok: 127/8, 0/8, ::1, :: are not private */
     char **rebind_ok_domains; /* --rebind-domain-ok, lower-case, no trailing dot; "" = dotless */
     size_t rebind_ok_count;
+
+    /* Local names (hosts files, domain=, expand-hosts). */
+    char **addn_hosts; /* addn-hosts= in order (files or directories) */
+    size_t addn_hosts_count;
+    bool expand_hosts;
+    char *domain;                /* plain domain=: a key, NULL when unset */
+    struct conf_domain *domains; /* domain= with a subnet or range, in order */
+    size_t domain_count;
+    struct hosts *hosts; /* conf_load_hosts(); NULL before, or with nothing to read */
     struct conf_prefix *bogus_nxdomain; /* as written, in order */
     size_t bogus_nxdomain_count;
     struct prefixset *bogus_set; /* the same for lookups (NULL when there is none) */
@@ -182,6 +200,15 @@ int conf_load(struct conf *c, int argc, char *const argv[], struct conf_error *e
 int conf_load_dbus(struct conf *c, int argc, char *const argv[], const char *const *dbus_servers,
                    size_t dbus_server_count, struct conf_error *err);
 void conf_deinit(struct conf *c);
+
+/* Reads the hosts files of c (/etc/hosts unless no-hosts, then addn-hosts= in dnsmasq's order:
+ * the last given first, directories' files after, sorted by name) into c->hosts. Errors in the
+ * files are logged and skipped as dnsmasq does. */
+void conf_load_hosts(struct conf *c);
+
+/* The domain expand-hosts gives address addr (family AF_INET/AF_INET6): the last matching
+ * domain= subnet, else the plain domain=; NULL for none. */
+const char *conf_domain_of(const struct conf *c, int family, const uint8_t *addr);
 
 /* Prints the routing decision for name (and qtype, default A) to out: action, upstream group
  * and its servers, local answer, ipset and nftset lists (dnsroute's --explain). */

@@ -559,11 +559,31 @@ static void test_ignored_options(void)
     struct conf_error err;
     CHECK_INT_EQ(load_text(&c, &err,
                            "dhcp-range=1.2.3.4,1.2.3.5\ndhcp-range=1.2.3.6,1.2.3.7\n"
-                           "enable-tftp\ncname=a,b\naddn-hosts=/x\nexpand-hosts\n"
-                           "domain=lan\nno-poll\n"),
+                           "enable-tftp\ncname=a,b\ndhcp-boot=x\ntftp-root=/x\n"
+                           "dhcp-authoritative\nno-poll\n"),
                  0);
     CHECK_INT_EQ(c.warnings, 7);
     conf_deinit(&c);
+    /* Local names: addn-hosts in order, domain= plain and per subnet (the last given first). */
+    CHECK_INT_EQ(load_text(&c, &err,
+                           "addn-hosts=/a\naddn-hosts=/b\nexpand-hosts\ndomain=Lan\n"
+                           "domain=vm,10.20.0.0/16\ndomain=sub,10.20.1.0/24,local\n"
+                           "domain=r6,fd00::1,fd00::9\n"),
+                 0);
+    CHECK_INT_EQ(c.warnings, 0);
+    CHECK_INT_EQ(c.addn_hosts_count, 2);
+    CHECK_STR_EQ(c.addn_hosts[1], "/b");
+    CHECK(c.expand_hosts);
+    uint8_t a1[4] = {10, 20, 1, 7}, a2[4] = {10, 20, 2, 7}, a3[4] = {10, 21, 0, 1};
+    CHECK_STR_EQ(conf_domain_of(&c, AF_INET, a1), "sub");
+    CHECK_STR_EQ(conf_domain_of(&c, AF_INET, a2), "vm");
+    CHECK_STR_EQ(conf_domain_of(&c, AF_INET, a3), "lan");
+    uint8_t b6[16] = {0xfd, 0, [15] = 5}, c6[16] = {0xfd, 0, [15] = 0x10};
+    CHECK_STR_EQ(conf_domain_of(&c, AF_INET6, b6), "r6");
+    CHECK_STR_EQ(conf_domain_of(&c, AF_INET6, c6), "lan");
+    conf_deinit(&c);
+    expect_file_error("domain=x,10.0.0.0/33\n", "bad prefix length", 1, 1);
+    expect_file_error("domain=x,10.0.0.0/8,other\n", "error", 1, 1);
     expect_file_error("expand-hosts=1\n", "extraneous parameter", 1, 1);
     expect_file_error("dhcp-range\n", "missing parameter", 1, 1);
     expect_file_error("dhcp-lease-max=1\ndhcp-lease-max=2\n", "illegal repeated keyword", 2, 1);
