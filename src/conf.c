@@ -8,11 +8,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf_impl.h"
 #include "dnsroute/dname.h"
@@ -307,6 +309,39 @@ static bool seen_file(struct conf_loader *l, const struct stat *st)
     return false;
 }
 
+/* True when the character device on fd is at end of file at once (/dev/null: NetworkManager
+ * passes --conf-file=/dev/null, and dnsmasq reads it as an empty file). */
+static bool char_device_is_empty(int fd)
+{
+    char byte;
+    return read(fd, &byte, 1) == 0;
+}
+
+/* Opens path for reading without ever blocking in open or read. Directories are read as empty
+ * files, as dnsmasq does. Returns 0 and *out, -errno, or ERR_UNSUPPORTED for anything else that is
+ * not a regular file (a FIFO would block the loader, /dev/zero would never end). */
+static int conf_open(const char *path, FILE **out)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ||
+                                      (S_ISCHR(st.st_mode) && char_device_is_empty(fd)));
+    if (!ok || fcntl(fd, F_SETFL, 0) < 0 || (*out = fdopen(fd, "r")) == NULL) {
+        int rc = ok ? -errno : ERR_UNSUPPORTED;
+        close(fd);
+        return rc;
+    }
+    return 0;
+}
+
+static const char *conf_open_error(int rc)
+{
+    return rc == ERR_UNSUPPORTED ? "not a regular file" : strerror(-rc);
+}
+
 int conf_read_file(struct conf_loader *l, const char *path, bool missing_ok)
 {
     if (strcmp(path, "-") == 0) {
@@ -320,15 +355,16 @@ int conf_read_file(struct conf_loader *l, const char *path, bool missing_ok)
     if (stat(path, &st) == 0 && seen_file(l, &st)) {
         return 0;
     }
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        if (errno == ENOENT && missing_ok) {
+    FILE *f = NULL;
+    int rc = conf_open(path, &f);
+    if (rc < 0) {
+        if (rc == -ENOENT && missing_ok) {
             return 0;
         }
-        return fail_hard(l, CONF_EXIT_FILE, "cannot read %s: %s", path, strerror(errno));
+        return fail_hard(l, CONF_EXIT_FILE, "cannot read %s: %s", path, conf_open_error(rc));
     }
     char *name = mem_strdup(path);
-    int rc = read_lines(l, f, name);
+    rc = read_lines(l, f, name);
     free(name);
     (void)fclose(f);
     return rc;
@@ -517,9 +553,11 @@ static int read_cmdline(struct conf_loader *l, int argc, char *const argv[])
 static void read_servers_file(struct conf_loader *l)
 {
     const char *path = l->c->servers_file;
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        log_error("cannot read %s: %s", path, strerror(errno));
+    FILE *f = NULL;
+    int rc = conf_open(path, &f);
+    if (rc < 0) {
+        /* dnsmasq 2.90 logs this and starts without the file's servers (exit 0). */
+        log_error("cannot read %s: %s", path, conf_open_error(rc));
         return;
     }
     l->servers_only = true;
@@ -565,8 +603,8 @@ static void read_resolv(struct conf_loader *l)
             best_mtime = st.st_mtim;
         }
     }
-    FILE *f = best != NULL ? fopen(best, "r") : NULL;
-    if (f == NULL) {
+    FILE *f = NULL;
+    if (best == NULL || conf_open(best, &f) < 0) {
         return;
     }
     char line[CONF_LINE_MAX];

@@ -99,6 +99,16 @@ static void daemon_reload_warn_fixed(const struct conf *old, const struct conf *
     }
 }
 
+void daemon_note_reload_failure(struct daemon *d, const char *reason)
+{
+    uv_mutex_lock(&d->lock);
+    d->reload_failures++;
+    size_t n = strnlen(reason, sizeof(d->reload_error) - 1); /* a long reason is cut */
+    memcpy(d->reload_error, reason, n);
+    d->reload_error[n] = '\0';
+    uv_mutex_unlock(&d->lock);
+}
+
 static void daemon_reload(struct daemon *d)
 {
     struct conf_error err;
@@ -106,8 +116,12 @@ static void daemon_reload(struct daemon *d)
      * tests/e2e/test_reload_load.sh against the answer latencies under load). */
     uint64_t start_ms = uv_hrtime() / 1000000;
     struct daemon_conf *dc = daemon_conf_load(d, &err);
+    uv_mutex_lock(&d->lock);
+    d->reloads++;
+    uv_mutex_unlock(&d->lock);
     if (dc == NULL) {
         log_error("reload failed, keeping the running configuration: %s", err.message);
+        daemon_note_reload_failure(d, err.message);
         return;
     }
     conf_load_hosts(&dc->conf); /* SIGHUP re-reads every hosts file, as dnsmasq */
@@ -180,15 +194,12 @@ static void daemon_log_set_stats(struct daemon *d)
 static void daemon_log_stats(struct daemon *d)
 {
     struct query_stats s;
-    struct server_stats ss, one;
+    struct server_stats ss;
     memset(&s, 0, sizeof(s));
-    memset(&ss, 0, sizeof(ss));
     for (unsigned i = 0; i < d->nworkers; i++) {
         query_stats_add(&s, &d->workers[i].queries.stats);
-        server_get_stats(d->workers[i].server, &one);
-        ss.tcp_open += one.tcp_open;
-        ss.tcp_open_max += one.tcp_open_max;
     }
+    server_get_stats(d->workers[0].server, &ss); /* TCP is served by worker 0: this thread */
     const struct query_gen *gen = d->workers[0].gens[0];
     log_info("time %lu", (unsigned long)time(NULL));
     log_info("cache size %u, %llu cache hits", gen->conf->cache_size,
@@ -204,6 +215,11 @@ static void daemon_log_stats(struct daemon *d)
              (unsigned long long)s.set_additions);
     log_info("TCP connections: in use %u, highest %u, max allowed %u", ss.tcp_open, ss.tcp_open_max,
              gen->conf->max_tcp_connections);
+    log_info("TCP connections closed: idle %llu, slow message %llu, lifetime %llu, evicted at the "
+             "cap %llu, refused %llu",
+             (unsigned long long)ss.tcp_closed_idle, (unsigned long long)ss.tcp_closed_slow,
+             (unsigned long long)ss.tcp_closed_lifetime, (unsigned long long)ss.tcp_evicted,
+             (unsigned long long)ss.tcp_rejected);
     for (size_t k = 0; k < gen->conf->server_count; k++) {
         struct upstream_server_stats sum, st;
         memset(&sum, 0, sizeof(sum));
@@ -225,6 +241,9 @@ static void daemon_log_stats(struct daemon *d)
                  sum.avg_latency_ms);
     }
     daemon_log_set_stats(d);
+    log_info("reloads %llu, failed %llu; last failure: %s", (unsigned long long)d->reloads,
+             (unsigned long long)d->reload_failures,
+             d->reload_error[0] != '\0' ? d->reload_error : "none");
 }
 
 /* The CHAOS statistics names (dnsmasq cache_make_stat), summed over the workers under the lock
@@ -284,30 +303,45 @@ static void on_signal(uv_signal_t *handle, int signum)
         daemon_log_stats(d);
         uv_mutex_unlock(&d->lock);
         break;
-    case SIGUSR2:
-        log_reopen();
+    case SIGUSR2: {
+        int rc = log_reopen();
+        if (rc < 0) {
+            log_error("cannot reopen the log file: %s", err_str(rc));
+        }
         break;
+    }
     default:
         break;
     }
 }
 
+/* The signals the daemon handles. They are blocked from the top of start-up until their handlers
+ * exist: a SIGTERM that arrives once the pid file is written (or earlier) is then handled like any
+ * other (logged, pid file removed, exit 0) instead of killing the process half-started. */
+static const int daemon_handled_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
+
+static void daemon_signals_block(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(daemon_handled_signals); i++) {
+        sigaddset(&set, daemon_handled_signals[i]);
+    }
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+/* Installs the handlers on worker 0's loop, then restores the mask from before start-up: a signal
+ * that arrived meanwhile is delivered now and handled once the loop runs. */
 static void daemon_signals_start(struct daemon *d)
 {
-    struct {
-        uv_signal_t *h;
-        int signum;
-    } sigs[] = {{&d->sig_term, SIGTERM},
-                {&d->sig_int, SIGINT},
-                {&d->sig_hup, SIGHUP},
-                {&d->sig_usr1, SIGUSR1},
-                {&d->sig_usr2, SIGUSR2}};
-    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(sigs); i++) {
-        uv_signal_init(&d->workers[0].loop, sigs[i].h);
-        sigs[i].h->data = d;
-        uv_signal_start(sigs[i].h, on_signal, sigs[i].signum);
+    uv_signal_t *handles[] = {&d->sig_term, &d->sig_int, &d->sig_hup, &d->sig_usr1, &d->sig_usr2};
+    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(handles); i++) {
+        uv_signal_init(&d->workers[0].loop, handles[i]);
+        handles[i]->data = d;
+        uv_signal_start(handles[i], on_signal, daemon_handled_signals[i]);
     }
     signal(SIGPIPE, SIG_IGN);
+    pthread_sigmask(SIG_SETMASK, &d->sigmask_orig, NULL);
 }
 
 static void daemon_log_startup(const struct daemon *d, const struct conf *c)
@@ -385,7 +419,7 @@ static int daemon_start(struct daemon *d, struct daemon_conf *dc)
     }
     int report_fd = -1;
     if (!c->keep_in_foreground && !c->no_daemon) {
-        int rc = daemon_detach(&report_fd);
+        int rc = daemon_detach(&report_fd, &d->sigmask_orig);
         if (rc < 0) {
             snprintf(errbuf, sizeof(errbuf), "cannot fork into background: %s", err_str(rc));
             daemon_report_started(report_fd, CONF_EXIT_MISC, errbuf);
@@ -467,15 +501,20 @@ int daemon_main(int argc, char **argv)
     struct daemon *d = mem_calloc(1, sizeof(*d));
     memset(d->dbus_options, -1, sizeof(d->dbus_options)); /* none switched over D-Bus */
     struct conf_error err;
+    daemon_signals_block(&d->sigmask_orig);
     d->argc = argc;
     d->argv = argv;
     struct daemon_conf *dc = daemon_conf_load(d, &err);
     if (dc == NULL) {
         fprintf(stderr, "\n%s\n", err.message);
+        pthread_sigmask(SIG_SETMASK, &d->sigmask_orig, NULL);
         free(d);
         return err.exit_code;
     }
     int rc = 0;
+    if (dc->conf.info_only || dc->conf.explain_count > 0 || dc->conf.test_only) {
+        pthread_sigmask(SIG_SETMASK, &d->sigmask_orig, NULL); /* not a daemon: default actions */
+    }
     if (dc->conf.info_only) {
         rc = 0;
     } else if (dc->conf.explain_count > 0) {

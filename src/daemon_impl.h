@@ -2,6 +2,7 @@
  * daemon_proc.c. */
 #pragma once
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,7 +56,11 @@ struct daemon {
     struct query_cache cache; /* shared by the workers */
     uint32_t conf_serial;     /* the last daemon_conf.serial given (loads run one at a time) */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
-    char *pid_file; /* written by us, removed at exit; owned */
+    char *pid_file;        /* written by us, removed at exit; owned */
+    sigset_t sigmask_orig; /* the mask before start-up blocked the handled signals */
+    /* Reloads (SIGHUP) for SIGUSR1, under lock: a worker may refuse a configuration. */
+    uint64_t reloads, reload_failures;
+    char reload_error[256]; /* the last failure's reason, "" if none */
     /* D-Bus (enable-dbus), on worker 0's loop: */
     struct dbusctl *dbus;
     char **dbus_servers; /* the servers set over D-Bus, as server= arguments */
@@ -108,6 +113,8 @@ int daemon_worker_spawn(struct daemon_worker *w);
 void daemon_worker_post(struct daemon_worker *w, struct daemon_conf *dc, bool stop);
 /* Tears w down completely on its own thread after its loop returned. */
 void daemon_worker_shutdown(struct daemon_worker *w);
+/* Counts a failed reload and keeps its reason for SIGUSR1 (any thread; takes d->lock). */
+void daemon_note_reload_failure(struct daemon *d, const char *reason);
 /* Drops a reference to a shared configuration. */
 void daemon_conf_release(struct daemon_conf *dc);
 
@@ -115,9 +122,10 @@ void daemon_conf_release(struct daemon_conf *dc);
 /* Chooses the log sink from log-facility (syslog by default, "-" stderr, a path a file). */
 int daemon_log_setup(const struct conf *c);
 /* Forks into the background (double fork, setsid, stdio to /dev/null). Returns in the daemon
- * with *report_fd set; the original process waits for daemon_report_started() and exits with
- * its code (dnsmasq's error pipe: start-up errors after the fork still reach the caller). */
-int daemon_detach(int *report_fd);
+ * with *report_fd set; the original process restores parent_mask (it keeps no handlers), waits for
+ * daemon_report_started() and exits with its code (dnsmasq's error pipe: start-up errors after the
+ * fork still reach the caller). */
+int daemon_detach(int *report_fd, const sigset_t *parent_mask);
 /* Ends start-up: code 0 (success) or an exit code with msg, printed by the waiting original
  * process (or here to stderr when report_fd is -1: not detached). Closes report_fd. */
 void daemon_report_started(int report_fd, int code, const char *msg);

@@ -73,7 +73,7 @@ static int daemon_wait_started(int fd)
     return (unsigned char)buf[0];
 }
 
-int daemon_detach(int *report_fd)
+int daemon_detach(int *report_fd, const sigset_t *parent_mask)
 {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -88,6 +88,7 @@ int daemon_detach(int *report_fd)
     }
     if (pid > 0) {
         close(pipefd[1]);
+        pthread_sigmask(SIG_SETMASK, parent_mask, NULL);
         _exit(daemon_wait_started(pipefd[0]));
     }
     close(pipefd[0]);

@@ -181,8 +181,10 @@ static void on_wake(uv_async_t *handle)
         char errbuf[512];
         if (w->gen_count == DAEMON_GENS_MAX) {
             log_error("reload refused: too many generations still draining");
+            daemon_note_reload_failure(w->d, "too many generations still draining");
         } else if (daemon_worker_gen_open(w, dc, errbuf, sizeof(errbuf)) < 0) {
             log_error("reload failed, keeping the running configuration: %s", errbuf);
+            daemon_note_reload_failure(w->d, errbuf);
         }
         daemon_conf_release(dc); /* the main thread's reference for this worker */
     }

@@ -43,20 +43,20 @@ int log_open(enum log_sink sink, const char *path, int facility, bool also_stder
     return 0;
 }
 
+/* Worker threads write to logger.fd at any time: the new file is dup3'ed onto the same
+ * descriptor number, so no thread ever writes to a closed (or reused) descriptor. */
 int log_reopen(void)
 {
     if (logger.sink != LOG_SINK_FILE || logger.path == NULL) {
         return 0;
     }
-    char *path = logger.path;
-    logger.path = NULL;
-    int rc = log_open(LOG_SINK_FILE, path, 0, logger.also_stderr);
-    if (rc < 0) {
-        logger.path = path;
-        return rc;
+    int fd = open(logger.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return -errno;
     }
-    free(path);
-    return 0;
+    int rc = dup3(fd, logger.fd, O_CLOEXEC) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
 }
 
 void log_set_level(enum log_level level)

@@ -201,7 +201,25 @@ static void buffers_alloc(struct nlset *n)
 
 /* Receiving. */
 
-typedef void nlset_reply_cb(struct nlset *n, const struct nlmsghdr *nlh, void *ctx);
+void nlset_reply_walk(const void *buf, size_t len, nlset_reply_cb *cb, struct nlset *n, void *ctx)
+{
+    const struct nlmsghdr *nlh = buf;
+    int left = len > INT32_MAX ? INT32_MAX : (int)len;
+    while (mnl_nlmsg_ok(nlh, left)) {
+        cb(n, nlh, ctx);
+        nlh = mnl_nlmsg_next(nlh, &left);
+    }
+}
+
+bool nlset_reply_error(const struct nlmsghdr *nlh, int *err)
+{
+    if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int)) {
+        return false;
+    }
+    const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+    *err = e->error;
+    return true;
+}
 
 /* Handles a failed recv(); returns true when reading should go on. */
 static bool recv_failed(struct nlset *n, int e)
@@ -234,12 +252,7 @@ static void recv_all(struct nlset *n, nlset_reply_cb *cb, void *ctx)
             }
             return;
         }
-        const struct nlmsghdr *nlh = (const struct nlmsghdr *)(void *)n->rbuf;
-        int len = (int)r;
-        while (mnl_nlmsg_ok(nlh, len)) {
-            cb(n, nlh, ctx);
-            nlh = mnl_nlmsg_next(nlh, &len);
-        }
+        nlset_reply_walk(n->rbuf, (size_t)r, cb, n, ctx);
     }
 }
 
@@ -259,10 +272,10 @@ static void on_probe_reply(struct nlset *n, const struct nlmsghdr *nlh, void *ct
     if (nlh->nlmsg_seq != p->seq) {
         return;
     }
+    int err;
     if (nlh->nlmsg_type == NLMSG_ERROR) {
-        const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-        if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int) && e->error != 0) {
-            p->err = e->error;
+        if (nlset_reply_error(nlh, &err) && err != 0) {
+            p->err = err;
         }
         return;
     }
@@ -658,18 +671,17 @@ static void on_flush_reply(struct nlset *n, const struct nlmsghdr *nlh, void *ct
 {
     (void)ctx;
     uint32_t i = nlh->nlmsg_seq - n->seq_base;
-    if (i >= n->msg_count || nlh->nlmsg_type != NLMSG_ERROR ||
-        nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int)) {
+    int err;
+    if (i >= n->msg_count || !nlset_reply_error(nlh, &err)) {
         return;
     }
-    const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
     struct nlset_msg *m = &n->msgs[i];
-    if (e->error == 0) {
+    if (err == 0) {
         m->status = m->status == NLSET_MSG_SENT ? NLSET_MSG_ACKED : m->status;
         return;
     }
     m->status = NLSET_MSG_FAILED;
-    m->err = e->error;
+    m->err = err;
     if (m->set_id != NLSET_NONE && n->sets[m->set_id].conf.kind == CONF_SET_IPSET) {
         m->lineno = nlset_ipset_error_lineno(nlh);
     }

@@ -87,6 +87,14 @@ static inline uint32_t nlset_elem_timeout_s(const struct nlset_options *opt,
     return ttl_s > opt->timeout_max_s ? opt->timeout_max_s : ttl_s;
 }
 
+/* Replies: the pure part of reading them (tests/fuzz/fuzz_nlset_reply.c feeds it arbitrary bytes).
+ * nlset_reply_walk hands each well-formed message of a received buffer (4-byte aligned, len
+ * bytes) to cb; nlset_reply_error is true for an NLMSG_ERROR long enough to carry its code (0 for
+ * an ack, else -errno or a negative ipset error) and stores the code in *err. */
+typedef void nlset_reply_cb(struct nlset *n, const struct nlmsghdr *nlh, void *ctx);
+void nlset_reply_walk(const void *buf, size_t len, nlset_reply_cb *cb, struct nlset *n, void *ctx);
+bool nlset_reply_error(const struct nlmsghdr *nlh, int *err);
+
 /* ipset backend (nlset_ipset.c). Writers put one message at buf (at most room bytes) and return
  * its length, or 0 when not even one element fits. */
 size_t nlset_ipset_write_probe(void *buf, size_t room, uint32_t seq, const struct nlset_set *s);

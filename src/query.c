@@ -232,8 +232,12 @@ static void query_send(struct query *q, const uint8_t *pkt, size_t len)
     query_end(q);
 }
 
+/* Answers with an rcode only; every SERVFAIL the daemon makes up is counted here. */
 static void query_answer_rcode(struct query *q, uint8_t rcode)
 {
+    if (rcode == DNSMSG_RCODE_SERVFAIL) {
+        q->ctx->stats.servfail++;
+    }
     uint8_t *out = query_scratch(q->ctx);
     int len = dnsmsg_write_rcode(out, QUERY_REPLY_CAP, &q->q, rcode, q->gen->conf->edns_packet_max);
     if (len < 0) {
@@ -1196,6 +1200,12 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
         query_log_reply(q, pkt, len, r, from_cache ? "cached" : "reply");
     }
     int n = dnsmsg_reply_set_edns(pkt, len, QUERY_REPLY_CAP, r, &q->q.edns, c->edns_packet_max);
+    if (n == ERR_FULL) {
+        /* A TCP answer within 11 bytes of 65,535 has no room for the OPT the client sent: it is
+         * relayed without one (RFC 6891 §7 lets a client cope with a reply without OPT) rather
+         * than lost to a SERVFAIL. Over UDP it is truncated below anyway. */
+        n = (int)len;
+    }
     if (n < 0) {
         query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
         return;
@@ -1215,7 +1225,6 @@ static void on_upstream_done(struct upstream_req *req, int status, const struct 
     struct query *q = DNSROUTE_CONTAINER_OF(req, struct query, up);
     (void)server_id;
     if (status < 0 || reply->len > QUERY_REPLY_CAP - 64) {
-        q->ctx->stats.servfail++;
         if (query_logging(q)) {
             query_log(q, "reply %s is %s", query_name(q),
                       status == ERR_TIMEOUT ? "SERVFAIL (timeout)" : "SERVFAIL");

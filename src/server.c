@@ -189,8 +189,8 @@ void server_flush(struct server *s)
     for (struct server_udp_sock *u = s->udp; u != NULL; u = u->next) {
         server_udp_flush(u);
     }
-    for (struct server_tcp_conn *c = s->conns; c != NULL; c = c->next) {
-        server_tcp_flush(c);
+    for (struct list_link *k = s->conns.first; k != NULL; k = k->next) {
+        server_tcp_flush(LIST_ENTRY(k, struct server_tcp_conn, link));
     }
 }
 

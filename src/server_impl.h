@@ -2,6 +2,7 @@
  * server_tcp.c. */
 #pragma once
 
+#include "dnsroute/list.h"
 #include "dnsroute/server.h"
 
 /* A queued UDP reply: bytes live in the socket's outbox arena. */
@@ -37,14 +38,19 @@ struct server_tcp_listener {
 
 struct server_tcp_conn {
     uv_tcp_t handle;
-    uv_timer_t idle;
+    uv_timer_t timer; /* the nearest of the idle, message and lifetime deadlines */
     struct server *owner;
-    struct server_tcp_conn *prev, *next;
+    struct list_link link; /* in s->conns: the most recently active first */
     union sockaddr_any peer, local;
-    uint8_t *buf; /* accumulator: 2-byte length + message, possibly several */
-    size_t len, cap;
-    uint32_t in_flight;    /* queries handed out and not yet replied/dropped */
-    uint32_t handles_open; /* handle + timer: freed when both closed */
+    struct server_frame in; /* received bytes: 2-byte lengths + messages */
+    uint64_t opened_ms;     /* accepted (loop time) */
+    uint64_t active_ms;     /* last complete message or answer: the idle timeout counts from it */
+    uint64_t partial_ms;    /* first byte of the message in progress (when partial) */
+    uint64_t round;         /* s->tcp_round when accepted: not evicted before its first read */
+    uint32_t in_flight;     /* queries handed out and not yet replied/dropped */
+    uint32_t handles_open;  /* handle + timer + writes: freed when all closed */
+    bool partial;           /* a message has started and is not complete */
+    bool draining;          /* lifetime over: no more queries read, closed once answered */
     bool reading;
     bool closing;
     bool dispatching; /* inside server_tcp_dispatch: replies may come synchronously */
@@ -62,7 +68,10 @@ struct server {
     void *cb_arg;
     struct server_udp_sock *udp;
     struct server_tcp_listener *tcp;
-    struct server_tcp_conn *conns;
+    struct list conns;   /* of server_tcp_conn: the most recently active first */
+    uint32_t tcp_active; /* connections not closing (the cap counts these) */
+    uv_idle_t tcp_evict; /* active while over the cap: evicts on the next loop turns */
+    uint64_t tcp_round;  /* loop turns seen by tcp_evict */
     struct server_stats stats;
     size_t udp_max; /* largest accepted query datagram */
     uint8_t *rx;    /* recvmmsg buffers, shared by all UDP sockets (one loop thread) */

@@ -38,6 +38,9 @@ typedef void server_query_cb(void *arg, const struct server_client *client, cons
 struct server_stats {
     uint64_t udp_received, udp_sent, udp_send_errors, udp_truncated_in;
     uint64_t tcp_accepted, tcp_rejected, tcp_queries, tcp_closed_idle;
+    uint64_t tcp_evicted;         /* closed at the cap to make room for a new connection */
+    uint64_t tcp_closed_slow;     /* a message not complete within its deadline */
+    uint64_t tcp_closed_lifetime; /* open longer than a connection may live */
     uint32_t tcp_open, tcp_open_max;
 };
 
@@ -71,5 +74,27 @@ void server_flush(struct server *s);
 /* True when replies are queued (the daemon's check handler flushes then). */
 bool server_has_pending(const struct server *s);
 
-/* Largest UDP query accepted (bigger datagrams are dropped, like dnsmasq). */
+/* Copies the listener counters. Call on the loop's own thread. */
 void server_get_stats(const struct server *s, struct server_stats *out);
+
+/* The TCP framing accumulator (RFC 1035 §4.2.2: a 2-byte length before each message; RFC 7766:
+ * pipelined messages, any split over reads). Pure: no I/O. Zero-initialise; the caller owns it. */
+struct server_frame {
+    uint8_t *buf;
+    size_t len, cap; /* bytes held; allocated */
+    size_t off;      /* start of the first message not yet returned by server_frame_next */
+};
+
+/* Makes room for at least want more bytes; *space and *space_len say where the next read goes. */
+void server_frame_reserve(struct server_frame *f, size_t want, uint8_t **space, size_t *space_len);
+/* Accounts n bytes just read into the space from server_frame_reserve. */
+void server_frame_commit(struct server_frame *f, size_t n);
+/* Returns 1 with the next complete message in *msg and *msg_len (valid until the next reserve or
+ * compact), 0 when the bytes held end inside a message (or its length), or ERR_MALFORMED when a
+ * length is shorter than a DNS header (RFC 7766 §8: the session ends). */
+int server_frame_next(struct server_frame *f, const uint8_t **msg, size_t *msg_len);
+/* Drops the bytes of the messages already returned. */
+void server_frame_compact(struct server_frame *f);
+/* True when the bytes held end inside the next message (or its length): a message in progress. */
+bool server_frame_is_partial(const struct server_frame *f);
+void server_frame_free(struct server_frame *f);

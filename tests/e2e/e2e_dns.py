@@ -8,11 +8,19 @@ packets. Standard library only; every wait is bounded.
                                               arrival order
   e2e_dns.py idle HOST PORT MAX_S             connect, send nothing; prints the seconds until the
                                               server closed ("open" if it did not within MAX_S)
-  e2e_dns.py half HOST PORT HOLD_S            connect, send half a message, hold it HOLD_S seconds
+  e2e_dns.py half HOST PORT HOLD_S            connect, send half a message; prints "closed S" when
+                                              the server closed it after S seconds, or "open"
   e2e_dns.py conns HOST PORT N HOLD_S         open N connections at once; after 0.5 s print one
                                               "open"/"closed" per connection; hold HOLD_S seconds
   e2e_dns.py raw udp|tcp HOST PORT HEX        send the bytes; prints "rcode=N flags=0xHHHH
                                               id=N len=N" of the reply or "none" (1 s wait)
+  e2e_dns.py tcpqueries HOST PORT N TIMEOUT_S N sequential TCP queries, a connection each;
+                                              prints "answered K of N"
+  e2e_dns.py flood HOST PORT MODE N DURATION_S
+                                              hold N connections: MODE idle (send nothing) or
+                                              slowloris (a query one byte per 0.5 s); idle+ and
+                                              slowloris+ reopen each one the server closes;
+                                              prints "opened N closed_by_server N" at the end
 """
 import socket
 import struct
@@ -81,11 +89,20 @@ def cmd_idle(host, port, max_s):
 
 
 def cmd_half(host, port, hold_s):
+    """Sends half a query and holds the connection; prints when the server closed it."""
     s = socket.create_connection((host, port), timeout=5)
     m = build_query(0x4242, "stuck.test")
     s.sendall(struct.pack("!H", len(m)) + m[: len(m) // 2])
+    t0 = time.monotonic()
     print("sent half", flush=True)
-    time.sleep(hold_s)
+    s.settimeout(hold_s)
+    try:
+        data = s.recv(1)
+        print(f"closed {time.monotonic() - t0:.1f}" if not data else "data", flush=True)
+    except socket.timeout:
+        print("open", flush=True)
+    except ConnectionResetError:
+        print(f"closed {time.monotonic() - t0:.1f}", flush=True)
     s.close()
 
 
@@ -103,6 +120,97 @@ def cmd_conns(host, port, n, hold_s):
             print("closed")
     sys.stdout.flush()
     time.sleep(hold_s)
+
+
+def cmd_tcpqueries(host, port, count, timeout_s):
+    """COUNT sequential TCP queries, each on a new connection; prints 'answered N of COUNT' and
+    how the others failed."""
+    answered, why = 0, {}
+    for i in range(count):
+        stage = "connect"
+        try:
+            s = socket.create_connection((host, port), timeout=timeout_s)
+            stage = "answer"
+            m = build_query(0x2000 + i, f"q{i}.flood.test")
+            s.sendall(struct.pack("!H", len(m)) + m)
+            (ln,) = struct.unpack("!H", recv_exact(s, 2))
+            r = recv_exact(s, ln)
+            s.close()
+            if struct.unpack("!H", r[:2])[0] == 0x2000 + i and r[3] & 15 == 0:
+                answered += 1
+                continue
+            err = "wrong reply"
+        except socket.timeout:
+            err = "timeout"
+        except (OSError, EOFError) as e:
+            err = type(e).__name__
+        key = f"{stage} {err}"
+        why[key] = why.get(key, 0) + 1
+    detail = ", ".join(f"{k}: {v}" for k, v in sorted(why.items()))
+    print(f"answered {answered} of {count}" + (f" ({detail})" if detail else ""), flush=True)
+
+
+def cmd_flood(mode, host, port, n, duration_s):
+    """Holds N connections to the server for DURATION seconds. mode idle: connect and send
+    nothing; slowloris: send a query one byte every 0.5 s; a "+" suffix (idle+, slowloris+)
+    reopens each connection the server closes. Prints 'opened N closed_by_server N' on SIGTERM
+    or at the end."""
+    reconnect = mode.endswith("+")
+    mode = mode.rstrip("+")
+    import selectors
+    import signal
+    sel = selectors.DefaultSelector()
+    stats = {"opened": 0, "closed": 0}
+    m = build_query(0x3333, "slow.flood.test")
+    framed = struct.pack("!H", len(m)) + m
+
+    def open_one():
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        s.setblocking(False)
+        try:
+            s.connect((host, port))
+        except BlockingIOError:
+            pass
+        except OSError:
+            s.close()
+            return
+        stats["opened"] += 1
+        sel.register(s, selectors.EVENT_READ, [0])
+
+    def report(*_):
+        print(f"opened {stats['opened']} closed_by_server {stats['closed']}", flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, report)
+    for _ in range(n):
+        open_one()
+    print("flooding", flush=True)
+    end = time.monotonic() + duration_s
+    next_drip = time.monotonic()
+    while time.monotonic() < end:
+        for key, _ in sel.select(timeout=0.1):
+            try:
+                data = key.fileobj.recv(512)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                stats["closed"] += 1
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+                if reconnect:
+                    open_one()
+        if mode == "slowloris" and time.monotonic() >= next_drip:
+            next_drip += 0.5
+            for key in list(sel.get_map().values()):
+                pos = key.data[0] % len(framed)
+                try:
+                    key.fileobj.send(framed[pos:pos + 1])
+                    key.data[0] += 1
+                except OSError:
+                    pass
+    report()
 
 
 def cmd_raw(proto, host, port, hexdata):
@@ -130,7 +238,12 @@ def cmd_raw(proto, host, port, hexdata):
 
 
 def main(argv):
-    cmd, host, port = argv[1], argv[2], int(argv[3]) if argv[1] != "raw" else 0
+    cmd = argv[1]
+    if cmd == "flood":
+        host, port = argv[2], int(argv[3])
+        cmd_flood(argv[4], host, port, int(argv[5]), float(argv[6]))
+        return
+    host, port = argv[2], int(argv[3]) if argv[1] != "raw" else 0
     if cmd == "pipeline":
         cmd_pipeline(host, port, argv[4:])
     elif cmd == "idle":
@@ -141,6 +254,8 @@ def main(argv):
         cmd_conns(host, port, int(argv[4]), float(argv[5]))
     elif cmd == "raw":
         cmd_raw(argv[2], argv[3], int(argv[4]), argv[5])
+    elif cmd == "tcpqueries":
+        cmd_tcpqueries(host, port, int(argv[4]), float(argv[5]))
     else:
         sys.exit("unknown command " + cmd)
 

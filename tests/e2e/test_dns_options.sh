@@ -63,6 +63,8 @@ if command -v ipset >/dev/null && ipset create s4 hash:ip 2>/dev/null; then
     ipset create s6 hash:ip family inet6
     echo "ipset=/set.test/s4,s6" >>"$E2E_TMP/dr.conf"
     have_ipset=1
+else
+    e2e_skip_part "ipset(8) missing or unusable: the filter-AAAA set check"
 fi
 e2e_start_dnsroute dr 5353 "$E2E_TMP/dr.conf" --user=root --pid-file=
 e2e_start_dnsmasq dm 5354 "$conf"

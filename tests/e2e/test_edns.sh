@@ -5,7 +5,9 @@
 # (clamped to [512, edns-packet-max], 512 without EDNS) gets TC; an upstream TC reaches the
 # client and dig's TCP retry gets the full answer. Also the c-ares 1.18.1 traps end to end: a
 # FORMERR without OPT does not switch EDNS off or corrupt later queries, and ~1000-byte UDP
-# answers arrive intact before and after it.
+# answers arrive intact before and after it. A TCP answer within 11 bytes of 65,535 (no room left
+# for the OPT an EDNS client asked for) is relayed without the OPT instead of SERVFAIL; every
+# SERVFAIL the daemon makes up counts in SIGUSR1's servfail.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
@@ -20,6 +22,8 @@ b25.test    A  big=25
 b40.test    A  big=40
 b64.test    A  big=64
 b100.test   A  big=100 notrunc
+abcdefghijkl.test AAAA big=2339 edns=none
+sf.test     A  drop
 *           A  a 10.0.0.2
 EOF2
 # -x: the query log carries each query's hex dump (to see the EDNS options).
@@ -93,4 +97,16 @@ e2e_assert_eq 0 "$(e2e_qlog_count up 'qname=(after[0-9]|b64)\.test\. .*edns=none
 # c-ares' EDNS fallback also cuts 11 bytes off the query: every query to upstream still parses.
 e2e_assert_eq 0 "$(e2e_qlog_count up 'bad=')" "no malformed query ever reached upstream"
 e2e_assert_eq 5.5.5.5 "$(e2e_short $DR tcx.test A)" "TC + TCP retry still works after FORMERRs"
+
+# --- 12 + 23 + 2339 * 28 = 65,527 bytes without OPT from upstream (over TCP after its TC): an EDNS
+# client over TCP gets it whole, without an OPT (adding one would pass 65,535).
+out=$(e2e_kdig $DR abcdefghijkl.test AAAA +tcp +bufsize=1232 +timeout=5)
+e2e_assert_match 'status: NOERROR' "$out" "65,527-byte TCP answer for an EDNS client: NOERROR (was SERVFAIL)"
+e2e_assert_eq 2339 "$(grep -c '^[^;].*IN[[:space:]]*AAAA' <<<"$out")" "all 2,339 records relayed"
+e2e_assert_no_match 'EDNS PSEUDOSECTION|OPT PSEUDOSECTION' "$out" "without the OPT that no longer fits"
+# --- servfail counts every SERVFAIL answered: here one upstream timeout.
+e2e_assert_eq SERVFAIL "$(e2e_rcode $DR sf.test A +time=8)" "silent upstream: SERVFAIL"
+e2e_signal dr USR1
+for ((i = 0; i < 100; i++)); do grep -q 'servfail' "$E2E_TMP/dr.err" && break; sleep 0.05; done
+e2e_assert_match 'servfail 1, ' "$(cat "$E2E_TMP/dr.err")" "SIGUSR1: the SERVFAIL counted"
 e2e_stop dr

@@ -18,6 +18,7 @@
 # The routers do not NAT, so the far server sees the client's own source address; it answers
 # every TCP connection and UDP datagram with that address (pr_echo.py). Counters in each router's
 # forward hook show which way a packet went and whether the reply was forwarded back.
+# e2e-timeout: 200
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
@@ -121,7 +122,9 @@ done
 # cnt ROUTER COUNTER: packets so far.
 cnt() { on "$1" nft list counter inet t "$2" | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
 
-e2e_spawn srv on net python3 "$ECHO" serve $PORT $CN4 $FOREIGN4 $CN6 $FOREIGN6
+# nsenter execs python3: the recorded pid is the server's own, so the cleanup ends it (a shell
+# function here would leave the server running after the test).
+e2e_spawn srv nsenter -t "${NS[net]}" -n python3 "$ECHO" serve $PORT $CN4 $FOREIGN4 $CN6 $FOREIGN6
 for ((i = 0; i < 100; i++)); do grep -q ready "$E2E_TMP/srv.err" 2>/dev/null && break; sleep 0.05; done
 grep -q ready "$E2E_TMP/srv.err" || e2e_fail "echo server did not start"
 
@@ -137,6 +140,25 @@ done
 e2e_ok "topology: both servers reachable, default route through vpn"
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+# Called by e2e_fail: what decides which way a packet went (conntrack entries with their marks,
+# the client's rules, routes and ruleset, the sets, each router's counters) and what the far
+# server saw.
+e2e_on_fail()
+{
+    local r
+    echo "-- conntrack -L (client)"
+    if command -v conntrack >/dev/null; then conntrack -L 2>&1; else echo "conntrack(8) not installed"; fi
+    echo "-- ip rule / ip -6 rule"; ip -4 rule; ip -6 rule
+    echo "-- routes (all tables)"; ip -4 route show table all; ip -6 route show table all
+    echo "-- nft list ruleset (client)"; nft list ruleset 2>&1
+    echo "-- iptables-save / ip6tables-save (client)"; iptables-save 2>&1; ip6tables-save 2>&1
+    echo "-- ipset list (client)"; ipset list 2>&1
+    for r in rvpn risp; do
+        echo "-- $r counters"; on $r nft list table inet t 2>&1 | grep -E 'counter|packets'
+    done
+    echo "-- the far server's log"; tail -n 20 "$E2E_TMP/srv.err" 2>&1
+}
 
 XCHG=0
 FROM=()     # where exchange runs its client: () = the client host, (on lan) = the LAN host

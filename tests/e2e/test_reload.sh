@@ -44,7 +44,7 @@ e2e_assert_match 'configuration reloaded' "$(cat "$E2E_TMP/dr.err")" "reload log
 # A broken configuration is refused; the running rules stay.
 printf '%s\n' no-resolv server=/route.test/127.0.0.2 bogus-option=1 >"$conf"
 e2e_signal dr HUP
-sleep 0.5
+e2e_wait_log dr 'reload failed'
 e2e_assert_match 'reload failed, keeping the running configuration: .*bad option at line 3' \
     "$(cat "$E2E_TMP/dr.err")" "broken reload logged with file and line"
 for _ in 1 2 3 4; do
@@ -53,9 +53,11 @@ done
 e2e_alive dr || e2e_fail "daemon died on a broken reload"
 
 e2e_signal dr USR1
-sleep 0.3
+e2e_wait_log dr 'reloads [0-9]+, failed'
 e2e_assert_match 'queries forwarded [0-9]+, queries answered locally [0-9]+' \
     "$(cat "$E2E_TMP/dr.err")" "SIGUSR1 statistics"
+e2e_assert_match 'reloads 2, failed 1; last failure: dnsroute: bad option at line 3 of ' \
+    "$(cat "$E2E_TMP/dr.err")" "SIGUSR1: reloads and failures counted, with the last failure's reason"
 e2e_assert_match 'server 127.0.0.3#53: queries sent [1-9]' "$(cat "$E2E_TMP/dr.err")" \
     "per-server statistics"
 e2e_stop dr

@@ -88,6 +88,23 @@ static void test_sockaddr_equal(void)
     CHECK(!sockaddr_equal_ip(&a, &c));
 }
 
+/* The descriptor number open on path (-1 if none), from /proc/self/fd. */
+static int fd_open_on(const char *path)
+{
+    for (int fd = 0; fd < 1024; fd++) {
+        char link[64], target[512];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            if (strcmp(target, path) == 0) {
+                return fd;
+            }
+        }
+    }
+    return -1;
+}
+
 static void test_log_file_and_levels(void)
 {
     char path[] = "/tmp/dnsroute-test-log-XXXXXX";
@@ -112,10 +129,15 @@ static void test_log_file_and_levels(void)
     /* Rotation: the file is moved away, log_reopen creates a new one. */
     char moved[64];
     snprintf(moved, sizeof(moved), "%s.1", path);
+    int before = fd_open_on(path);
+    CHECK(before > 2);
     CHECK_INT_EQ(rename(path, moved), 0);
     CHECK_INT_EQ(log_reopen(), 0);
     log_info("after");
     CHECK_INT_EQ(access(path, F_OK), 0);
+    /* Worker threads may be writing: the new file takes the old descriptor's number. */
+    CHECK_INT_EQ(fd_open_on(path), before);
+    CHECK_INT_EQ(fd_open_on(moved), -1);
     CHECK_INT_EQ(log_open(LOG_SINK_STDERR, NULL, 0, false), 0);
     CHECK(log_open(LOG_SINK_FILE, "/nonexistent-dir/x.log", 0, false) < 0);
     unlink(path);

@@ -371,6 +371,36 @@ static void test_missing_files(void)
     conf_deinit(&c);
 }
 
+/* conf-file=/dev/null is an empty file (NetworkManager passes it; dnsmasq accepts it); a FIFO,
+ * /dev/zero and other non-regular files are refused at once (exit 3) instead of blocking in open
+ * or reading forever; a directory reads as empty, as in dnsmasq; a FIFO as servers-file is logged
+ * and skipped like a missing one (dnsmasq 2.90 starts without it, exit 0). */
+static void test_non_regular_files(void)
+{
+    struct conf c;
+    struct conf_error err;
+    CHECK_INT_EQ(load(&c, &err, "-C", "/dev/null", "-R", NULL), 0);
+    conf_deinit(&c);
+    CHECK_INT_EQ(load_text(&c, &err, "no-resolv\nconf-file=/dev/null\nconf-file=/tmp\n"), 0);
+    conf_deinit(&c);
+    CHECK(load(&c, &err, "-C", "/dev/zero", "-R", NULL) < 0);
+    CHECK_STR_EQ(err.message, "dnsroute: cannot read /dev/zero: not a regular file");
+    CHECK_INT_EQ(err.exit_code, 3);
+    const char *fifo = write_file("fifo", "");
+    CHECK_INT_EQ(unlink(fifo), 0);
+    CHECK_INT_EQ(mkfifo(fifo, 0600), 0);
+    char text[512], msg[600];
+    (void)snprintf(text, sizeof(text), "no-resolv\nconf-file=%s\n", fifo);
+    CHECK(load_text(&c, &err, text) < 0);
+    (void)snprintf(msg, sizeof(msg), "dnsroute: cannot read %s: not a regular file", fifo);
+    CHECK_STR_EQ(err.message, msg);
+    CHECK_INT_EQ(err.exit_code, 3);
+    (void)snprintf(text, sizeof(text), "no-resolv\nservers-file=%s\n", fifo);
+    CHECK_INT_EQ(load_text(&c, &err, text), 0);
+    conf_deinit(&c);
+    CHECK_INT_EQ(unlink(fifo), 0);
+}
+
 /* Includes are read inline; one (dev, inode) is read once; errors name the inner file. */
 static void test_includes(void)
 {
@@ -991,6 +1021,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_cmdline_errors),
     CHECK_CASE(test_large_types),
     CHECK_CASE(test_missing_files),
+    CHECK_CASE(test_non_regular_files),
     CHECK_CASE(test_includes),
     CHECK_CASE(test_stdin_once),
     CHECK_CASE(test_conf_dir),
