@@ -704,6 +704,9 @@ static int load(struct conf_loader *l, int argc, char *const argv[], const char 
     if (!l->c->no_resolv) {
         read_resolv(l);
     }
+    if (conf_localrec_finish(l) < 0) {
+        return fail_hard(l, l->exit_code, "%s", l->msg);
+    }
     if (domtree_finish(l->c->tree) < 0) {
         return fail_hard(l, CONF_EXIT_NOMEM, "could not build the domain table");
     }
@@ -774,5 +777,7 @@ void conf_deinit(struct conf *c)
     if (c->tree != NULL) {
         domtree_free(c->tree);
     }
+    localrec_free(c->localrec);
+    free(c->mx_target);
     memset(c, 0, sizeof(*c));
 }

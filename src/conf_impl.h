@@ -126,3 +126,17 @@ int conf_opt_bogus_nxdomain(struct conf_loader *l, char *arg);
 /* Handlers of the local-name options (conf_hosts.c). */
 int conf_opt_addn_hosts(struct conf_loader *l, char *arg);
 int conf_opt_domain(struct conf_loader *l, char *arg);
+/* Handlers of the local record options (conf_localrec.c), used by the option table. */
+int conf_opt_mx_host(struct conf_loader *l, char *arg);
+int conf_opt_mx_target(struct conf_loader *l, char *arg);
+int conf_opt_selfmx(struct conf_loader *l, char *arg);
+int conf_opt_localmx(struct conf_loader *l, char *arg);
+int conf_opt_no_ident(struct conf_loader *l, char *arg);
+int conf_opt_ptr_record(struct conf_loader *l, char *arg);
+int conf_opt_txt_record(struct conf_loader *l, char *arg);
+int conf_opt_srv_host(struct conf_loader *l, char *arg);
+int conf_opt_naptr_record(struct conf_loader *l, char *arg);
+int conf_opt_dns_rr(struct conf_loader *l, char *arg);
+int conf_opt_caa_record(struct conf_loader *l, char *arg);
+/* Finishes the local record store at the end of a load (CHAOS names, MX defaults, index). */
+int conf_localrec_finish(struct conf_loader *l);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon_impl.h"
+#include "dnsroute/cache.h"
 #include "dnsroute/conf.h"
 #include "dnsroute/err.h"
 #include "dnsroute/log.h"
@@ -243,6 +244,43 @@ static void daemon_log_stats(struct daemon *d)
     log_info("reloads %llu, failed %llu; last failure: %s", (unsigned long long)d->reloads,
              (unsigned long long)d->reload_failures,
              d->reload_error[0] != '\0' ? d->reload_error : "none");
+}
+
+/* The CHAOS statistics names (dnsmasq cache_make_stat), summed over the workers under the lock
+ * that guards their generations; called on a worker's loop thread. */
+void daemon_chaos_counters(void *arg, struct localrec_counters *out)
+{
+    struct daemon *d = arg;
+    struct query_stats s;
+    struct cache_stats cs;
+    memset(&s, 0, sizeof(s));
+    memset(&cs, 0, sizeof(cs));
+    if (d->cache.cache != NULL) {
+        cache_get_stats(d->cache.cache, &cs); /* the cache locks its own shards */
+    }
+    uv_mutex_lock(&d->lock);
+    for (unsigned i = 0; i < d->nworkers; i++) {
+        query_stats_add(&s, &d->workers[i].queries.stats);
+    }
+    const struct conf *c = d->workers[0].gens[0]->conf;
+    out->cachesize = c->cache_size;
+    out->insertions = (uint32_t)cs.inserts;
+    out->evictions = (uint32_t)cs.evictions;
+    out->misses = (uint32_t)s.forwarded;
+    out->hits = (uint32_t)(s.answered_locally + s.cache_hits);
+    for (size_t k = 0; k < c->server_count && out->server_count < out->server_cap; k++) {
+        struct localrec_server_stat *line = &out->servers[out->server_count++];
+        memset(line, 0, sizeof(*line));
+        sockaddr_format(&c->servers[k].addr, false, line->addr, sizeof(line->addr));
+        line->port = sockaddr_port(&c->servers[k].addr);
+        for (unsigned i = 0; i < d->nworkers; i++) {
+            struct upstream_server_stats st;
+            upstream_get_stats(d->workers[i].gens[0]->upstream, (uint32_t)k, &st);
+            line->queries += (uint32_t)st.sent;
+            line->failed += (uint32_t)st.failed;
+        }
+    }
+    uv_mutex_unlock(&d->lock);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)

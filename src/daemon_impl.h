@@ -74,6 +74,8 @@ struct daemon {
 };
 
 /* daemon.c */
+/* query_ctx.counters: the CHAOS statistics (arg is the daemon), summed over the workers. */
+void daemon_chaos_counters(void *arg, struct localrec_counters *out);
 /* Loads the configuration: command line, files, then the D-Bus servers. NULL with err filled on
  * failure. */
 struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err);

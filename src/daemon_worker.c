@@ -211,6 +211,8 @@ void daemon_worker_post(struct daemon_worker *w, struct daemon_conf *dc, bool st
 void daemon_worker_start(struct daemon_worker *w)
 {
     query_ctx_init(&w->queries, &w->loop, w->server, w->gens[0], &w->d->cache);
+    w->queries.counters = daemon_chaos_counters;
+    w->queries.counters_arg = w->d;
     uv_check_init(&w->loop, &w->flush);
     uv_check_start(&w->flush, on_check);
     uv_timer_init(&w->loop, &w->recheck);

@@ -129,8 +129,9 @@ static void builder_owner(struct dnsmsg_builder *b, const uint8_t *owner, size_t
 }
 
 /* Writes the fixed part of an RR and returns the offset of its rdlength, or 0 on failure. */
-static size_t builder_rr_head(struct dnsmsg_builder *b, enum dnsmsg_section section,
-                              const uint8_t *owner, size_t owner_len, uint16_t type, uint32_t ttl_s)
+static size_t builder_rr_head_class(struct dnsmsg_builder *b, enum dnsmsg_section section,
+                                    const uint8_t *owner, size_t owner_len, uint16_t type,
+                                    uint16_t rclass, uint32_t ttl_s)
 {
     size_t start = b->len;
     if (!builder_enter(b, section)) {
@@ -138,7 +139,7 @@ static size_t builder_rr_head(struct dnsmsg_builder *b, enum dnsmsg_section sect
     }
     builder_owner(b, owner, owner_len);
     builder_u16(b, type);
-    builder_u16(b, DNSMSG_CLASS_IN);
+    builder_u16(b, rclass);
     builder_u32(b, ttl_s);
     builder_u16(b, 0);
     if (b->err != 0) {
@@ -146,6 +147,12 @@ static size_t builder_rr_head(struct dnsmsg_builder *b, enum dnsmsg_section sect
         return 0;
     }
     return b->len - 2;
+}
+
+static size_t builder_rr_head(struct dnsmsg_builder *b, enum dnsmsg_section section,
+                              const uint8_t *owner, size_t owner_len, uint16_t type, uint32_t ttl_s)
+{
+    return builder_rr_head_class(b, section, owner, owner_len, type, DNSMSG_CLASS_IN, ttl_s);
 }
 
 /* Patches the rdlength at rdlen_off now that the rdata ends at b->len. */
@@ -160,7 +167,20 @@ void dnsmsg_builder_add_rr(struct dnsmsg_builder *b, enum dnsmsg_section section
                            const uint8_t *owner, size_t owner_len, uint16_t type, uint32_t ttl_s,
                            const uint8_t *rdata, size_t rdlen)
 {
-    size_t rdlen_off = builder_rr_head(b, section, owner, owner_len, type, ttl_s);
+    dnsmsg_builder_add_rr_class(b, section, owner, owner_len, type, DNSMSG_CLASS_IN, ttl_s, rdata,
+                                rdlen);
+}
+
+void dnsmsg_builder_add_rr_class(struct dnsmsg_builder *b, enum dnsmsg_section section,
+                                 const uint8_t *owner, size_t owner_len, uint16_t type,
+                                 uint16_t rclass, uint32_t ttl_s, const uint8_t *rdata,
+                                 size_t rdlen)
+{
+    if (rdlen > UINT16_MAX) {
+        builder_fail(b, ERR_FULL);
+        return;
+    }
+    size_t rdlen_off = builder_rr_head_class(b, section, owner, owner_len, type, rclass, ttl_s);
     if (rdlen_off != 0) {
         builder_put(b, rdata, rdlen);
         builder_rr_end(b, rdlen_off);

@@ -18,6 +18,7 @@
 #include "dnsroute/err.h"
 #include "dnsroute/hash.h"
 #include "dnsroute/ifaddr.h"
+#include "dnsroute/localrec.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
@@ -260,6 +261,84 @@ static void query_send_local(struct query *q, const struct dnsmsg_local *a)
     query_send(q, out, (size_t)len);
 }
 
+/* ---- Local records and CHAOS names (dnsmasq answer_request: before any routing). */
+
+static void on_records_counters(void *arg, struct localrec_counters *out)
+{
+    struct query *q = arg;
+    if (q->ctx->counters != NULL) {
+        q->ctx->counters(q->ctx->counters_arg, out);
+    }
+}
+
+static void on_records_log(void *arg, const char *name, uint16_t type)
+{
+    struct query *q = arg;
+    if (query_logging(q)) {
+        char tbuf[DNSMSG_TYPE_NAME_MAX];
+        query_log(q, "config %s is <%s>", name[0] ? name : ".", dnsmsg_type_name(type, tbuf));
+    }
+}
+
+/* Header flags and rcode of a local record answer, then our OPT when the client sent one. */
+static int query_records_finish(struct query *q, struct dnsmsg_builder *b, size_t limit,
+                                const struct localrec_answer *a)
+{
+    size_t opt = q->q.edns.present ? DNSMSG_OPT_FIXED_LEN : 0;
+    if (dnsmsg_builder_finish(b) < 0) {
+        /* Too big for the client: TC and every section empty (dnsmasq 2.92+). */
+        dnsmsg_builder_init_reply(b, b->buf, limit - opt, &q->q, DNSMSG_RCODE_NOERROR,
+                                  DNSMSG_FLAG_TC);
+    }
+    b->cap = limit;
+    if (q->q.edns.present) {
+        dnsmsg_builder_add_opt(b, q->gen->conf->edns_packet_max, q->q.edns.do_bit);
+    }
+    int len = dnsmsg_builder_finish(b);
+    if (len > 0) {
+        dnsmsg_set_rcode(b->buf, a->nxdomain ? DNSMSG_RCODE_NXDOMAIN
+                                 : a->notimp ? DNSMSG_RCODE_NOTIMP
+                                             : DNSMSG_RCODE_NOERROR);
+        dnsmsg_set_flags(b->buf, a->not_auth ? 0 : DNSMSG_FLAG_AA, 0);
+    }
+    return len;
+}
+
+/* ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr and the CHAOS
+ * names. Returns false when they do not answer the query (it goes on to be routed). */
+static bool query_answer_records(struct query *q)
+{
+    const struct conf *c = q->gen->conf;
+    uint8_t *out = query_scratch(q->ctx);
+    size_t limit = q->udp_limit != 0 ? q->udp_limit : QUERY_REPLY_CAP;
+    size_t opt = q->q.edns.present ? DNSMSG_OPT_FIXED_LEN : 0;
+    struct dnsmsg_builder b;
+    dnsmsg_builder_init_reply(&b, out, limit - opt, &q->q, DNSMSG_RCODE_NOERROR, 0);
+    struct localrec_answer a = {.b = &b,
+                                .name = q->key,
+                                .name_len = q->key_len,
+                                .qtype = q->q.qtype,
+                                .qclass = q->q.qclass,
+                                .ttl_s = c->local_ttl_s};
+    struct localrec_hooks h = {.arg = q, .counters = on_records_counters, .log = on_records_log};
+    localrec_answer(c->localrec, &a, &h);
+    if (!a.answered) {
+        return false;
+    }
+    if (a.notimp && query_logging(q)) {
+        query_log(q, "config %s is %s", query_name(q), "NOTIMP");
+    }
+    int len = query_records_finish(q, &b, limit, &a);
+    q->ctx->stats.answered_locally++;
+    if (len < 0) {
+        server_drop(q->ctx->server, &q->client);
+        query_end(q);
+        return true;
+    }
+    query_send(q, out, (size_t)len);
+    return true;
+}
+
 /* A name of the hosts data, or above one (dnsmasq check_for_local_domain): local= answers it
  * NOERROR, no data. */
 static bool query_is_local_name(const struct query *q)
@@ -267,6 +346,14 @@ static bool query_is_local_name(const struct query *q)
     const struct hosts *h = q->gen->conf->hosts;
     return h != NULL &&
            (hosts_has_name(h, q->key, q->key_len) || hosts_has_below(h, q->key, q->key_len));
+}
+
+/* dnsmasq check_for_local_domain: a name that has local records, hosts names or names below
+ * either exists, so local=/ and domain-needed answer it NODATA rather than NXDOMAIN. */
+static bool query_name_is_local(const struct query *q)
+{
+    return localrec_has_name_at_or_below(q->gen->conf->localrec, q->key, q->key_len) ||
+           query_is_local_name(q);
 }
 
 /* address=, local=, and REFUSED for names without a server (dnsmasq make_local_answer). */
@@ -297,13 +384,10 @@ static void query_answer_local(struct query *q)
         }
         break;
     case DOMTREE_NXDOMAIN:
-        if (query_is_local_name(q)) {
-            a.rcode = DNSMSG_RCODE_NOERROR; /* dnsmasq: a name known locally exists */
-            break;
-        }
-        a.rcode = DNSMSG_RCODE_NXDOMAIN;
+        a.rcode = query_name_is_local(q) ? DNSMSG_RCODE_NOERROR : DNSMSG_RCODE_NXDOMAIN;
         if (query_logging(q)) {
-            query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
+            query_log(q, "config %s is %s", query_name(q),
+                      a.rcode == DNSMSG_RCODE_NXDOMAIN ? "NXDOMAIN" : "NODATA");
         }
         break;
     default:
@@ -724,6 +808,12 @@ static void query_forward(struct query *q)
 static void query_route(struct query *q)
 {
     const struct conf *c = q->gen->conf;
+    /* Local records first, as dnsmasq's answer_request; the check costs one lookup and writes
+     * nothing, so the scratch buffer is free for the cache fetch below. */
+    if (localrec_may_answer(c->localrec, q->key, q->key_len, q->q.qtype, q->q.qclass) &&
+        query_answer_records(q)) {
+        return;
+    }
     struct cache_hit hit;
     struct query_cached m;
     bool cached = query_cache_fetch(q, &hit, &m);
@@ -743,11 +833,13 @@ static void query_route(struct query *q)
      * bogus-priv it answers before "no server" (REFUSED). */
     bool addr_qtype = q->q.qtype == DNSMSG_TYPE_A || q->q.qtype == DNSMSG_TYPE_AAAA;
     if (c->domain_needed && addr_qtype && query_is_dotless(q)) {
+        uint8_t rcode = query_name_is_local(q) ? DNSMSG_RCODE_NOERROR : DNSMSG_RCODE_NXDOMAIN;
         if (query_logging(q)) {
-            query_log(q, "config %s is %s", query_name(q), "NXDOMAIN");
+            query_log(q, "config %s is %s", query_name(q),
+                      rcode == DNSMSG_RCODE_NXDOMAIN ? "NXDOMAIN" : "NODATA");
         }
         q->ctx->stats.answered_locally++;
-        query_answer_rcode(q, DNSMSG_RCODE_NXDOMAIN);
+        query_answer_rcode(q, rcode);
         return;
     }
     if (c->bogus_priv && !q->route.domain_specific && query_is_private_ptr(q)) {

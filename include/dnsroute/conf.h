@@ -14,6 +14,7 @@
 
 #include "dnsroute/domtree.h"
 #include "dnsroute/hosts.h"
+#include "dnsroute/localrec.h"
 #include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
 
@@ -168,6 +169,12 @@ struct conf {
     size_t explain_count;
     bool info_only;  /* --help or --version was printed to stdout: exit 0 at once */
     char *dbus_name; /* enable-dbus[=NAME]: the bus name to own; NULL: no D-Bus */
+
+    /* Local records (ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr)
+     * and the CHAOS names; never NULL after conf_load. */
+    struct localrec *localrec;
+    char *mx_target; /* mx-target=, NULL when not given */
+    bool selfmx, localmx, no_ident;
 
     struct domtree *tree; /* every server/local/address/ipset/nftset rule */
     size_t warnings;      /* number of "ignored option" warnings printed */

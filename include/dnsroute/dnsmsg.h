@@ -333,6 +333,11 @@ void dnsmsg_builder_init_reply(struct dnsmsg_builder *b, uint8_t *buf, size_t ca
 void dnsmsg_builder_add_rr(struct dnsmsg_builder *b, enum dnsmsg_section section,
                            const uint8_t *owner, size_t owner_len, uint16_t type, uint32_t ttl_s,
                            const uint8_t *rdata, size_t rdlen);
+/* The same with a class other than IN (CHAOS TXT records). */
+void dnsmsg_builder_add_rr_class(struct dnsmsg_builder *b, enum dnsmsg_section section,
+                                 const uint8_t *owner, size_t owner_len, uint16_t type,
+                                 uint16_t rclass, uint32_t ttl_s, const uint8_t *rdata,
+                                 size_t rdlen);
 /* A or AAAA by address length (4 or 16), class IN. */
 void dnsmsg_builder_add_addr(struct dnsmsg_builder *b, enum dnsmsg_section section,
                              const uint8_t *owner, size_t owner_len, uint32_t ttl_s,

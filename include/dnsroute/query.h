@@ -76,6 +76,10 @@ struct query_ctx {
     struct ifaddr_table *ifaddrs;  /* local subnets for --local-service, opened on first use */
     bool nonlocal_logged;          /* "ignoring query from non-local network" is logged once */
     uint32_t hosts_rotate;         /* round robin over a hosts name's addresses */
+    /* The daemon's statistics for the CHAOS names (cachesize.bind, hits.bind, ...), summed
+     * over every worker; NULL reads zeros. Runs on this worker's loop thread. */
+    void (*counters)(void *arg, struct localrec_counters *out);
+    void *counters_arg;
 };
 
 /* Sets up ctx (caller-owned) for a loop and a listener set; gen is the current generation;
