@@ -232,14 +232,9 @@ static void query_send(struct query *q, const uint8_t *pkt, size_t len)
     query_end(q);
 }
 
-/* Answers with an rcode only; every SERVFAIL the daemon makes up is counted here. */
-static void query_answer_rcode(struct query *q, uint8_t rcode)
+/* Sends a reply built in out, or drops the query when building failed (len < 0: it did not fit). */
+static void query_send_built(struct query *q, const uint8_t *out, int len)
 {
-    if (rcode == DNSMSG_RCODE_SERVFAIL) {
-        q->ctx->stats.servfail++;
-    }
-    uint8_t *out = query_scratch(q->ctx);
-    int len = dnsmsg_write_rcode(out, QUERY_REPLY_CAP, &q->q, rcode, q->gen->conf->edns_packet_max);
     if (len < 0) {
         server_drop(q->ctx->server, &q->client);
         query_end(q);
@@ -248,17 +243,23 @@ static void query_answer_rcode(struct query *q, uint8_t rcode)
     query_send(q, out, (size_t)len);
 }
 
+/* Answers with an rcode only; every SERVFAIL the daemon makes up is counted here. */
+static void query_answer_rcode(struct query *q, uint8_t rcode)
+{
+    if (rcode == DNSMSG_RCODE_SERVFAIL) {
+        q->ctx->stats.servfail++;
+    }
+    uint8_t *out = query_scratch(q->ctx);
+    int len = dnsmsg_write_rcode(out, QUERY_REPLY_CAP, &q->q, rcode, q->gen->conf->edns_packet_max);
+    query_send_built(q, out, len);
+}
+
 static void query_send_local(struct query *q, const struct dnsmsg_local *a)
 {
     q->ctx->stats.answered_locally++;
     uint8_t *out = query_scratch(q->ctx);
     int len = dnsmsg_write_local(out, QUERY_REPLY_CAP, &q->q, a);
-    if (len < 0) {
-        server_drop(q->ctx->server, &q->client);
-        query_end(q);
-        return;
-    }
-    query_send(q, out, (size_t)len);
+    query_send_built(q, out, len);
 }
 
 /* ---- Local records and CHAOS names (dnsmasq answer_request: before any routing). */
@@ -330,12 +331,7 @@ static bool query_answer_records(struct query *q)
     }
     int len = query_records_finish(q, &b, limit, &a);
     q->ctx->stats.answered_locally++;
-    if (len < 0) {
-        server_drop(q->ctx->server, &q->client);
-        query_end(q);
-        return true;
-    }
-    query_send(q, out, (size_t)len);
+    query_send_built(q, out, len);
     return true;
 }
 
@@ -574,12 +570,7 @@ static bool query_answer_hosts_ptr(struct query *q)
         dnsmsg_builder_add_opt(&b, c->edns_packet_max, q->q.edns.do_bit);
     }
     int len = dnsmsg_builder_finish(&b);
-    if (len < 0) {
-        server_drop(q->ctx->server, &q->client);
-        query_end(q);
-        return true;
-    }
-    query_send(q, out, (size_t)len);
+    query_send_built(q, out, len);
     return true;
 }
 
