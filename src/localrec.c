@@ -527,7 +527,9 @@ static void add_name_rr(struct localrec_answer *a, uint16_t type, const uint8_t 
                         size_t head_len, const char *target)
 {
     uint8_t rdata[1024];
-    memcpy(rdata, head, head_len);
+    if (head_len != 0) { /* head is NULL for a bare name (memcpy must not get NULL) */
+        memcpy(rdata, head, head_len);
+    }
     size_t n = localrec_name_to_wire(target, rdata + head_len, sizeof(rdata) - head_len);
     if (n == 0) {
         a->b->err = a->b->err ? a->b->err : ERR_FULL;
