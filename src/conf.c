@@ -621,7 +621,31 @@ static void loader_deinit(struct conf_loader *l)
     free(l->setlist_index.slots);
 }
 
-static int load(struct conf_loader *l, int argc, char *const argv[])
+/* The servers set over D-Bus, as server= lines (dnsmasq keeps them across SIGHUP: they are
+ * marked SERV_FROM_DBUS and replaced only by the next SetServers* call). */
+static int apply_dbus_servers(struct conf_loader *l, const char *const *lines, size_t count)
+{
+    l->from_dbus = true;
+    for (size_t i = 0; i < count; i++) {
+        char buf[CONF_LINE_MAX];
+        if (strlen(lines[i]) >= sizeof(buf)) {
+            return fail_hard(l, CONF_EXIT_BADCONF, "line too long in D-Bus server '%.64s...'",
+                             lines[i]);
+        }
+        strcpy(buf, lines[i]);
+        if (conf_opt_server(l, buf) < 0) {
+            /* dnsmasq's D-Bus wording; the address is what follows the domains. */
+            const char *addr = strrchr(lines[i], '/');
+            return fail_hard(l, CONF_EXIT_BADCONF, "Invalid IP address '%s': %s",
+                             addr != NULL ? addr + 1 : lines[i], l->msg);
+        }
+    }
+    l->from_dbus = false;
+    return 0;
+}
+
+static int load(struct conf_loader *l, int argc, char *const argv[], const char *const *dbus,
+                size_t dbus_count)
 {
     if (read_cmdline(l, argc, argv) < 0) {
         return -1;
@@ -635,6 +659,9 @@ static int load(struct conf_loader *l, int argc, char *const argv[])
     }
     if (l->c->servers_file != NULL) {
         read_servers_file(l);
+    }
+    if (apply_dbus_servers(l, dbus, dbus_count) < 0) {
+        return -1;
     }
     if (!l->c->no_resolv) {
         read_resolv(l);
@@ -652,11 +679,17 @@ static int load(struct conf_loader *l, int argc, char *const argv[])
 
 int conf_load(struct conf *c, int argc, char *const argv[], struct conf_error *err)
 {
+    return conf_load_dbus(c, argc, argv, NULL, 0, err);
+}
+
+int conf_load_dbus(struct conf *c, int argc, char *const argv[], const char *const *dbus_servers,
+                   size_t dbus_server_count, struct conf_error *err)
+{
     struct conf_loader l;
     memset(err, 0, sizeof(*err));
     set_defaults(c);
     loader_init(&l, c, err);
-    int rc = load(&l, argc, argv);
+    int rc = load(&l, argc, argv, dbus_servers, dbus_server_count);
     loader_deinit(&l);
     if (rc < 0) {
         conf_deinit(c);
@@ -690,6 +723,7 @@ void conf_deinit(struct conf *c)
     free(c->user);
     free(c->group);
     free(c->pid_file);
+    free(c->dbus_name);
     free_strings(c->explain_names, c->explain_count);
     if (c->tree != NULL) {
         domtree_free(c->tree);

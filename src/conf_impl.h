@@ -66,6 +66,7 @@ struct conf_loader {
     const char *file; /* file being read, NULL on the command line */
     unsigned line;
     bool servers_only; /* reading servers-file: only server=/rev-server= */
+    bool from_dbus;    /* applying servers set over D-Bus */
     bool stdin_read;
     bool resolv_is_default; /* resolv_files still holds only the built-in default */
     char *main_conffile;    /* first -C of the command line (replaces /etc/dnsmasq.conf) */

@@ -140,6 +140,13 @@ static int opt_no_resolv(struct conf_loader *l, char *arg)
     return 0;
 }
 
+static int opt_clear_on_reload(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->clear_on_reload = true;
+    return 0;
+}
+
 static int opt_no_negcache(struct conf_loader *l, char *arg)
 {
     (void)arg;
@@ -234,6 +241,17 @@ static int opt_group(struct conf_loader *l, char *arg)
 static int opt_pid_file(struct conf_loader *l, char *arg)
 {
     set_string(&l->c->pid_file, arg);
+    return 0;
+}
+
+/* enable-dbus[=NAME]: own NAME (default uk.org.thekelleys.dnsmasq) on the system bus. */
+static int opt_enable_dbus(struct conf_loader *l, char *arg)
+{
+    if (arg != NULL) {
+        conf_unhide(arg);
+    }
+    free(l->c->dbus_name);
+    l->c->dbus_name = mem_strdup(arg != NULL && *arg != '\0' ? arg : "uk.org.thekelleys.dnsmasq");
     return 0;
 }
 
@@ -640,7 +658,7 @@ const struct conf_option conf_options[] = {
     {"txt-record", 'Y', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"caa-record", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dns-rr", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"enable-dbus", '1', CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
+    {"enable-dbus", '1', CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, opt_enable_dbus},
     {"enable-ubus", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"bootp-dynamic", '3', CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-mac", '4', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
@@ -651,7 +669,7 @@ const struct conf_option conf_options[] = {
     {"leasefile-ro", '9', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"script-on-renewal", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"dns-forward-max", '0', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_dns_forward_max},
-    {"clear-on-reload", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"clear-on-reload", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_clear_on_reload},
     {"dhcp-ignore-names", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"enable-tftp", 0, CONF_ARG_OPTIONAL, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"tftp-secure", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},

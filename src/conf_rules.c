@@ -146,6 +146,7 @@ static int parse_server_spec(struct conf_loader *l, char *spec, struct rule_set 
     struct conf_server s;
     memset(&s, 0, sizeof(s));
     s.from_servers_file = l->servers_only;
+    s.from_dbus = l->from_dbus;
     char *source = conf_split(spec, '@');
     if (source != NULL && parse_source(l, source, &s) < 0) {
         return -1;

@@ -24,10 +24,11 @@
 #include "dnsroute/server.h"
 #include "dnsroute/upstream.h"
 
-static struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
+struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
 {
     struct daemon_conf *dc = mem_calloc(1, sizeof(*dc));
-    if (conf_load(&dc->conf, d->argc, d->argv, err) < 0) {
+    if (conf_load_dbus(&dc->conf, d->argc, d->argv, (const char *const *)d->dbus_servers,
+                       d->dbus_server_count, err) < 0) {
         free(dc);
         return NULL;
     }
@@ -86,6 +87,7 @@ static void daemon_reload_warn_fixed(const struct conf *old, const struct conf *
         {"group", daemon_str_differs(old->group, c->group)},
         {"pid-file", daemon_str_differs(old->pid_file, c->pid_file)},
         {"log-facility", daemon_str_differs(old->log_facility, c->log_facility)},
+        {"enable-dbus", daemon_str_differs(old->dbus_name, c->dbus_name)},
     };
     for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(fixed); i++) {
         if (fixed[i].changed) {
@@ -109,8 +111,17 @@ static void daemon_reload(struct daemon *d)
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
     daemon_reload_warn_fixed(d->workers[0].gens[0]->conf, &dc->conf);
+    daemon_adopt(d, dc);
+}
+
+void daemon_adopt(struct daemon *d, struct daemon_conf *dc)
+{
     /* Unlike dnsmasq the cache is kept: its keys carry the route they were fetched through, so
-     * names whose upstreams changed miss and are fetched again (query.c). */
+     * names whose upstreams changed miss and are fetched again (query.c). clear-on-reload
+     * empties it, as dnsmasq does on new D-Bus servers. */
+    if (dc->conf.clear_on_reload) {
+        daemon_cache_clear(d);
+    }
     /* One reference per worker; each releases its own once adopted (or refused). */
     atomic_fetch_add(&dc->users, d->nworkers);
     for (unsigned i = 0; i < d->nworkers; i++) {
@@ -297,6 +308,12 @@ static int daemon_start_detached(struct daemon *d, const struct conf *c, char *e
         }
         d->pid_file = mem_strdup(c->pid_file); /* the start-up configuration goes away */
     }
+    /* The bus checks our credentials when we connect: connect while still root, as dnsmasq. */
+    rc = daemon_dbus_start(d, c, errbuf, errlen);
+    if (rc < 0) {
+        log_error("%s", errbuf);
+        return rc == -ENOTSUP ? CONF_EXIT_BADCONF : CONF_EXIT_MISC; /* dnsmasq's EC_ codes */
+    }
     if (daemon_drop_privileges(c, c->set_count > 0, errbuf, errlen) < 0) {
         log_error("%s", errbuf);
         return CONF_EXIT_MISC;
@@ -361,6 +378,7 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         }
         daemon_signals_start(d);
         daemon_log_startup(d, &dc->conf);
+        daemon_dbus_log_startup(d);
         /* Each worker's generation holds the configuration from here on: without this reference
          * the start-up configuration is freed with the first reload, not kept for ever. */
         daemon_conf_release(dc);
@@ -381,6 +399,7 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         unlink(d->pid_file);
         free(d->pid_file);
     }
+    daemon_dbus_stop(d);
     /* Workers that never got a thread (start-up failure) are torn down here. */
     daemon_worker_shutdown(&d->workers[0]);
     for (unsigned i = spawned; i < d->nworkers; i++) {

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "dnsroute/conf.h"
+#include "dnsroute/dbusctl.h"
 #include "dnsroute/query.h"
 
 /* Largest number of worker threads. */
@@ -52,7 +53,36 @@ struct daemon {
     struct query_cache cache; /* shared by the workers */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
     char *pid_file; /* written by us, removed at exit; owned */
+    /* D-Bus (enable-dbus), on worker 0's loop: */
+    struct dbusctl *dbus;
+    char **dbus_servers; /* the servers set over D-Bus, as server= arguments */
+    size_t dbus_server_count;
+    struct query_stats metrics_base; /* counters at the last ClearMetrics */
+    uint64_t metrics_base_inserts, metrics_base_evictions;
+    struct dbusctl_server_metrics *server_base; /* per server, at the last ClearMetrics */
+    size_t server_base_count;
+    const struct conf *server_base_conf; /* the generation server_base was taken from */
 };
+
+/* daemon.c */
+/* Loads the configuration: command line, files, then the D-Bus servers. NULL with err filled on
+ * failure. */
+struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err);
+/* Hands a freshly loaded configuration to every worker (reload, D-Bus servers); takes over the
+ * loader's reference. */
+void daemon_adopt(struct daemon *d, struct daemon_conf *dc);
+
+/* daemon_dbus.c */
+/* Connects to the system bus when enable-dbus is set (before privileges are dropped, as
+ * dnsmasq). Returns 0, or a negative code with "DBus error: ..." in errbuf (-ENOTSUP: built
+ * without libdbus-1, "DBus not available: ..."). */
+int daemon_dbus_start(struct daemon *d, const struct conf *c, char *errbuf, size_t errlen);
+/* Empties the shared answer cache (ClearCache, clear-on-reload). */
+void daemon_cache_clear(struct daemon *d);
+/* dnsmasq's "DBus support enabled: ..." start-up line. */
+void daemon_dbus_log_startup(const struct daemon *d);
+/* Leaves the bus and forgets the D-Bus servers (at exit, before worker 0's loop is closed). */
+void daemon_dbus_stop(struct daemon *d);
 
 /* daemon_worker.c */
 /* Builds worker w's generation for dc (upstream channels, set socket) on w's loop; takes one

@@ -33,6 +33,7 @@ struct conf_server {
     char iface[IF_NAMESIZE];   /* "" when none (SO_BINDTODEVICE) */
     bool from_resolv;          /* came from resolv-file */
     bool from_servers_file;    /* came from servers-file (re-read on SIGHUP) */
+    bool from_dbus;            /* set over D-Bus (SetServers*): dnsmasq's SERV_FROM_DBUS */
 };
 
 enum conf_set_kind { CONF_SET_IPSET, CONF_SET_NFTSET };
@@ -106,6 +107,7 @@ struct conf {
     uint32_t local_ttl_s;
     uint32_t max_ttl_s; /* 0 = no cap */
     bool no_negcache;
+    bool clear_on_reload; /* empty the cache on SIGHUP and when D-Bus sets servers */
     bool domain_needed;
     bool bogus_priv;
     bool filter_a;
@@ -144,7 +146,8 @@ struct conf {
     bool test_only;          /* --test */
     char **explain_names;    /* --explain=NAME[,TYPE] (dnsroute): print routing, then exit */
     size_t explain_count;
-    bool info_only; /* --help or --version was printed to stdout: exit 0 at once */
+    bool info_only;  /* --help or --version was printed to stdout: exit 0 at once */
+    char *dbus_name; /* enable-dbus[=NAME]: the bus name to own; NULL: no D-Bus */
 
     struct domtree *tree; /* every server/local/address/ipset/nftset rule */
     size_t warnings;      /* number of "ignored option" warnings printed */
@@ -163,6 +166,12 @@ struct conf_error {
  * ignored options go to the logger. On failure returns a negative code, fills *err, and leaves
  * *c deinitialised. The caller owns *c and calls conf_deinit. */
 int conf_load(struct conf *c, int argc, char *const argv[], struct conf_error *err);
+/* conf_load, then the servers set over D-Bus: each entry is the argument of a server= line
+ * ("1.2.3.4", "/d1/d2/1.2.3.4#5353", "/local.domain/"), applied after the files and
+ * servers-file and before resolv-file, marked from_dbus. A bad entry fails the load with
+ * dnsmasq's D-Bus text "dnsroute: Invalid IP address 'ADDR': MSG" (CONF_EXIT_BADCONF). */
+int conf_load_dbus(struct conf *c, int argc, char *const argv[], const char *const *dbus_servers,
+                   size_t dbus_server_count, struct conf_error *err);
 void conf_deinit(struct conf *c);
 
 /* Prints the routing decision for name (and qtype, default A) to out: action, upstream group

@@ -70,22 +70,24 @@ e2e_assert_match 'ignoring query from non-local network 10\.3\.0\.2 \(logged onl
 # A subnet that appears after start: served at once (dnsmasq re-reads interfaces per query).
 ip addr add 10.4.0.1/24 dev lan0
 on client ip addr add 10.4.0.2/24 dev e0
-ok=none
-for ((i = 0; i < 50; i++)); do
-    ok=$(on client dig @10.4.0.1 -p 5353 -b 10.4.0.2 +tries=1 +time=1 +short test.example A | grep -v '^;;' || true)
-    [[ -n $ok ]] && break
-    sleep 0.1
-done
+# wait_for WANT: asks from the client's 10.4.0.2 until the answer is WANT (5 s at most).
+wait_for()
+{
+    local got i
+    for ((i = 0; i < 50; i++)); do
+        got=$(on client dig @10.4.0.1 -p 5353 -b 10.4.0.2 +tries=1 +time=1 +short test.example A |
+            grep -v '^;;' || true)
+        [[ "$got" == "$1" ]] && break
+        sleep 0.1
+    done
+    echo "$got"
+}
+ok=$(wait_for 192.0.2.1)
 e2e_assert_eq 192.0.2.1 "$ok" "an address added after start: its subnet is served"
 ip addr del 10.4.0.1/24 dev lan0
 ip addr add 10.4.0.1/32 dev lan0 # still reachable, but 10.4.0.2 is no longer on a local subnet
 on client ip route add 10.4.0.1/32 dev e0 2>/dev/null || true
-gone=x
-for ((i = 0; i < 50; i++)); do
-    gone=$(on client dig @10.4.0.1 -p 5353 -b 10.4.0.2 +tries=1 +time=1 +short test.example A | grep -v '^;;' || true)
-    [[ -z $gone ]] && break
-    sleep 0.1
-done
+gone=$(wait_for "")
 e2e_assert_eq "" "$gone" "its subnet removed: that client is refused again"
 e2e_stop dr
 e2e_stop dm
