@@ -13,10 +13,14 @@
 #include "dnsroute/mem.h"
 #include "server_impl.h"
 
+/* True when name matches one of names; a trailing '*' matches any rest, as dnsmasq's
+ * wildcard_match (interface=eth*). */
 static bool server_name_in(const char (*names)[IF_NAMESIZE], size_t count, const char *name)
 {
     for (size_t i = 0; i < count; i++) {
-        if (strcmp(names[i], name) == 0) {
+        size_t n = strlen(names[i]);
+        if (n > 0 && names[i][n - 1] == '*' ? strncmp(names[i], name, n - 1) == 0
+                                            : strcmp(names[i], name) == 0) {
             return true;
         }
     }
@@ -35,7 +39,8 @@ static bool server_addr_in(const union sockaddr_any *list, size_t count,
 }
 
 /* Collects the addresses of interface= interfaces (lo is added automatically, as dnsmasq does)
- * that are not on an except-interface=, after the listen-address= ones. */
+ * that are not on an except-interface=, after the listen-address= ones. except-interface= without
+ * interface= means every interface but those, as in dnsmasq. */
 static void server_collect_addrs(const struct conf *conf, union sockaddr_any **out, size_t *count)
 {
     size_t cap = 0;
@@ -45,7 +50,7 @@ static void server_collect_addrs(const struct conf *conf, union sockaddr_any **o
         mem_grow((void **)out, &cap, *count + 1, sizeof(**out));
         (*out)[(*count)++] = conf->listen_addrs[i];
     }
-    if (conf->interface_count == 0) {
+    if (conf->interface_count == 0 && conf->except_interface_count == 0) {
         return;
     }
     struct ifaddrs *ifa = NULL;
@@ -57,7 +62,7 @@ static void server_collect_addrs(const struct conf *conf, union sockaddr_any **o
             (p->ifa_addr->sa_family != AF_INET && p->ifa_addr->sa_family != AF_INET6)) {
             continue;
         }
-        bool wanted = strcmp(p->ifa_name, "lo") == 0 ||
+        bool wanted = strcmp(p->ifa_name, "lo") == 0 || conf->interface_count == 0 ||
                       server_name_in(conf->interfaces, conf->interface_count, p->ifa_name);
         if (!wanted ||
             server_name_in(conf->except_interfaces, conf->except_interface_count, p->ifa_name)) {
@@ -126,7 +131,8 @@ int server_new(const struct server_params *p, struct server **out, char *errbuf,
     size_t count;
     server_collect_addrs(conf, &addrs, &count);
     int rc = 0;
-    if (count == 0 && conf->listen_addr_count == 0 && conf->interface_count == 0) {
+    if (count == 0 && conf->listen_addr_count == 0 && conf->interface_count == 0 &&
+        conf->except_interface_count == 0) {
         rc = server_open_wildcard(s, p->tcp, errbuf, errlen);
     }
     for (size_t i = 0; i < count && rc == 0; i++) {
