@@ -5,6 +5,9 @@
 #include "dnsroute/upstream.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1239,7 +1242,33 @@ static const struct check_case cases[] = {
     {0},
 };
 
+/* The responders and "closed" ports live on 127.0.0.1: in the machine's own network namespace a
+ * port found free can be taken by another test running at the same time (a closed port then
+ * answers). A private namespace (as root, or in a new user namespace) with lo up removes that;
+ * where none can be made, the tests run as before. */
+static void private_netns(void)
+{
+    if (unshare(CLONE_NEWNET) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
+        return;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    (void)snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+        (void)fprintf(stderr, "test_upstream: cannot read lo's flags in the private namespace\n");
+        exit(1);
+    }
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
+        (void)fprintf(stderr, "test_upstream: cannot bring lo up in the private namespace\n");
+        exit(1);
+    }
+    (void)close(fd);
+}
+
 int main(int argc, char **argv)
 {
+    private_netns();
     return check_main(argc, argv, cases);
 }
