@@ -205,7 +205,9 @@ void nlset_reply_walk(const void *buf, size_t len, nlset_reply_cb *cb, struct nl
 {
     const struct nlmsghdr *nlh = buf;
     int left = len > INT32_MAX ? INT32_MAX : (int)len;
-    while (mnl_nlmsg_ok(nlh, left)) {
+    /* mnl_nlmsg_ok() compares (int)nlmsg_len: a length of 2^31 or more passes as negative and
+     * mnl_nlmsg_next() then walks backwards out of the buffer (found by fuzz_nlset_reply). */
+    while (mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (uint32_t)left) {
         cb(n, nlh, ctx);
         nlh = mnl_nlmsg_next(nlh, &left);
     }
