@@ -6,6 +6,7 @@
 #include "dnsroute/nlset.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -219,7 +220,8 @@ bool nlset_reply_error(const struct nlmsghdr *nlh, int *err)
         return false;
     }
     const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-    *err = e->error;
+    /* A kernel error is -errno; INT_MIN (no errno, and not negatable) is a broken reply. */
+    *err = e->error == INT_MIN ? -EPROTO : e->error;
     return true;
 }
 
