@@ -589,3 +589,20 @@ e2e_nftset_members()
     nft list set "$1" "$2" "$3" | tr -d '\n' | sed -n 's/.*elements = {\([^}]*\)}.*/\1/p' |
         tr ',' '\n' | tr -d ' \t' | grep . | LC_ALL=C sort || true
 }
+
+# e2e_mkns NAME: a new network namespace (lo up) held by a sleeping process that the cleanup
+# ends; its holder's pid is E2E_NS[NAME]. e2e_on NAME CMD...: runs CMD in it (nsenter).
+declare -gA E2E_NS=()
+e2e_mkns()
+{
+    command -v nsenter >/dev/null || e2e_skip "nsenter not found"
+    e2e_spawn "ns_$1" unshare -n sleep 3600
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ "$(readlink "/proc/${E2E_PIDS[ns_$1]}/ns/net")" != "$(readlink /proc/self/ns/net)" ]] && break
+        sleep 0.02
+    done
+    E2E_NS[$1]=${E2E_PIDS[ns_$1]}
+    e2e_on "$1" ip link set lo up
+}
+e2e_on() { local n=$1; shift; nsenter -t "${E2E_NS[$n]}" -n "$@"; }

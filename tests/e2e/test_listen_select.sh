@@ -8,27 +8,14 @@ set -euo pipefail
 e2e_enter_netns "$@"
 e2e_require_dnsroute
 [[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
-command -v nsenter >/dev/null || e2e_skip "nsenter not found"
 
-declare -A NS=()
-mkns()
-{
-    e2e_spawn "ns_$1" unshare -n sleep 300
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ "$(readlink "/proc/${E2E_PIDS[ns_$1]}/ns/net")" != "$(readlink /proc/self/ns/net)" ]] && break
-        sleep 0.02
-    done
-    NS[$1]=${E2E_PIDS[ns_$1]}
-    on "$1" ip link set lo up
-}
-on() { local n=$1; shift; nsenter -t "${NS[$n]}" -n "$@"; }
+on() { e2e_on "$@"; }
 # No duplicate address detection on the new links: a tentative fe80:: address cannot be bound
 # yet, and dnsroute binds every address of the selected interfaces at start.
 sysctl -qw net.ipv6.conf.default.accept_dad=0
-mkns lan; mkns wan
-ip link add lan0 type veth peer name e0 netns "${NS[lan]}"
-ip link add wan0 type veth peer name e0 netns "${NS[wan]}"
+e2e_mkns lan; e2e_mkns wan
+ip link add lan0 type veth peer name e0 netns "${E2E_NS[lan]}"
+ip link add wan0 type veth peer name e0 netns "${E2E_NS[wan]}"
 ip link set lan0 up; ip link set wan0 up
 on lan ip link set e0 up; on wan ip link set e0 up
 ip addr add 10.1.0.1/24 dev lan0; on lan ip addr add 10.1.0.2/24 dev e0

@@ -11,25 +11,12 @@ set -euo pipefail
 e2e_enter_netns "$@"
 e2e_require_dnsroute
 [[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
-command -v nsenter >/dev/null || e2e_skip "nsenter not found"
 
-declare -A NS=()
-mkns()
-{
-    e2e_spawn "ns_$1" unshare -n sleep 300
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ "$(readlink "/proc/${E2E_PIDS[ns_$1]}/ns/net")" != "$(readlink /proc/self/ns/net)" ]] && break
-        sleep 0.02
-    done
-    NS[$1]=${E2E_PIDS[ns_$1]}
-    on "$1" ip link set lo up
-}
-on() { local n=$1; shift; nsenter -t "${NS[$n]}" -n "$@"; }
-mkns client; mkns router; mkns far
-ip link add lan0 type veth peer name e0 netns "${NS[client]}"
-ip link add r0 type veth peer name e0 netns "${NS[router]}"
-on router ip link add e1 type veth peer name e0 netns "${NS[far]}"
+on() { e2e_on "$@"; }
+e2e_mkns client; e2e_mkns router; e2e_mkns far
+ip link add lan0 type veth peer name e0 netns "${E2E_NS[client]}"
+ip link add r0 type veth peer name e0 netns "${E2E_NS[router]}"
+on router ip link add e1 type veth peer name e0 netns "${E2E_NS[far]}"
 ip link set lan0 up; ip link set r0 up
 on client ip link set e0 up; on router ip link set e0 up; on router ip link set e1 up
 on far ip link set e0 up
