@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dnsroute/hash.h"
 #include "dnsroute/dname.h"
 #include "dnsroute/err.h"
 #include "dnsroute/log.h"
@@ -42,12 +43,8 @@ struct hosts {
 
 static uint64_t hosts_hash(const void *data, size_t len, uint64_t seed)
 {
-    const uint8_t *p = data;
-    uint64_t h = 1469598103934665603ULL ^ seed;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ p[i]) * 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
+    uint64_t h = hash_fnv64(HASH_FNV64_BASIS ^ seed, data, len);
+    return h ^ (h >> 29); /* the low bits index the tables */
 }
 
 static size_t hosts_alen(uint8_t family)
