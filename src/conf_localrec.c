@@ -314,6 +314,12 @@ int conf_opt_dns_rr(struct conf_loader *l, char *arg)
         free(name);
         return conf_fail(l, "bad RR record");
     }
+    if ((uint16_t)type == DNSMSG_TYPE_OPT) {
+        /* dnsmasq 2.90 takes it and then answers with an OPT in the answer section, which RFC
+         * 6891 §6.1.1 forbids (resolvers reject the whole reply): refused instead. */
+        free(name);
+        return conf_fail(l, "bad RR record: type 41 is EDNS's OPT pseudo-record, not data");
+    }
     localrec_add_rr(store(l), name, (uint16_t)type, (const uint8_t *)data, (size_t)len);
     free(name);
     return 0;
