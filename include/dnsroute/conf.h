@@ -137,7 +137,13 @@ struct conf {
     char *domain;                /* plain domain=: a key, NULL when unset */
     struct conf_domain *domains; /* domain= with a subnet or range, in order */
     size_t domain_count;
-    struct hosts *hosts; /* conf_load_hosts(); NULL before, or with nothing to read */
+    struct hosts *hosts;       /* conf_load_hosts(); NULL before, or with nothing to read */
+    size_t hosts_static_count; /* its first records: /etc/hosts and addn-hosts= (the rest came
+                                * from hostsdir= files and the lease file, which change) */
+    char **hostsdirs;          /* hostsdir= in order (watched with inotify by the daemon) */
+    size_t hostsdir_count;
+    char *lease_file; /* dhcp-leasefile=, or dnsmasq's default with dhcp-range=; NULL: none */
+    bool dhcp_range;  /* some dhcp-range= was given (dnsroute does no DHCP; it reads leases) */
     struct conf_prefix *bogus_nxdomain; /* as written, in order */
     size_t bogus_nxdomain_count;
     struct prefixset *bogus_set; /* the same for lookups (NULL when there is none) */
@@ -205,6 +211,30 @@ void conf_deinit(struct conf *c);
  * the last given first, directories' files after, sorted by name) into c->hosts. Errors in the
  * files are logged and skipped as dnsmasq does. */
 void conf_load_hosts(struct conf *c);
+
+/* The sources of a configuration's hosts data, kept by the daemon so that a change in a hostsdir=
+ * directory or in the lease file rebuilds the data from what changed (dnsmasq inotify.c): the
+ * records of /etc/hosts and addn-hosts= (read once per load), each hostsdir file's own records,
+ * and the leases. Used on one thread at a time. */
+struct conf_hostsrc;
+
+/* Reads every hosts source of c (/etc/hosts unless no-hosts, addn-hosts=, the files of each
+ * hostsdir=, the lease file) and sets c->hosts and c->hosts_static_count. now_s is the time
+ * (seconds since the epoch) against which leases expire. Returns the sources; never NULL. */
+struct conf_hostsrc *conf_hostsrc_load(struct conf *c, int64_t now_s);
+void conf_hostsrc_free(struct conf_hostsrc *s);
+/* A file named name in c->hostsdirs[dir] was written or moved in (removed false) or deleted
+ * (removed true): its names are dropped and, unless removed, read again (logged as dnsmasq:
+ * "inotify: PATH new or modified", "inotify: flushed N names read from PATH"). */
+void conf_hostsrc_file_event(struct conf_hostsrc *s, const struct conf *c, size_t dir,
+                             const char *name, bool removed);
+/* Reads the lease file c->lease_file again. */
+void conf_hostsrc_reload_leases(struct conf_hostsrc *s, const struct conf *c);
+/* A new store: the first c->hosts_static_count records of c->hosts, then every hostsdir file's
+ * records, then the names of the leases not expired at now_s. The caller owns it. */
+struct hosts *conf_hostsrc_build(const struct conf_hostsrc *s, const struct conf *c, int64_t now_s);
+/* Seconds from now_s until the next lease expires (its names must go), or -1 when none will. */
+int64_t conf_hostsrc_next_expiry(const struct conf_hostsrc *s, int64_t now_s);
 
 /* The domain expand-hosts gives address addr (family AF_INET/AF_INET6): the last matching
  * domain= subnet, else the plain domain=; NULL for none. */
