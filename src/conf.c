@@ -780,6 +780,10 @@ void conf_deinit(struct conf *c)
     free_strings(c->addn_hosts, c->addn_hosts_count);
     free_strings(c->hostsdirs, c->hostsdir_count);
     free(c->lease_file);
+    for (size_t i = 0; i < c->dhcp_host_count; i++) {
+        conf_dhcp_host_free(&c->dhcp_hosts[i]);
+    }
+    free(c->dhcp_hosts);
     free(c->domain);
     for (size_t i = 0; i < c->domain_count; i++) {
         free(c->domains[i].name);

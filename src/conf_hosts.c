@@ -38,28 +38,6 @@ int conf_opt_hostsdir(struct conf_loader *l, char *arg)
     return 0;
 }
 
-/* dhcp-leasefile[=PATH]: dnsroute reads the names of the leases dnsmasq's DHCP writes there. */
-int conf_opt_dhcp_leasefile(struct conf_loader *l, char *arg)
-{
-    struct conf *c = l->c;
-    free(c->lease_file);
-    c->lease_file = NULL;
-    if (arg != NULL) {
-        conf_unhide(arg);
-        c->lease_file = mem_strdup(arg);
-    }
-    return 0;
-}
-
-/* dhcp-range=...: DHCP itself is ignored (with the warning), but as in dnsmasq it makes the lease
- * file default to CONF_LEASE_FILE. */
-int conf_opt_dhcp_range(struct conf_loader *l, char *arg)
-{
-    (void)arg;
-    l->c->dhcp_range = true;
-    return conf_ignored(l);
-}
-
 /* ---- domain=NAME[,SUBNET[,local] | ,START[,END]] */
 
 static void conf_domain_mask(struct conf_domain *d, unsigned prefix)

@@ -7,6 +7,7 @@
 #include "conf_impl.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +39,9 @@ struct conf_hostsrc_lease {
     char *name; /* NULL: no name (none given, or taken by a later lease) */
     uint8_t clid[LEASES_CLID_MAX];
     size_t clid_len;
+    uint8_t hwaddr[LEASES_HWADDR_MAX];
+    size_t hw_len;
+    int hw_type;
 };
 
 struct conf_hostsrc {
@@ -195,6 +199,9 @@ static void conf_hostsrc_on_lease(void *arg, const struct leases_entry *e)
     l->name = e->has_name ? mem_strdup(e->name) : NULL;
     memcpy(l->clid, e->clid, e->clid_len);
     l->clid_len = e->clid_len;
+    memcpy(l->hwaddr, e->hwaddr, e->hw_len);
+    l->hw_len = e->hw_len;
+    l->hw_type = e->hw_type;
 }
 
 void conf_hostsrc_reload_leases(struct conf_hostsrc *s, const struct conf *c)
@@ -221,12 +228,150 @@ int64_t conf_hostsrc_next_expiry(const struct conf_hostsrc *s, int64_t now_s)
     int64_t next = -1;
     for (size_t i = 0; i < s->lease_count; i++) {
         const struct conf_hostsrc_lease *l = &s->leases[i];
-        if (l->name != NULL && !conf_hostsrc_expired(l, now_s) && l->expires_s != 0 &&
+        if (!conf_hostsrc_expired(l, now_s) && l->expires_s != 0 &&
             (next < 0 || l->expires_s - now_s < next)) {
             next = l->expires_s - now_s;
         }
     }
     return next;
+}
+
+/* ---- Names from the configuration (dnsmasq lease_update_from_configs). */
+
+static bool conf_hostsrc_clid_match(const struct conf_dhcp_host *h,
+                                    const struct conf_hostsrc_lease *l)
+{
+    if (h->clid == NULL || l->clid_len == 0) {
+        return false;
+    }
+    if (h->clid_len == l->clid_len && memcmp(h->clid, l->clid, l->clid_len) == 0) {
+        return true;
+    }
+    /* dhcpcd prefixes ASCII client ids with a zero byte; dnsmasq copes, so do we. */
+    return l->clid[0] == 0 && h->clid_len == l->clid_len - 1 &&
+           memcmp(h->clid, l->clid + 1, h->clid_len) == 0;
+}
+
+static bool conf_hostsrc_mac_fits(const struct conf_dhcp_mac *m, const struct conf_hostsrc_lease *l)
+{
+    return m->len == l->hw_len && (m->type == l->hw_type || m->type == 0);
+}
+
+/* dnsmasq memcmp_masked: 0 when a byte outside the wildcards differs, else 1 + the bytes that
+ * matched. */
+static int conf_hostsrc_masked(const struct conf_dhcp_mac *m, const struct conf_hostsrc_lease *l)
+{
+    int count = 1;
+    uint32_t mask = m->wildcard;
+    for (size_t i = l->hw_len; i-- > 0; mask >>= 1) {
+        if (!(mask & 1) && m->hw[i] != l->hwaddr[i]) {
+            return 0;
+        }
+        count += !(mask & 1);
+    }
+    return count;
+}
+
+/* dnsmasq find_config without a DHCP context: the client id, then an exact hardware address,
+ * then the hardware address with the fewest wildcard bytes; the last dhcp-host given first. */
+static const struct conf_dhcp_host *conf_hostsrc_find_config(const struct conf *c,
+                                                             const struct conf_hostsrc_lease *l)
+{
+    for (size_t i = c->dhcp_host_count; i-- > 0;) {
+        if (conf_hostsrc_clid_match(&c->dhcp_hosts[i], l)) {
+            return &c->dhcp_hosts[i];
+        }
+    }
+    for (size_t i = c->dhcp_host_count; i-- > 0;) {
+        const struct conf_dhcp_host *h = &c->dhcp_hosts[i];
+        for (size_t k = 0; k < h->mac_count; k++) {
+            const struct conf_dhcp_mac *m = &h->macs[k];
+            if (m->wildcard == 0 && conf_hostsrc_mac_fits(m, l) &&
+                memcmp(m->hw, l->hwaddr, l->hw_len) == 0) {
+                return h;
+            }
+        }
+    }
+    const struct conf_dhcp_host *best = NULL;
+    int count = 0;
+    for (size_t i = c->dhcp_host_count; i-- > 0;) {
+        const struct conf_dhcp_host *h = &c->dhcp_hosts[i];
+        for (size_t k = 0; k < h->mac_count; k++) {
+            int n = h->macs[k].wildcard != 0 && conf_hostsrc_mac_fits(&h->macs[k], l)
+                        ? conf_hostsrc_masked(&h->macs[k], l)
+                        : 0;
+            if (n > count) {
+                count = n;
+                best = h;
+            }
+        }
+    }
+    return best;
+}
+
+/* dnsmasq host_from_dns: the name the hosts files give the lease's address (its PTR owner),
+ * without its domain, when that domain is the lease's own and the name a legal host name. */
+static bool conf_hostsrc_from_hosts(const struct conf *c, const struct hosts *h,
+                                    const struct conf_hostsrc_lease *l, char *out, size_t len)
+{
+    const char *name = h != NULL ? hosts_lookup_addr(h, AF_INET, l->addr) : NULL;
+    if (name == NULL || strlen(name) >= len) {
+        return false;
+    }
+    const char *dot = strchr(name, '.');
+    const char *domain = conf_domain_of(c, AF_INET, l->addr);
+    if (dot != NULL && dot[1] != '\0' && (domain == NULL || strcasecmp(dot + 1, domain) != 0)) {
+        return false;
+    }
+    for (const char *p = name; *p != '\0' && *p != '.'; p++) {
+        if (!isalnum((unsigned char)*p) && !(p != name && (*p == '-' || *p == '_'))) {
+            return false;
+        }
+    }
+    size_t n = dot != NULL ? (size_t)(dot - name) : strlen(name);
+    memcpy(out, name, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* The names the leases answer to: the file's, then (newest lease first) a dhcp-host= name or
+ * the hosts files' name of the address, which takes the name from any other IPv4 lease (dnsmasq
+ * lease_set_hostname with auth). names[i] is owned by the caller (free each, then the array). */
+static char **conf_hostsrc_lease_names(const struct conf_hostsrc *s, const struct conf *c,
+                                       const struct hosts *h)
+{
+    char **names = mem_calloc(s->lease_count + 1, sizeof(char *));
+    for (size_t i = 0; i < s->lease_count; i++) {
+        names[i] = s->leases[i].name != NULL ? mem_strdup(s->leases[i].name) : NULL;
+    }
+    for (size_t i = s->lease_count; i-- > 0;) {
+        const struct conf_hostsrc_lease *l = &s->leases[i];
+        if (l->family != AF_INET) {
+            continue;
+        }
+        const struct conf_dhcp_host *cfg = conf_hostsrc_find_config(c, l);
+        char name[DNAME_KEY_MAX + 1];
+        if (cfg != NULL && cfg->name != NULL &&
+            (!cfg->has_addr || memcmp(cfg->addr, l->addr, 4) == 0)) {
+            (void)snprintf(name, sizeof(name), "%s", cfg->name);
+        } else if (!conf_hostsrc_from_hosts(c, h, l, name, sizeof(name))) {
+            continue;
+        }
+        if (names[i] != NULL && strcasecmp(names[i], name) == 0) {
+            continue;
+        }
+        for (size_t j = s->lease_count; j-- > 0;) {
+            if (j != i && s->leases[j].family == AF_INET && names[j] != NULL &&
+                strcasecmp(names[j], name) == 0) {
+                free(names[j]);
+                names[j] = NULL;
+                break;
+            }
+        }
+        free(names[i]);
+        names[i] = mem_strdup(name);
+    }
+    return names;
 }
 
 /* A DHCP name waiting to be added once every name has been checked against the hosts data. */
@@ -270,23 +415,28 @@ static void conf_hostsrc_add_leases(const struct conf_hostsrc *s, const struct c
                                     struct hosts *h, int64_t now_s)
 {
     struct conf_hostsrc_dhcp *todo = mem_calloc(2 * s->lease_count + 1, sizeof(*todo));
+    char **names = conf_hostsrc_lease_names(s, c, h);
     size_t n = 0;
     for (size_t i = s->lease_count; i-- > 0;) {
         const struct conf_hostsrc_lease *l = &s->leases[i];
-        if (l->name == NULL || conf_hostsrc_expired(l, now_s)) {
+        if (names[i] == NULL || conf_hostsrc_expired(l, now_s)) {
             continue;
         }
         const char *domain = conf_domain_of(c, l->family, l->addr);
         char fqdn[DNAME_KEY_MAX + 2];
-        int fl = domain != NULL ? snprintf(fqdn, sizeof(fqdn), "%s.%s", l->name, domain) : -1;
+        int fl = domain != NULL ? snprintf(fqdn, sizeof(fqdn), "%s.%s", names[i], domain) : -1;
         todo[n] = (struct conf_hostsrc_dhcp){.family = l->family, .addr = l->addr};
         n += fl > 0 && (size_t)fl < sizeof(fqdn) && conf_hostsrc_dhcp_ok(h, &todo[n], fqdn);
         todo[n] = (struct conf_hostsrc_dhcp){.family = l->family, .addr = l->addr};
-        n += conf_hostsrc_dhcp_ok(h, &todo[n], l->name);
+        n += conf_hostsrc_dhcp_ok(h, &todo[n], names[i]);
     }
     for (size_t i = 0; i < n; i++) {
         hosts_add(h, todo[i].key, todo[i].len, todo[i].family, todo[i].addr);
     }
+    for (size_t i = 0; i < s->lease_count; i++) {
+        free(names[i]);
+    }
+    free(names);
     free(todo);
 }
 
@@ -299,12 +449,7 @@ static bool conf_hostsrc_has_dynamic(const struct conf_hostsrc *s)
             return true;
         }
     }
-    for (size_t i = 0; i < s->lease_count; i++) {
-        if (s->leases[i].name != NULL) {
-            return true;
-        }
-    }
-    return false;
+    return s->lease_count > 0; /* a lease without a name may get one from dhcp-host= */
 }
 
 /* Appends the hostsdir files' records and the lease names to *h (created when needed). */

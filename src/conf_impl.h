@@ -83,7 +83,7 @@ struct conf_loader {
     uint32_t last_server; /* id of the last server interned (fast path) */
     size_t server_cap, set_cap, setlist_cap, item_cap;
     size_t listen_cap, iface_cap, except_cap, bogus_cap, resolv_cap, explain_cap, rebind_ok_cap;
-    size_t addn_hosts_cap, domain_cap, hostsdir_cap;
+    size_t addn_hosts_cap, domain_cap, hostsdir_cap, dhcp_host_cap;
     size_t row; /* option table row of the option being applied */
     struct conf_htab server_index, set_index, setlist_index;
 };
@@ -136,6 +136,8 @@ void conf_hosts_read_static(struct conf *c);
 int conf_opt_hostsdir(struct conf_loader *l, char *arg);
 int conf_opt_dhcp_leasefile(struct conf_loader *l, char *arg);
 int conf_opt_dhcp_range(struct conf_loader *l, char *arg);
+int conf_opt_dhcp_host(struct conf_loader *l, char *arg);
+void conf_dhcp_host_free(struct conf_dhcp_host *h);
 /* The ignored-option warning (once per option) for a handler that still reads its option. */
 int conf_ignored(struct conf_loader *l);
 /* Handlers of the local record options (conf_localrec.c), used by the option table. */

@@ -196,8 +196,8 @@ static int opt_help(struct conf_loader *l, char *arg)
                  "    --set-timeout=off|<min>[,<max>]  Set element timeouts from answer TTLs.\n"
                  "Other dnsmasq options are accepted with a warning and ignored.\n");
     for (size_t i = 0; i < conf_option_count; i++) {
-        if (conf_options[i].handler == NULL) {
-            continue;
+        if (conf_options[i].handler == NULL || conf_options[i].handler == conf_opt_dhcp_range) {
+            continue; /* dhcp-range's handler only notes it (the lease file's default) */
         }
         if (conf_options[i].short_opt != 0) {
             (void)printf("-%c, --%s\n", conf_options[i].short_opt, conf_options[i].name);
@@ -615,7 +615,7 @@ const struct conf_option conf_options[] = {
     {"dhcp-leasefile", 'l', CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE,
      conf_opt_dhcp_leasefile},
     {"dhcp-lease", 'l', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"dhcp-host", 'G', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"dhcp-host", 'G', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_dhcp_host},
     {"dhcp-range", 'F', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_dhcp_range},
     {"dhcp-option", 'O', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-boot", 'M', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},

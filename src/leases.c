@@ -41,10 +41,11 @@ static int leases_hex_segment(const char *s, size_t len, uint8_t *out, size_t ro
     return (int)n;
 }
 
-int leases_parse_hex(const char *text, uint8_t *out, size_t max, int *hw_type)
+int leases_parse_hex(const char *text, uint8_t *out, size_t max, int *hw_type, uint32_t *wildcard)
 {
     size_t n = 0;
     bool first = true;
+    uint32_t mask = 0;
     if (hw_type != NULL) {
         *hw_type = 0;
     }
@@ -58,7 +59,13 @@ int leases_parse_hex(const char *text, uint8_t *out, size_t max, int *hw_type)
         if (len != 0 && p[len] == '-' && first && hw_type != NULL) {
             *hw_type = (int)strtol(p, NULL, 16);
         } else if (len != 0) {
-            n += (size_t)leases_hex_segment(p, len, out + n, max - n);
+            int k = leases_hex_segment(p, len, out + n, max - n);
+            bool star = len == 1 && p[0] == '*';
+            for (int j = 0; j < k; j++) {
+                mask <<= 1; /* a bit per byte, the first byte highest (dnsmasq memcmp_masked) */
+            }
+            mask |= star ? 1U : 0U;
+            n += (size_t)k;
         }
         first = first && len == 0;
         if (p[len] == '\0') {
@@ -66,12 +73,15 @@ int leases_parse_hex(const char *text, uint8_t *out, size_t max, int *hw_type)
         }
         p += len + 1;
     }
+    if (wildcard != NULL) {
+        *wildcard = mask;
+    }
     return (int)n;
 }
 
 static void leases_fill_v4(struct leases_entry *e, const char *hw)
 {
-    int n = leases_parse_hex(hw, e->hwaddr, sizeof(e->hwaddr), &e->hw_type);
+    int n = leases_parse_hex(hw, e->hwaddr, sizeof(e->hwaddr), &e->hw_type, NULL);
     e->hw_len = n > 0 ? (size_t)n : 0;
     if (e->hw_type == 0 && e->hw_len != 0) {
         e->hw_type = LEASES_ARPHRD_ETHER; /* no explicit type means Ethernet (dnsmasq) */
@@ -99,7 +109,7 @@ static bool leases_fill(struct leases_entry *e, const struct leases_fields *f)
         return false;
     }
     if (strcmp(f->clid, "*") != 0) {
-        int n = leases_parse_hex(f->clid, e->clid, sizeof(e->clid), NULL);
+        int n = leases_parse_hex(f->clid, e->clid, sizeof(e->clid), NULL, NULL);
         e->clid_len = n > 0 ? (size_t)n : 0;
     }
     if (strcmp(f->name, "*") != 0) {
@@ -118,7 +128,7 @@ int leases_read(FILE *stream, const char *path, leases_cb cb, void *arg)
     while ((items = fscanf(stream, "%255s %255s", f.expires, f.hw)) == 2) {
         if (strcmp(f.expires, "duid") == 0) {
             uint8_t duid[130];
-            if (leases_parse_hex(f.hw, duid, sizeof(duid), NULL) < 0) {
+            if (leases_parse_hex(f.hw, duid, sizeof(duid), NULL, NULL) < 0) {
                 log_error("failed to parse lease database cleanly");
                 return ERR_PARSE;
             }

@@ -82,6 +82,25 @@ enum conf_local_service {
 
 enum conf_log_queries { CONF_LOG_QUERIES_OFF = 0, CONF_LOG_QUERIES_ON, CONF_LOG_QUERIES_EXTRA };
 
+/* A hardware address of dhcp-host= (dnsmasq struct hwaddr_config). */
+struct conf_dhcp_mac {
+    uint8_t hw[16];
+    size_t len;
+    int type;          /* ARP hardware type; 0 matches any */
+    uint32_t wildcard; /* a bit per byte given as "*", the first byte highest */
+};
+
+/* The parts of a dhcp-host= line that name a lease (dnsmasq struct dhcp_config). */
+struct conf_dhcp_host {
+    char *name; /* the host name without its domain; NULL when none */
+    bool has_addr;
+    uint8_t addr[4];
+    struct conf_dhcp_mac *macs;
+    size_t mac_count;
+    uint8_t *clid; /* client id; NULL when none */
+    size_t clid_len;
+};
+
 struct conf {
     /* Listening (port=, listen-address=, interface=, except-interface=, bind-interfaces). */
     uint16_t port;                    /* default 53; 0 disables DNS */
@@ -144,6 +163,8 @@ struct conf {
     size_t hostsdir_count;
     char *lease_file; /* dhcp-leasefile=, or dnsmasq's default with dhcp-range=; NULL: none */
     bool dhcp_range;  /* some dhcp-range= was given (dnsroute does no DHCP; it reads leases) */
+    struct conf_dhcp_host *dhcp_hosts; /* dhcp-host= in order (their names go to leases) */
+    size_t dhcp_host_count;
     struct conf_prefix *bogus_nxdomain; /* as written, in order */
     size_t bogus_nxdomain_count;
     struct prefixset *bogus_set; /* the same for lookups (NULL when there is none) */

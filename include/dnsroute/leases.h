@@ -46,6 +46,8 @@ int leases_read(FILE *stream, const char *path, leases_cb cb, void *arg);
  * errno when the file cannot be read ("cannot read lease file PATH: REASON" logged). */
 int leases_read_file(const char *path, leases_cb cb, void *arg);
 
-/* Parses dnsmasq's hex notation ("01:02:ab", "1-00:11:22" with hw_type) into out (at most max
- * bytes). Returns the byte count or -1 when text is not hex (dnsmasq parse_hex). */
-int leases_parse_hex(const char *text, uint8_t *out, size_t max, int *hw_type);
+/* Parses dnsmasq's hex notation ("01:02:ab", "1-00:11:22" with hw_type, "*" a wildcard byte) into
+ * out (at most max bytes). hw_type and wildcard may be NULL; wildcard gets a bit per byte, set
+ * for "*", the first byte in the highest bit used. Returns the byte count or -1 when text is not
+ * hex (dnsmasq parse_hex). */
+int leases_parse_hex(const char *text, uint8_t *out, size_t max, int *hw_type, uint32_t *wildcard);

@@ -83,9 +83,12 @@ static void test_parse(void)
     CHECK_INT_EQ(s.n, 0);
     uint8_t out[8];
     int type = 0;
-    CHECK_INT_EQ(leases_parse_hex("6-00:11:22", out, sizeof(out), &type), 3);
+    CHECK_INT_EQ(leases_parse_hex("6-00:11:22", out, sizeof(out), &type, NULL), 3);
     CHECK_INT_EQ(type, 6);
-    CHECK_INT_EQ(leases_parse_hex("0g", out, sizeof(out), NULL), -1);
+    CHECK_INT_EQ(leases_parse_hex("0g", out, sizeof(out), NULL, NULL), -1);
+    uint32_t wild = 0;
+    CHECK_INT_EQ(leases_parse_hex("00:*:22:*", out, sizeof(out), NULL, &wild), 4);
+    CHECK_INT_EQ(wild, 5); /* bytes 1 and 3 (of 0..3) */
 }
 
 static int load(struct conf *c, const char *conf_path)
@@ -154,7 +157,56 @@ static void test_names(void)
     conf_deinit(&c);
 }
 
+/* dhcp-host= names replace the leases' own (checked against dnsmasq 2.90 with the same files):
+ * by client id, exact MAC, wildcard MAC, a second MAC; only when the address fits. */
+static void test_config_names(void)
+{
+    const char *leases =
+        write_file("cfg.leases", "1900000000 00:11:22:33:44:66 10.9.0.110 clientname 01:02:03\n"
+                                 "1900000000 00:11:22:33:44:77 10.9.0.121 wrongaddr *\n"
+                                 "1900000000 00:11:22:33:44:55 10.9.0.50 sent *\n"
+                                 "1900000000 00:11:22:33:44:88 10.9.0.130 w *\n"
+                                 "1900000000 22:22:22:22:22:22 10.9.0.140 t *\n"
+                                 "1900000000 00:11:22:33:44:aa 10.9.0.150 fixed *\n");
+    char text[1024];
+    (void)snprintf(text, sizeof(text),
+                   "no-hosts\ndhcp-leasefile=%s\n"
+                   "dhcp-host=00:11:22:33:44:55,10.9.0.50,fixed.lan\n"
+                   "dhcp-host=00:11:22:33:44:77,10.9.0.120,other\n"
+                   "dhcp-host=id:01:02:03,idname,12h\n"
+                   "dhcp-host=00:11:22:33:44:*,10.9.0.130,wild\n"
+                   "dhcp-host=11:11:11:11:11:11,22:22:22:22:22:22,two,set:x\n"
+                   "dhcp-host=00:11:22:33:44:99,10.9.0.60,nolease\n",
+                   leases);
+    struct conf c;
+    CHECK_INT_EQ(load(&c, write_file("cfg.conf", text)), 0);
+    CHECK_INT_EQ(c.dhcp_host_count, 6);
+    CHECK_STR_EQ(c.dhcp_hosts[0].name, "fixed");
+    conf_hostsrc_free(conf_hostsrc_load(&c, 1800000000));
+    CHECK_STR_EQ(ptr4(&c, "10.9.0.50"), "fixed");
+    CHECK_STR_EQ(ptr4(&c, "10.9.0.110"), "idname");
+    CHECK(!hosts_has_name(c.hosts, "clientname", 10));
+    CHECK_STR_EQ(ptr4(&c, "10.9.0.121"), "wrongaddr"); /* the address does not fit */
+    CHECK(!hosts_has_name(c.hosts, "other", 5));
+    CHECK(!hosts_has_name(c.hosts, "sent", 4));
+    CHECK_STR_EQ(ptr4(&c, "10.9.0.130"), "wild");
+    CHECK_STR_EQ(ptr4(&c, "10.9.0.140"), "two");
+    CHECK(ptr4(&c, "10.9.0.150") == NULL); /* its name went to the configured host */
+    CHECK(!hosts_has_name(c.hosts, "nolease", 7));
+    conf_deinit(&c);
+    struct conf_error err;
+    const char *bad[] = {"dhcp-host=00:11:zz\n", "dhcp-host=-bad\n",
+                         "dhcp-host=a,10.0.0.1\ndhcp-host=b,10.0.0.1\n",
+                         "dhcp-host=[fd00::1/200]\n", "dhcp-host=[fd00::zz]\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[] = {"dnsroute", "-C", (char *)write_file("bad.conf", bad[i]), NULL};
+        CHECK(conf_load(&c, 3, argv, &err) < 0);
+    }
+    CHECK(strstr(err.message, "bad IPv6 address at line 1") != NULL);
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_config_names),
     CHECK_CASE(test_parse),
     CHECK_CASE(test_names),
     {0},
