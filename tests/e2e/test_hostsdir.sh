@@ -99,11 +99,32 @@ e2e_assert_eq NXDOMAIN "$(e2e_rcode $DR skipped.lan)" "dotfiles of a hostsdir ar
 e2e_assert_match 'read .*/custom/custom.list - 5 names' "$(cat "$E2E_TMP/dr.err")" \
     "dnsmasq's read line for a hostsdir file"
 
+for _ in 1 2 3; do e2e_short $DR www.example.com >/dev/null; done
+
+# sent_upstream: dnsroute's count of queries sent to 127.0.0.2 (its SIGUSR1 statistics line).
+sent_upstream()
+{
+    local before
+    before=$(grep -c 'server 127.0.0.2#53: queries sent' "$E2E_TMP/dr.err" || true)
+    e2e_signal dr USR1
+    for ((i = 0; i < 100; i++)); do
+        (($(grep -c 'server 127.0.0.2#53: queries sent' "$E2E_TMP/dr.err" || true) > before)) && break
+        sleep 0.05
+    done
+    grep 'server 127.0.0.2#53: queries sent' "$E2E_TMP/dr.err" | tail -n1 |
+        sed 's/.*queries sent \([0-9]*\),.*/\1/'
+}
+sent_before=$(sent_upstream)
+e2e_assert_ge 4 "$sent_before" "forwarded queries are counted"
+
 # A new file written in place (IN_CLOSE_WRITE).
 printf '192.168.1.30 new\n' >"$E2E_TMP/custom/new.list"
 wait_short $DR new.lan 192.168.1.30 "a new file is served"
 wait_short $DM new.lan 192.168.1.30 "a new file is served"
 compare "after a new file"
+# A hosts rebuild is not a reload: the workers keep their upstream channels, their server
+# selection and their counters.
+e2e_assert_ge $((sent_before + 1)) "$(sent_upstream)" "upstream counters carry on over a rebuild"
 
 # A file moved in (IN_MOVED_TO): editors and Pi-hole write a temporary file and rename it.
 printf '192.168.1.31 moved\n' >"$E2E_TMP/moved.tmp"
