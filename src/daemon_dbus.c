@@ -188,7 +188,8 @@ static struct dbusctl_server_metrics *server_entry(struct dbusctl_server_metrics
 }
 
 /* One entry per distinct address and port, as dnsmasq sums its records of one address. Upstream
- * counters belong to a generation (a reload or a SetServers* call starts them again). */
+ * counters belong to a load (a reload or a SetServers* call starts them again); *conf is that
+ * load's configuration. */
 static size_t server_metrics_raw(struct daemon *d, struct dbusctl_server_metrics **out,
                                  const struct conf **conf)
 {
@@ -208,7 +209,10 @@ static size_t server_metrics_raw(struct daemon *d, struct dbusctl_server_metrics
     }
     uv_mutex_unlock(&d->lock);
     *out = m;
-    *conf = c;
+    /* A configuration rebuilt for its hosts data keeps the counters (daemon_worker.c): name the
+     * loaded one it was derived from. */
+    const struct daemon_conf *dc = DNSROUTE_CONTAINER_OF(c, struct daemon_conf, conf);
+    *conf = dc->base != NULL ? &dc->base->conf : c;
     return n;
 }
 
