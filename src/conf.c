@@ -778,6 +778,7 @@ void conf_deinit(struct conf *c)
         domtree_free(c->tree);
     }
     localrec_free(c->localrec);
+    localname_free(c->names);
     free(c->mx_target);
     memset(c, 0, sizeof(*c));
 }

@@ -2,12 +2,15 @@
  * srv-host, mx-host, mx-target, caa-record, naptr-record, dns-rr, with dnsmasq's syntax and
  * error messages (option.c one_opt), stored in the configuration's localrec store. The store is
  * finished (CHAOS names, MX defaults, index) by conf_localrec_finish at the end of a load. */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf_impl.h"
+#include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/mem.h"
 
@@ -351,6 +354,8 @@ int conf_opt_caa_record(struct conf_loader *l, char *arg)
     return 0;
 }
 
+static int conf_names_finish(struct conf_loader *l);
+
 int conf_localrec_finish(struct conf_loader *l)
 {
     struct conf *c = l->c;
@@ -362,7 +367,7 @@ int conf_localrec_finish(struct conf_loader *l)
     struct localrec_finish_opts o = {
         .hostname = host,
         .mx_target = c->mx_target,
-        .domain = NULL,
+        .domain = c->domain, /* dnsmasq's domain_suffix: the plain domain= */
         .selfmx = c->selfmx,
         .localmx = c->localmx,
         .ident = !c->no_ident,
@@ -371,5 +376,161 @@ int conf_localrec_finish(struct conf_loader *l)
         .copyright = "dnsroute is free software, GPL-2.0-or-later",
     };
     localrec_finish(store(l), &o);
+    return conf_names_finish(l);
+}
+
+/* ---- host-record, cname, interface-name (the localname store). */
+
+static struct localname *names(struct conf_loader *l)
+{
+    if (l->c->names == NULL) {
+        l->c->names = localname_new();
+    }
+    return l->c->names;
+}
+
+static bool all_digits(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The fields of a host-record line: names, at most one address of each family (the last given
+ * wins, as dnsmasq), a TTL (digits only; an empty field is 0, as dnsmasq's atoi). */
+struct host_record {
+    char **names;
+    size_t count, cap;
+    uint8_t a4[4], a6[16];
+    bool has4, has6;
+    int64_t ttl_s;
+};
+
+static int host_record_field(struct host_record *hr, char *arg)
+{
+    conf_unhide(arg);
+    if (all_digits(arg)) {
+        hr->ttl_s = (int)(unsigned)strtoul(arg, NULL, 10);
+    } else if (inet_pton(AF_INET, arg, hr->a4) == 1) {
+        hr->has4 = true;
+    } else if (inet_pton(AF_INET6, arg, hr->a6) == 1) {
+        hr->has6 = true;
+    } else {
+        char *name = canon_name(arg);
+        if (name == NULL) {
+            return -1;
+        }
+        mem_grow((void **)&hr->names, &hr->cap, hr->count + 1, sizeof(char *));
+        hr->names[hr->count++] = name;
+    }
+    return 0;
+}
+
+/* --host-record=<name>[,<name>....],[<IPv4>],[<IPv6>][,<TTL>] */
+int conf_opt_host_record(struct conf_loader *l, char *arg)
+{
+    char *comma = conf_split(arg, ',');
+    if (comma == NULL) {
+        return conf_fail(l, "Bad host-record");
+    }
+    struct host_record hr = {.ttl_s = -1};
+    int rc = 0;
+    while (arg != NULL && rc == 0) {
+        rc = host_record_field(&hr, arg);
+        arg = comma;
+        comma = conf_split(arg, ',');
+    }
+    for (size_t i = 0; i < hr.count; i++) {
+        if (rc == 0 && hr.has4) {
+            localname_add_host(names(l), hr.names[i], AF_INET, hr.a4, hr.ttl_s);
+        }
+        if (rc == 0 && hr.has6) {
+            localname_add_host(names(l), hr.names[i], AF_INET6, hr.a6, hr.ttl_s);
+        }
+        free(hr.names[i]);
+    }
+    free(hr.names);
+    return rc < 0 ? conf_fail(l, "Bad name in host-record") : 0;
+}
+
+/* --cname=<alias>[,<alias>...],<target>[,<TTL>] */
+int conf_opt_cname(struct conf_loader *l, char *arg)
+{
+    char **f = NULL;
+    size_t n = 0, cap = 0;
+    for (char *p = arg; p != NULL; p = conf_split(p, ',')) {
+        mem_grow((void **)&f, &cap, n + 1, sizeof(char *));
+        f[n++] = p;
+    }
+    long ttl = -1;
+    size_t last = n - 1;
+    if (n >= 3 && atoi_ok(f[last], &ttl)) {
+        last--;
+    }
+    int rc = n < 2 ? conf_fail(l, "bad CNAME") : 0;
+    char *target = NULL;
+    for (size_t i = 0; rc == 0 && i < last; i++) {
+        char *alias = canon_name(f[i]);
+        target = target != NULL ? target : canon_name(f[last]);
+        if (alias == NULL || target == NULL) {
+            rc = conf_fail(l, "bad CNAME");
+        } else if (localname_has_cname(names(l), alias)) {
+            rc = conf_fail(l, "duplicate CNAME");
+        } else {
+            localname_add_cname(names(l), alias, target, ttl);
+        }
+        free(alias);
+    }
+    free(target);
+    free(f);
+    return rc;
+}
+
+/* --interface-name=<name>,<interface>[/4|/6] */
+int conf_opt_interface_name(struct conf_loader *l, char *arg)
+{
+    char *ifname = conf_split(arg, ',');
+    bool v4 = true, v6 = true, addr = false;
+    uint8_t scratch[16];
+    char *comma;
+    /* dnsmasq parses leading addresses (dynamic-host's syntax) and refuses them here; a field
+     * after the interface is ignored. */
+    while (ifname != NULL && (comma = conf_split(ifname, ',')) != NULL) {
+        conf_unhide(ifname);
+        if (inet_pton(AF_INET, ifname, scratch) != 1 && inet_pton(AF_INET6, ifname, scratch) != 1) {
+            break;
+        }
+        addr = true;
+        ifname = comma;
+    }
+    char *fam = ifname != NULL ? conf_split(ifname, '/') : NULL;
+    if (fam != NULL && strcmp(fam, "4") != 0 && strcmp(fam, "6") != 0) {
+        return conf_fail(l, "error");
+    }
+    v6 = fam == NULL || strcmp(fam, "6") == 0;
+    v4 = fam == NULL || strcmp(fam, "4") == 0;
+    char *name = canon_name(arg);
+    if (name == NULL || ifname == NULL || addr) {
+        free(name);
+        return conf_fail(l, "bad interface name");
+    }
+    conf_unhide(ifname);
+    localname_add_ifname(names(l), name, ifname, v4, v6);
+    free(name);
+    return 0;
+}
+
+/* Completes the localname store once local-ttl is known (dnsmasq read_opts). */
+static int conf_names_finish(struct conf_loader *l)
+{
+    char alias[NAME_TEXT_MAX + 1];
+    if (localname_finish(names(l), l->c->local_ttl_s, alias, sizeof(alias)) < 0) {
+        char msg[NAME_TEXT_MAX + 32];
+        (void)snprintf(msg, sizeof(msg), "CNAME loop involving %s", alias);
+        return conf_fail(l, msg);
+    }
     return 0;
 }

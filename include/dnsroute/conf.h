@@ -14,6 +14,7 @@
 
 #include "dnsroute/domtree.h"
 #include "dnsroute/hosts.h"
+#include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
@@ -173,6 +174,8 @@ struct conf {
     /* Local records (ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr)
      * and the CHAOS names; never NULL after conf_load. */
     struct localrec *localrec;
+    /* host-record, cname, interface-name; never NULL after conf_load. */
+    struct localname *names;
     char *mx_target; /* mx-target=, NULL when not given */
     bool selfmx, localmx, no_ident;
 
