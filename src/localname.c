@@ -30,6 +30,7 @@ struct ln_host {
 struct ln_cname {
     char *alias, *target;
     int64_t ttl_s;
+    uint32_t seq; /* configuration order */
 };
 
 struct ln_ifname {
@@ -116,6 +117,7 @@ void localname_add_cname(struct localname *ln, const char *alias, const char *ta
     c->alias = mem_strdup(alias);
     c->target = mem_strdup(target);
     c->ttl_s = ttl_s;
+    c->seq = (uint32_t)ln->cname_count - 1;
 }
 
 void localname_add_ifname(struct localname *ln, const char *name, const char *ifname, bool v4,
@@ -161,22 +163,30 @@ static void add_parents(struct localname *ln, const char *name)
 
 static const struct ln_cname *find_cname(const struct localname *ln, const char *name, size_t len);
 
-/* dnsmasq read_opts: a cname= whose chain of targets comes back to itself is fatal. */
-static const char *find_loop(const struct localname *ln)
+/* True when following targets from c never ends (a loop through c or further on). */
+static bool leads_to_loop(const struct localname *ln, const struct ln_cname *c)
 {
-    for (size_t i = 0; i < ln->cname_count; i++) {
-        const struct ln_cname *c = &ln->cnames[i];
-        for (size_t hops = 0; hops <= ln->cname_count; hops++) {
-            c = find_cname(ln, c->target, strlen(c->target));
-            if (c == NULL) {
-                break;
-            }
-            if (c == &ln->cnames[i] || hops == ln->cname_count) {
-                return ln->cnames[i].alias;
-            }
+    for (size_t hops = 0; hops <= ln->cname_count; hops++) {
+        c = find_cname(ln, c->target, strlen(c->target));
+        if (c == NULL) {
+            return false;
         }
     }
-    return NULL;
+    return true;
+}
+
+/* dnsmasq read_opts: a cname= chain that comes back on itself is fatal; dnsmasq names the alias
+ * of the newest line (its list is prepended) from which the loop is reached. */
+static const char *find_loop(const struct localname *ln)
+{
+    const struct ln_cname *found = NULL;
+    for (size_t i = 0; i < ln->cname_count; i++) {
+        const struct ln_cname *c = &ln->cnames[i];
+        if ((found == NULL || c->seq > found->seq) && leads_to_loop(ln, c)) {
+            found = c;
+        }
+    }
+    return found != NULL ? found->alias : NULL;
 }
 
 static void finish_ifnames(struct localname *ln)
