@@ -654,7 +654,7 @@ declare -gA E2E_NS=()
 e2e_mkns()
 {
     command -v nsenter >/dev/null || e2e_skip "nsenter not found"
-    e2e_spawn "ns_$1" unshare -n sleep 3600
+    e2e_spawn "ns_$1" unshare -n sleep infinity
     local i
     for ((i = 0; i < 100; i++)); do
         [[ "$(readlink "/proc/${E2E_PIDS[ns_$1]}/ns/net")" != "$(readlink /proc/self/ns/net)" ]] && break
