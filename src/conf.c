@@ -779,6 +779,7 @@ void conf_deinit(struct conf *c)
     }
     localrec_free(c->localrec);
     localname_free(c->names);
+    synth_free(c->synth);
     free(c->mx_target);
     memset(c, 0, sizeof(*c));
 }

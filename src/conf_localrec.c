@@ -13,6 +13,7 @@
 #include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/mem.h"
+#include "dnsroute/synth.h"
 
 /* dnsmasq's MAXDNAME and MAXLABEL (check_name). */
 #define NAME_TEXT_MAX 1025
@@ -533,4 +534,122 @@ static int conf_names_finish(struct conf_loader *l)
         return conf_fail(l, msg);
     }
     return 0;
+}
+
+/* ---- synth-domain (dnsmasq option.c, case LOPT_SYNTH). */
+
+/* dnsmasq MAXLABEL - INET_ADDRSTRLEN / INET6_ADDRSTRLEN: room left for the address text. */
+#define SYNTH_PREFIX_MAX4 (63 - 16)
+#define SYNTH_PREFIX_MAX6 (63 - 46)
+
+static void synth_mask(struct synth_rule *r, unsigned bits)
+{
+    size_t alen = r->is6 ? 16 : 4;
+    for (size_t i = 0; i < alen; i++) {
+        unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * (unsigned)i : 0;
+        uint8_t mask = (uint8_t)(keep == 0 ? 0 : 0xFF << (8 - keep));
+        r->start[i] &= mask;
+        r->end[i] = (uint8_t)(r->start[i] | (uint8_t)~mask);
+    }
+}
+
+/* ADDR/LEN[,PREFIX]: IPv4 masks the whole address; IPv6 (dnsmasq) only the low 64 bits, all of
+ * them for /64 or shorter. */
+static const char *synth_subnet(struct synth_rule *r, char *addr, char *len, char **prefix)
+{
+    *prefix = conf_split(len, ',');
+    long bits;
+    if (!atoi_ok(len, &bits)) {
+        return "error";
+    }
+    if (inet_pton(AF_INET, addr, r->start) == 1) {
+        if (bits > 32) {
+            return "bad prefix length";
+        }
+        synth_mask(r, (unsigned)bits);
+        return NULL;
+    }
+    if (inet_pton(AF_INET6, addr, r->start) != 1) {
+        return "error";
+    }
+    if (bits > 128) {
+        return "bad prefix length";
+    }
+    r->is6 = true;
+    r->prefix_len = (unsigned)bits;
+    memcpy(r->end, r->start, 16);
+    unsigned low = bits <= 64 ? 0 : (unsigned)bits - 64;
+    for (size_t i = 8; i < 16; i++) {
+        unsigned keep = low >= 8 * (i - 7)  ? 8
+                        : low > 8 * (i - 8) ? low - 8 * (unsigned)(i - 8)
+                                            : 0;
+        uint8_t mask = (uint8_t)(keep == 0 ? 0 : 0xFF << (8 - keep));
+        r->start[i] &= mask;
+        r->end[i] = (uint8_t)(r->start[i] | (uint8_t)~mask);
+    }
+    return NULL;
+}
+
+/* START[,END[,PREFIX]]. */
+static const char *synth_range(struct synth_rule *r, char *start, char **prefix)
+{
+    char *end = conf_split(start, ',');
+    *prefix = conf_split(end, ',');
+    int family = inet_pton(AF_INET, start, r->start) == 1    ? AF_INET
+                 : inet_pton(AF_INET6, start, r->start) == 1 ? AF_INET6
+                                                             : 0;
+    if (family == 0) {
+        return "error";
+    }
+    r->is6 = family == AF_INET6;
+    memcpy(r->end, r->start, 16);
+    if (end != NULL && inet_pton(family, end, r->end) != 1) {
+        return "error";
+    }
+    return NULL;
+}
+
+static char *synth_canon(char *s)
+{
+    return canon_name(s);
+}
+
+/* --synth-domain=<domain>,<address range>[,<prefix>[*]] */
+int conf_opt_synth_domain(struct conf_loader *l, char *arg)
+{
+    char *range = conf_split(arg, ',');
+    char *domain = canon_name(arg);
+    if (domain == NULL || range == NULL) {
+        free(domain);
+        return conf_fail(l, "error");
+    }
+    conf_unhide(range);
+    struct synth_rule r = {.domain = domain};
+    char *prefix = NULL, *len = conf_split(range, '/');
+    const char *msg =
+        len != NULL ? synth_subnet(&r, range, len, &prefix) : synth_range(&r, range, &prefix);
+    char *pre = NULL;
+    if (msg == NULL && prefix != NULL) {
+        pre = synth_canon(prefix);
+        if (pre == NULL ||
+            strlen(pre) > (r.is6 && len != NULL ? SYNTH_PREFIX_MAX6 : SYNTH_PREFIX_MAX4)) {
+            msg = "bad prefix";
+        }
+    }
+    size_t pl = pre != NULL ? strlen(pre) : 0;
+    if (msg == NULL && pl != 0 && pre[pl - 1] == '*') {
+        pre[pl - 1] = '\0';
+        r.indexed = true;
+        msg = r.is6 && r.prefix_len < 64 ? "prefix length too small" : NULL;
+    }
+    r.prefix = pre;
+    if (msg == NULL) {
+        if (l->c->synth == NULL) {
+            l->c->synth = synth_new();
+        }
+        synth_add(l->c->synth, &r);
+    }
+    free(pre);
+    free(domain);
+    return msg != NULL ? conf_fail(l, msg) : 0;
 }

@@ -764,7 +764,7 @@ const struct conf_option conf_options[] = {
     {"nftset", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_nftset},
     {"connmark-allowlist-enable", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"connmark-allowlist", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"synth-domain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"synth-domain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_synth_domain},
     {"dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_dnssec},
     {"trust-anchor", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dnssec-debug", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},

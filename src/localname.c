@@ -1,8 +1,8 @@
 /* localname.c - host-record, cname and interface-name, and the local answer of a query put
  * together from them, the local records and the hosts files, as dnsmasq's answer_request
- * (rfc1035.c) does. query.c asks localname_answer() before it looks at the cache or routes the
- * query; localrec.c builds the record part and calls back here (struct localrec_hooks) for the
- * addresses and PTR names, which dnsmasq keeps in its cache. */
+ * (rfc1035.c) does, with synth-domain names (synth.h). query.c asks localname_answer() before it
+ * looks at the cache or routes the query; localrec.c builds the record part and calls back here
+ * (struct localrec_hooks) for the addresses and PTR names, which dnsmasq keeps in its cache. */
 #include "dnsroute/localname.h"
 
 #include <arpa/inet.h>
@@ -389,6 +389,11 @@ bool localname_is_local(const struct localname_src *src, const char *name, size_
     if (localrec_has_name_at_or_below(src->records, name, len) || is_host_name(src, name, len)) {
         return true;
     }
+    uint8_t a[16];
+    if (synth_forward(src->synth, name, len, AF_INET, a) ||
+        synth_forward(src->synth, name, len, AF_INET6, a)) {
+        return true;
+    }
     if (ln == NULL) {
         return false;
     }
@@ -422,12 +427,18 @@ bool localname_may_answer(const struct localname_src *src, const char *name, siz
                  (src->hosts != NULL && hosts_has_name(src->hosts, name, len)))) {
         return true;
     }
+    uint8_t sa[16];
+    if (addr && (synth_forward(src->synth, name, len, AF_INET, sa) ||
+                 synth_forward(src->synth, name, len, AF_INET6, sa))) {
+        return true;
+    }
     if (qtype != DNSMSG_TYPE_PTR && qtype != DNSMSG_TYPE_ANY) {
         return false;
     }
     int family;
     uint8_t a[16];
-    return (src->hosts != NULL || (ln != NULL && (ln->host_count || ln->ifname_count))) &&
+    return (src->hosts != NULL || synth_count(src->synth) != 0 ||
+            (ln != NULL && (ln->host_count || ln->ifname_count))) &&
            localname_arpa_addr(name, len, &family, a);
 }
 
@@ -436,6 +447,7 @@ bool localname_may_answer(const struct localname_src *src, const char *name, siz
 struct ln_ctx {
     const struct localname_src *src;
     const struct localname_hooks *h;
+    char synth_name[DNAME_KEY_MAX + 1]; /* see on_ptr_hosts */
 };
 
 DNSROUTE_PRINTF(2, 3)
@@ -525,7 +537,8 @@ static void add_ptr(const struct ln_ctx *c, struct localrec_answer *a, const cha
     localrec_answer_add_rr(a, DNSMSG_SECTION_ANSWER, NULL, 0, DNSMSG_TYPE_PTR, ttl_s, wire, wl);
 }
 
-/* PTR from host-record (read first, so it wins), then from the hosts files. */
+/* PTR from host-record (read first, so it wins), then from the hosts files, then from
+ * synth-domain. */
 static bool on_ptr_hosts(void *arg, struct localrec_answer *a)
 {
     const struct ln_ctx *c = arg;
@@ -544,11 +557,20 @@ static bool on_ptr_hosts(void *arg, struct localrec_answer *a)
     }
     const char *name =
         c->src->hosts != NULL ? hosts_lookup_addr(c->src->hosts, family, addr) : NULL;
-    if (name == NULL) {
-        return false;
+    if (name != NULL) {
+        add_ptr(c, a, "hosts", name, a->ttl_s);
+        return true;
     }
-    add_ptr(c, a, "hosts", name, a->ttl_s);
-    return true;
+    struct ln_ctx *w = arg;
+    if (synth_reverse(c->src->synth, family, addr, w->synth_name, sizeof(w->synth_name))) {
+        add_ptr(c, a, "config", w->synth_name, a->ttl_s);
+        /* dnsmasq's is_rev_synth writes the made-up name over the query name, so the rest of an
+         * ANY answer (A/AAAA) is for that name, under the reverse owner. */
+        a->name = w->synth_name;
+        a->name_len = strlen(w->synth_name);
+        return true;
+    }
+    return false;
 }
 
 /* The host-record and hosts-file addresses of name of one family, into section; returns how
@@ -631,9 +653,16 @@ static void on_addrs(void *arg, struct localrec_answer *a)
             add_ifname_addrs(c, a, families[i]);
             continue;
         }
+        uint8_t addr[16];
         if (add_host_addrs(c, a, DNSMSG_SECTION_ANSWER, a->name, a->name_len, NULL, 0,
                            families[i]) != 0) {
             a->answered = true;
+        } else if (synth_forward(c->src->synth, a->name, a->name_len, families[i], addr)) {
+            /* synth-domain: only when the name has no address of this family otherwise. */
+            a->answered = true;
+            log_addr(c, "config", a->name, families[i], addr);
+            localrec_answer_add_rr(a, DNSMSG_SECTION_ANSWER, NULL, 0, type, a->ttl_s, addr,
+                                   families[i] == AF_INET6 ? 16 : 4);
         }
     }
 }

@@ -299,7 +299,7 @@ static struct localname_src query_local_src(const struct query *q)
 {
     const struct conf *c = q->gen->conf;
     return (struct localname_src){
-        .names = c->names, .records = c->localrec, .hosts = c->hosts, .rotate = 0};
+        .names = c->names, .records = c->localrec, .hosts = c->hosts, .synth = c->synth};
 }
 
 /* Header flags and rcode of a local record answer, then our OPT when the client sent one. */

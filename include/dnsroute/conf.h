@@ -16,6 +16,7 @@
 #include "dnsroute/hosts.h"
 #include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
+#include "dnsroute/synth.h"
 #include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
 
@@ -176,7 +177,8 @@ struct conf {
     struct localrec *localrec;
     /* host-record, cname, interface-name; never NULL after conf_load. */
     struct localname *names;
-    char *mx_target; /* mx-target=, NULL when not given */
+    struct synth *synth; /* synth-domain=; NULL when none */
+    char *mx_target;     /* mx-target=, NULL when not given */
     bool selfmx, localmx, no_ident;
 
     struct domtree *tree; /* every server/local/address/ipset/nftset rule */

@@ -2,9 +2,10 @@
  * local answer of a query built from them, the local records (localrec.h) and the hosts files
  * (hosts.h), in the order of dnsmasq's answer_request (rfc1035.c):
  *   - the cname= chain from the question name (each CNAME record, then the target's records);
- *   - TXT, dns-rr, PTR (interface-name, ptr-record, host-record, hosts files), A/AAAA
- *     (interface-name, else host-record and hosts files), MX (mx-host, selfmx/localmx for a
- *     hosts name), SRV, NAPTR, and the A/AAAA of MX and SRV targets as additional records.
+ *   - TXT, dns-rr, PTR (interface-name, ptr-record, host-record, hosts files, synth-domain),
+ *     A/AAAA (interface-name, else host-record and hosts files, else synth-domain), MX (mx-host,
+ * selfmx/localmx for a hosts name), SRV, NAPTR, and the A/AAAA of MX and SRV targets as additional
+ * records.
  *
  * Semantics follow dnsmasq 2.90 (option.c, cache.c cache_reload, network.c, rfc1035.c):
  *   - host-record names are hosts names: answered with AA, the first name of a line answers the
@@ -24,6 +25,7 @@
 
 #include "dnsroute/hosts.h"
 #include "dnsroute/localrec.h"
+#include "dnsroute/synth.h"
 
 struct localname;
 
@@ -69,7 +71,8 @@ struct localname_src {
     const struct localname *names;
     const struct localrec *records;
     const struct hosts *hosts;
-    uint32_t rotate; /* round robin of hosts addresses */
+    const struct synth *synth; /* synth-domain: after hosts data, for A/AAAA and PTR */
+    uint32_t rotate;           /* round robin of hosts addresses */
 };
 
 struct localname_hooks {
@@ -92,8 +95,8 @@ void localname_answer(const struct localname_src *src, struct localrec_answer *a
                       const struct localname_hooks *h);
 
 /* dnsmasq check_for_local_domain: name exists locally (a local record, hosts or host-record
- * name, a cname= alias, an interface-name, or a parent of one), so NXDOMAIN for it becomes
- * NODATA. */
+ * name, a cname= alias, an interface-name, or a parent of one; a synth-domain name), so NXDOMAIN
+ * for it becomes NODATA. */
 bool localname_is_local(const struct localname_src *src, const char *name, size_t len);
 
 /* Parses a reverse name key ("4.3.2.1.in-addr.arpa", 32 nibbles ".ip6.arpa") into family and

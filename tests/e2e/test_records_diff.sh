@@ -198,3 +198,42 @@ for mx in selfmx localmx; do
     sed -i '$d' "$conf"
     sed -i '$d' "$conf"
 done
+
+# synth-domain: names made from addresses and back, next to a hosts file that names one address.
+printf '10.20.0.5 hosted.synth.test\n' >"$E2E_TMP/hosts2"
+cat >"$E2E_TMP/s.conf" <<EOF2
+no-resolv
+no-hosts
+server=127.0.0.2
+addn-hosts=$E2E_TMP/hosts2
+local-ttl=30
+synth-domain=synth.test,10.20.0.0/24
+synth-domain=pre.test,10.21.0.10,10.21.0.20,host-
+synth-domain=idx.test,10.22.0.0/24,pc*
+synth-domain=six.test,fd20::/64
+synth-domain=six.test,fd21::/120,h-
+synth-domain=idx6.test,fd22::/64,n*
+EOF2
+e2e_start_dnsroute dr-s 5357 "$E2E_TMP/s.conf" --pid-file= --user=root
+e2e_start_dnsmasq dm-s 5358 "$E2E_TMP/s.conf"
+sq="$E2E_TMP/synth"
+: >"$sq"
+for name in 10-20-0-5.synth.test 10-20-0-6.synth.test 10-20-1-5.synth.test synth.test \
+    x.synth.test host-10-21-0-15.pre.test host-10-21-0-9.pre.test 10-21-0-15.pre.test \
+    pc7.idx.test pc256.idx.test pc.idx.test pcx.idx.test fd20--5.six.test fd20--a-b.six.test \
+    h-fd21--ff.six.test h-fd21--1ff.six.test n12.idx6.test \
+    5.0.20.10.in-addr.arpa 6.0.20.10.in-addr.arpa 15.0.21.10.in-addr.arpa \
+    7.0.22.10.in-addr.arpa 5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.d.f.ip6.arpa \
+    f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.2.d.f.ip6.arpa \
+    c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.2.d.f.ip6.arpa \
+    1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.2.d.f.ip6.arpa; do
+    printf '%s A\n%s AAAA\n%s PTR\n%s ANY\n' "$name" "$name" "$name" "$name" >>"$sq"
+done
+n=0
+e2e_diff_batch 127.0.0.1#5357 127.0.0.1#5358 "$sq" || n=$?
+e2e_assert_eq 0 "$n" "synth-domain: $(grep -c . "$sq") queries as dnsmasq 2.90"
+e2e_assert_eq 10.20.0.6 "$(e2e_short 127.0.0.1#5357 10-20-0-6.synth.test A)" "synth-domain forward"
+e2e_assert_eq pc7.idx.test. "$(e2e_short 127.0.0.1#5357 7.0.22.10.in-addr.arpa PTR)" \
+    "synth-domain reverse with an indexed prefix"
+e2e_stop dr-s
+e2e_stop dm-s

@@ -276,7 +276,45 @@ static void test_arpa(void)
     CHECK(!localname_arpa_addr("x.ip6.arpa", 10, &family, a));
 }
 
+static void test_synth(void)
+{
+    struct conf c;
+    struct conf_error err;
+    CHECK_INT_EQ(load_text(&c, &err,
+                           "synth-domain=synth.test,10.20.0.0/24\n"
+                           "synth-domain=idx.test,10.22.0.0/24,pc*\n"
+                           "synth-domain=six.test,fd20::/64\n"
+                           "synth-domain=pre.test,10.21.0.10,10.21.0.20,host-\n"),
+                 0);
+    struct localname_src src = {.names = c.names, .records = c.localrec, .synth = c.synth};
+    struct reply r;
+    ask(&r, &src, "10-20-0-6.synth.test", DNSMSG_TYPE_A);
+    CHECK_STR_EQ(records(&r), "10-20-0-6.synth.test 42 A 10.20.0.6");
+    ask(&r, &src, "6.0.20.10.in-addr.arpa", DNSMSG_TYPE_PTR);
+    CHECK_STR_EQ(records(&r), "6.0.20.10.in-addr.arpa 42 PTR 10-20-0-6.synth.test");
+    ask(&r, &src, "7.0.22.10.in-addr.arpa", DNSMSG_TYPE_PTR);
+    CHECK_STR_EQ(records(&r), "7.0.22.10.in-addr.arpa 42 PTR pc7.idx.test");
+    ask(&r, &src, "pc7.idx.test", DNSMSG_TYPE_A);
+    CHECK_STR_EQ(records(&r), "pc7.idx.test 42 A 10.22.0.7");
+    ask(&r, &src, "fd20--5.six.test", DNSMSG_TYPE_AAAA);
+    CHECK_STR_EQ(records(&r), "fd20--5.six.test 42 AAAA fd20::5");
+    ask(&r, &src, "host-10-21-0-9.pre.test", DNSMSG_TYPE_A);
+    CHECK_STR_EQ(records(&r), "");
+    CHECK(localname_is_local(&src, "host-10-21-0-10.pre.test", 24));
+    conf_deinit(&c);
+    expect_error("synth-domain=x\n", "error");
+    expect_error("synth-domain=x,1.2.3.0/33\n", "bad prefix length");
+    expect_error("synth-domain=x,fd00::/129\n", "bad prefix length");
+    expect_error("synth-domain=x,fd00::/48,p*\n", "prefix length too small");
+    expect_error("synth-domain=x,fd00::1,fd00::9,p*\n", "prefix length too small");
+    expect_error("synth-domain=x,bogus\n", "error");
+    expect_error("synth-domain=x,1.2.3.4,bogus\n", "error");
+    expect_error("synth-domain=x,1.2.3.0/24,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+                 "bad prefix");
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_synth),
     CHECK_CASE(test_option_errors),
     CHECK_CASE(test_answers),
     CHECK_CASE(test_arpa),
