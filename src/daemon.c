@@ -207,12 +207,13 @@ static void daemon_log_stats(struct daemon *d)
     log_info("queries forwarded %llu, queries answered locally %llu",
              (unsigned long long)s.forwarded, (unsigned long long)s.answered_locally);
     log_info("queries received %llu, replies %llu, servfail %llu, refused (dns-forward-max) %llu, "
-             "formerr %llu, notimp %llu, dropped %llu, truncated %llu, set additions %llu",
+             "refused (no server) %llu, formerr %llu, notimp %llu, dropped %llu, truncated %llu, "
+             "set additions %llu",
              (unsigned long long)s.received, (unsigned long long)s.replies,
              (unsigned long long)s.servfail, (unsigned long long)s.refused_full,
-             (unsigned long long)s.formerr, (unsigned long long)s.notimp,
-             (unsigned long long)s.dropped, (unsigned long long)s.truncated,
-             (unsigned long long)s.set_additions);
+             (unsigned long long)s.refused, (unsigned long long)s.formerr,
+             (unsigned long long)s.notimp, (unsigned long long)s.dropped,
+             (unsigned long long)s.truncated, (unsigned long long)s.set_additions);
     log_info("TCP connections: in use %u, highest %u, max allowed %u", ss.tcp_open, ss.tcp_open_max,
              gen->conf->max_tcp_connections);
     log_info("TCP connections closed: idle %llu, slow message %llu, lifetime %llu, evicted at the "
