@@ -11,7 +11,6 @@
 #include "dnsroute/err.h"
 #include "dnsroute/hash.h"
 #include "dnsroute/ifaddr.h"
-#include "dnsroute/localrec.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
