@@ -5,7 +5,8 @@
 # local=, mx-host/srv-host targets that are hosts names (additional section), selfmx/localmx on
 # hosts names, and NXDOMAIN from upstream for a name known locally: dnsroute and real dnsmasq
 # 2.90 with the same configuration answer every query over every relevant type identically
-# (rcode, flags, every section, TTLs).
+# (rcode, flags, every section, TTLs). address= and server= rules on the same names lose to the
+# local data, as in dnsmasq.
 # e2e-timeout: 300
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -56,6 +57,9 @@ expand-hosts
 local=/lan/
 domain-needed
 local-ttl=60
+address=/hr-alias.test/10.10.10.10
+address=/filehost.lan/10.10.10.11
+server=/hr4.test/127.0.0.2
 host-record=hr.test,hr-alias.test,192.0.2.10,2001:db8::10
 host-record=hr4.test,192.0.2.11,120
 host-record=2001:db8::11,hr6.test
@@ -131,6 +135,7 @@ e2e_assert_match '^an hr.test. IN A 192.0.2.10$' "$(e2e_answer $DR alias2.test A
     "cname chain: the target's address"
 e2e_assert_eq "192.0.2.12
 192.0.2.13" "$(e2e_short $DR both.test A)" "host-record and hosts file addresses together"
+e2e_assert_eq 192.0.2.10 "$(e2e_short $DR hr-alias.test A)" "host-record wins over address="
 e2e_assert_eq "shared.test." "$(e2e_short $DR 20.2.0.192.in-addr.arpa PTR)" \
     "host-record's PTR wins over the hosts file"
 e2e_assert_eq "10.9.0.1" "$(e2e_short $DR dum4.test A)" "interface-name: the interface's address"
