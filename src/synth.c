@@ -139,11 +139,16 @@ static bool forward_addr(const struct synth_rule *r, const char *tail, size_t tl
     if (family == AF_INET6 && strncmp(text, "--ffff-", 7) == 0) {
         memcpy(text, "::ffff:", 7);
         for (char *p = text + 7; *p != '\0'; p++) {
-            *p = *p == '-' ? '.' : *p;
+            if (*p == '-') {
+                *p = '.';
+            }
         }
     } else {
+        char sep = family == AF_INET ? '.' : ':';
         for (char *p = text; *p != '\0'; p++) {
-            *p = *p == '-' ? (family == AF_INET ? '.' : ':') : *p;
+            if (*p == '-') {
+                *p = sep;
+            }
         }
     }
     return inet_pton(family, text, addr) == 1 && covers(r, family, addr);
@@ -191,6 +196,32 @@ bool synth_forward(const struct synth *s, const char *name, size_t len, int fami
     return false;
 }
 
+/* The address part of a reverse name: the index in the range, or the address text with '-'
+ * for '.' and ':', into text[INET6_ADDRSTRLEN + 1]. */
+static void reverse_text(const struct synth_rule *r, int family, const uint8_t *addr, char *text)
+{
+    if (r->indexed) {
+        unsigned long long index = family == AF_INET
+                                       ? (unsigned long long)(be32(addr) - be32(r->start))
+                                       : (unsigned long long)(low64(addr) - low64(r->start));
+        (void)snprintf(text, INET6_ADDRSTRLEN + 1, "%llu", index);
+        return;
+    }
+    /* A name cannot start with '-': dnsmasq writes "::1" as "0--1" without a prefix. */
+    bool zero = family == AF_INET6 && r->prefix == NULL;
+    (void)inet_ntop(family, addr, text + zero, INET6_ADDRSTRLEN);
+    if (zero && text[1] == ':') {
+        text[0] = '0';
+    } else if (zero) {
+        memmove(text, text + 1, strlen(text + 1) + 1);
+    }
+    for (char *p = text; *p != '\0'; p++) {
+        if (*p == '.' || *p == ':') {
+            *p = '-';
+        }
+    }
+}
+
 bool synth_reverse(const struct synth *s, int family, const uint8_t *addr, char *out, size_t cap)
 {
     for (size_t i = s != NULL ? s->count : 0; i-- > 0;) {
@@ -198,27 +229,9 @@ bool synth_reverse(const struct synth *s, int family, const uint8_t *addr, char 
         if (!covers(r, family, addr)) {
             continue;
         }
-        const char *prefix = r->prefix != NULL ? r->prefix : "";
         char text[INET6_ADDRSTRLEN + 1] = "";
-        if (r->indexed) {
-            unsigned long long index = family == AF_INET
-                                           ? (unsigned long long)(be32(addr) - be32(r->start))
-                                           : (unsigned long long)(low64(addr) - low64(r->start));
-            (void)snprintf(text, sizeof(text), "%llu", index);
-        } else {
-            /* A name cannot start with '-': dnsmasq writes "::1" as "0--1" without a prefix. */
-            bool zero = family == AF_INET6 && r->prefix == NULL;
-            (void)inet_ntop(family, addr, text + zero, sizeof(text) - 1);
-            if (zero && text[1] == ':') {
-                text[0] = '0';
-            } else if (zero) {
-                memmove(text, text + 1, strlen(text + 1) + 1);
-            }
-            for (char *p = text; *p != '\0'; p++) {
-                *p = *p == '.' || *p == ':' ? '-' : *p;
-            }
-        }
-        int n = snprintf(out, cap, "%s%s.%s", prefix, text, r->domain);
+        reverse_text(r, family, addr, text);
+        int n = snprintf(out, cap, "%s%s.%s", r->prefix != NULL ? r->prefix : "", text, r->domain);
         return n > 0 && (size_t)n < cap;
     }
     return false;
