@@ -54,7 +54,7 @@ static int on_set_servers(void *arg, const char *const *lines, size_t count, cha
     free_lines(old, old_count);
     /* The new generation needs the hosts data too (read again: the running store belongs to the
      * old generation; NetworkManager's command line has no-hosts, so this is usually nothing). */
-    conf_load_hosts(&dc->conf);
+    daemon_hosts_load(d, dc);
     log_info("%zu servers set over DBus: %zu domains, %zu servers, loaded in %llu ms", count,
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
@@ -89,6 +89,7 @@ static int on_set_option(void *arg, enum dbusctl_option opt, bool on, char *errb
         (void)snprintf(errbuf, errlen, "%s", err.message);
         return ERR_PARSE;
     }
+    daemon_hosts_load(d, dc); /* the new generation needs the hosts data too */
     daemon_adopt(d, dc);
     return 0;
 }

@@ -19,7 +19,12 @@
 void daemon_conf_release(struct daemon_conf *dc)
 {
     if (dc != NULL && atomic_fetch_sub(&dc->users, 1) == 1) {
-        conf_deinit(&dc->conf);
+        if (dc->base != NULL) {
+            hosts_free(dc->conf.hosts); /* its own; the rest is base's */
+            daemon_conf_release(dc->base);
+        } else {
+            conf_deinit(&dc->conf);
+        }
         free(dc);
         mem_trim(); /* a configuration is megabytes: give them back (RSS after reloads) */
     }
