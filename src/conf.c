@@ -794,6 +794,8 @@ void conf_deinit(struct conf *c)
         domtree_free(c->tree);
     }
     localrec_free(c->localrec);
+    localname_free(c->names);
+    synth_free(c->synth);
     free(c->mx_target);
     memset(c, 0, sizeof(*c));
 }

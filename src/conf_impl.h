@@ -152,5 +152,9 @@ int conf_opt_srv_host(struct conf_loader *l, char *arg);
 int conf_opt_naptr_record(struct conf_loader *l, char *arg);
 int conf_opt_dns_rr(struct conf_loader *l, char *arg);
 int conf_opt_caa_record(struct conf_loader *l, char *arg);
+int conf_opt_host_record(struct conf_loader *l, char *arg);
+int conf_opt_cname(struct conf_loader *l, char *arg);
+int conf_opt_interface_name(struct conf_loader *l, char *arg);
+int conf_opt_synth_domain(struct conf_loader *l, char *arg);
 /* Finishes the local record store at the end of a load (CHAOS names, MX defaults, index). */
 int conf_localrec_finish(struct conf_loader *l);

@@ -14,7 +14,9 @@
 
 #include "dnsroute/domtree.h"
 #include "dnsroute/hosts.h"
+#include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
+#include "dnsroute/synth.h"
 #include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
 
@@ -200,7 +202,10 @@ struct conf {
     /* Local records (ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr)
      * and the CHAOS names; never NULL after conf_load. */
     struct localrec *localrec;
-    char *mx_target; /* mx-target=, NULL when not given */
+    /* host-record, cname, interface-name; never NULL after conf_load. */
+    struct localname *names;
+    struct synth *synth; /* synth-domain=; NULL when none */
+    char *mx_target;     /* mx-target=, NULL when not given */
     bool selfmx, localmx, no_ident;
 
     struct domtree *tree; /* every server/local/address/ipset/nftset rule */

@@ -589,7 +589,7 @@ static void test_ignored_options(void)
     struct conf_error err;
     CHECK_INT_EQ(load_text(&c, &err,
                            "dhcp-range=1.2.3.4,1.2.3.5\ndhcp-range=1.2.3.6,1.2.3.7\n"
-                           "enable-tftp\ncname=a,b\ndhcp-boot=x\ntftp-root=/x\n"
+                           "enable-tftp\nleasequery\ndhcp-boot=x\ntftp-root=/x\n"
                            "dhcp-authoritative\nno-poll\n"),
                  0);
     CHECK_INT_EQ(c.warnings, 7);
