@@ -8,6 +8,9 @@
 #   3. names at the limits: 253-character names, 63-byte labels, 127 one-byte labels, escapes
 #   4. monster upstream answers: 4,000 records over TCP, 65,527 bytes without OPT, CNAME chains
 #      of 16, garbage: rcodes and sizes, RSS before and after
+#   5. forged answers: tests/e2e/test_forged_answers.sh with HOSTILE_FORGED (4,000) queries, in
+#      its own namespace: answers forged with the right ID and question, sent from the upstream's
+#      address to every other open source port of the daemon; accepted forgeries must be 0
 #
 #   tests/stress/hostile.sh        (DNSROUTE_BIN, FAKE_UPSTREAM: default build/release)
 set -euo pipefail
@@ -108,3 +111,13 @@ for i in $(seq 1 20); do e2e_kdig $DR huge.test A +tcp +timeout=8 >/dev/null; do
 echo "4. RSS before the monsters $r0 KiB, after 22 monster answers $(rss) KiB"
 alive_and_answering monsters
 e2e_stop dr
+
+# ---- 5. forged answers (the e2e test at scale, in a namespace of its own)
+n=${HOSTILE_FORGED:-4000}
+rc=0
+out=$(env -u E2E_IN_NETNS -u E2E_NETNS_MODE FORGED_QUERIES="$n" \
+    bash "$E2E_LIB_DIR/test_forged_answers.sh" 2>&1) || rc=$?
+grep -E '^# (client|upstream)' <<<"$out" | sed 's/^# /5. /'
+((rc == 0)) || { printf '%s\n' "$out" >&2; e2e_fail "forged answers: the test failed (rc $rc)"; }
+accepted=$(grep '^# client' <<<"$out" | grep -o 'forged=[0-9]*' | awk -F= '{s += $2} END {print s + 0}')
+echo "5. forged answers accepted: $accepted (queries: $n, and 20 retried from a second socket)"
