@@ -374,7 +374,7 @@ bench_cpu_ticks()
 # kinds that matter on the hot path (those this kernel has tracepoints for).
 bench_syscall_events()
 {
-    local ev=raw_syscalls:sys_enter c
+    local ev=context-switches,raw_syscalls:sys_enter c
     for c in recvmmsg sendmmsg recvfrom sendto recvmsg sendmsg epoll_wait epoll_pwait epoll_ctl \
         futex read write clock_gettime socket connect close ioctl; do
         [[ -d /sys/kernel/tracing/events/syscalls/sys_enter_$c ]] && ev+=,syscalls:sys_enter_$c
@@ -386,7 +386,8 @@ bench_syscall_events()
 bench_syscalls_print()
 {
     awk -F, -v n="$2" '
-        $3 ~ /raw_syscalls/ { printf "    system calls %.2f per answered query:", n ? $1 / n : 0 }
+        $3 ~ /context-switches/ { cs = $1 }
+        $3 ~ /raw_syscalls/ { printf "    per answered query: context switches %.3f, system calls %.2f:", n ? cs / n : 0, n ? $1 / n : 0 }
         $3 ~ /sys_enter_/ && $1 + 0 > n / 200 { sub(/.*sys_enter_/, "", $3); printf " %s %.3f", $3, $1 / n }
         END { print "" }' "$1" >&2
 }
