@@ -423,6 +423,18 @@ static int opt_neg_ttl(struct conf_loader *l, char *arg)
     return number(l, arg, &l->c->neg_ttl_s);
 }
 
+/* use-stale-cache[=MAX] (dnsmasq 2.88+): without a value one day (dnsmasq STALE_CACHE_EXPIRY),
+ * 0 for ever; a sign or other non-digit is dnsmasq's "error". */
+static int opt_use_stale_cache(struct conf_loader *l, char *arg)
+{
+    uint32_t v = CONF_STALE_DEFAULT_S;
+    if (arg != NULL && number(l, arg, &v) < 0) {
+        return -1;
+    }
+    l->c->stale_cache_s = v == 0 ? CONF_STALE_FOREVER : v;
+    return 0;
+}
+
 static int opt_max_ttl(struct conf_loader *l, char *arg)
 {
     return number(l, arg, &l->c->max_ttl_s);
@@ -792,7 +804,7 @@ const struct conf_option conf_options[] = {
     {"quiet-tftp", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"port-limit", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"fast-dns-retry", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"use-stale-cache", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
+    {"use-stale-cache", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, opt_use_stale_cache},
     {"no-ident", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, conf_opt_no_ident},
     {"max-tcp-connections", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE,
      opt_max_tcp_connections},

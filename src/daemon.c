@@ -206,6 +206,9 @@ static void daemon_log_stats(struct daemon *d)
              (unsigned long long)s.cache_hits);
     log_info("queries forwarded %llu, queries answered locally %llu",
              (unsigned long long)s.forwarded, (unsigned long long)s.answered_locally);
+    if (gen->conf->stale_cache_s != 0) {
+        log_info("queries answered from stale cache %llu", (unsigned long long)s.stale_answers);
+    }
     log_info("queries received %llu, replies %llu, servfail %llu, refused (dns-forward-max) %llu, "
              "formerr %llu, notimp %llu, dropped %llu, truncated %llu, set additions %llu",
              (unsigned long long)s.received, (unsigned long long)s.replies,

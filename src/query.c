@@ -50,6 +50,8 @@ struct query {
     struct domtree_result route;
     uint64_t serial;    /* log-queries=extra */
     uint16_t udp_limit; /* 0 over TCP */
+    bool stale;         /* answered from an expired cache entry (use-stale-cache) */
+    bool refresh;       /* fetches a fresh answer for a stale entry: there is no client */
     size_t len;
     size_t key_len;
     char key[DNAME_KEY_MAX];
@@ -110,6 +112,7 @@ void query_stats_add(struct query_stats *sum, const struct query_stats *add)
     sum->set_additions += add->set_additions;
     sum->bogus_nxdomain += add->bogus_nxdomain;
     sum->cache_hits += add->cache_hits;
+    sum->stale_answers += add->stale_answers;
 }
 
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
@@ -157,6 +160,7 @@ static struct query *query_alloc(struct query_ctx *ctx)
     q->ctx = ctx;
     q->gen = ctx->gen;
     q->state = QUERY_IDLE;
+    q->stale = q->refresh = false;
     q->key_len = 0;
     q->key[0] = '\0';
     query_gen_ref(q->gen);
@@ -164,10 +168,15 @@ static struct query *query_alloc(struct query_ctx *ctx)
     return q;
 }
 
+static void query_refresh_end(struct query *q);
+
 /* The one exit of every query: the client was answered (or dropped) before this. */
 static void query_end(struct query *q)
 {
     struct query_ctx *ctx = q->ctx;
+    if (q->refresh) {
+        query_refresh_end(q);
+    }
     ctx->in_flight--;
     query_gen_unref(q->gen);
     if (ctx->free_count < QUERY_FREE_MAX) {
@@ -228,7 +237,9 @@ static void query_log_addr(const struct query *q, const char *what, int family, 
 
 static void query_send(struct query *q, const uint8_t *pkt, size_t len)
 {
-    server_reply(q->ctx->server, &q->client, pkt, len);
+    if (!q->refresh) {
+        server_reply(q->ctx->server, &q->client, pkt, len);
+    }
     query_end(q);
 }
 
@@ -236,7 +247,9 @@ static void query_send(struct query *q, const uint8_t *pkt, size_t len)
 static void query_send_built(struct query *q, const uint8_t *out, int len)
 {
     if (len < 0) {
-        server_drop(q->ctx->server, &q->client);
+        if (!q->refresh) {
+            server_drop(q->ctx->server, &q->client);
+        }
         query_end(q);
         return;
     }
@@ -644,35 +657,37 @@ static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
     query_cache_key(q, &k);
     struct query_cached m = {*r, q->gen->conf_serial, query_route_signature(q), q->route.ipset_list,
                              q->route.nftset_list};
-    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m)};
+    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m), ttl_s == 0};
     cache_insert(q->ctx->cache->cache, &k, &v, ttl_s, uv_now(q->ctx->loop));
 }
 
-/* The TTL a reply is cached with, 0 for "do not cache". */
-static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
-                                const struct dnsmsg_reply *r)
+/* The TTL a reply is cached with, -1 for "do not cache". A TTL of 0 is cached only under
+ * use-stale-cache (dnsmasq really_insert), to be served stale and refreshed. */
+static int64_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
+                               const struct dnsmsg_reply *r)
 {
     const struct conf *c = q->gen->conf;
     uint32_t ttl = 0;
     if (r->tc || (q->q.flags & DNSMSG_FLAG_CD) || !query_cacheable_type(q->q.qtype)) {
-        return 0;
+        return -1;
     }
     bool negative =
         r->rcode == DNSMSG_RCODE_NXDOMAIN || (r->rcode == DNSMSG_RCODE_NOERROR && r->ancount == 0);
     if (r->rcode != DNSMSG_RCODE_NOERROR && r->rcode != DNSMSG_RCODE_NXDOMAIN) {
-        return 0;
+        return -1;
     }
     if (negative) {
         if (c->no_negcache) {
-            return 0;
+            return -1;
         }
         if (dnsmsg_neg_ttl(pkt, len, r, &ttl) < 0) {
-            ttl = c->neg_ttl_s; /* no SOA: cached only with neg-ttl */
+            /* no SOA: cached only with neg-ttl */
+            return c->neg_ttl_s != 0 ? (int64_t)c->neg_ttl_s : -1;
         }
         return ttl;
     }
     if (dnsmsg_min_ttl(pkt, len, r, &ttl) < 0) {
-        return 0;
+        return -1;
     }
     if (c->max_cache_ttl_s != 0 && ttl > c->max_cache_ttl_s) {
         ttl = c->max_cache_ttl_s;
@@ -696,12 +711,83 @@ static bool query_cache_fetch(struct query *q, struct cache_hit *hit, struct que
         return false; /* cache-size=0: no lock, no hashing on the hot path */
     }
     query_cache_key(q, &k);
+    uint32_t stale_s = q->gen->conf->stale_cache_s;
     *hit = (struct cache_hit){.reply = query_scratch(q->ctx),
                               .reply_cap = QUERY_REPLY_CAP - 64,
                               .ttl_offs = q->ctx->ttl_offs,
                               .ttl_cap = QUERY_TTLS_MAX,
-                              .meta = m};
+                              .meta = m,
+                              .stale_ms = stale_s == CONF_STALE_FOREVER ? UINT64_MAX
+                                                                        : (uint64_t)stale_s * 1000};
     return cache_lookup(qc->cache, &k, uv_now(q->ctx->loop), hit) && hit->meta_len == sizeof(*m);
+}
+
+/* ---- use-stale-cache (dnsmasq 2.88+ receive_query/tcp_request): an entry expired less than
+ * MAX seconds ago is served at once with TTL 0 (and an RFC 8914 "stale answer" EDE for an EDNS
+ * client), and the query is forwarded anyway to refresh it; the refresh has no client, and its
+ * reply is cached, logged and added to the sets as any other. One refresh per entry at a time. */
+
+static void query_forward(struct query *q);
+
+/* The refresh of the stale entry q is answered from: a copy of q without a client, routed
+ * afresh (the hit may have skipped the domain tree); NULL when the name is no longer forwarded.
+ * query_answer_stale forwards it once q's answer has left the scratch buffer. */
+static struct query *query_refresh_new(const struct query *q)
+{
+    struct query *r = query_alloc(q->ctx);
+    r->refresh = true;
+    r->client = q->client;
+    r->serial = q->serial;
+    r->udp_limit = 0;
+    memcpy(r->buf, q->buf, q->len);
+    r->len = q->len;
+    r->q = q->q;
+    memcpy(r->key, q->key, q->key_len + 1);
+    r->key_len = q->key_len;
+    r->state = QUERY_PARSED;
+    domtree_lookup(r->gen->conf->tree, r->key, r->key_len, r->q.qtype, &r->route);
+    if (r->route.action != DOMTREE_FORWARD) {
+        query_end(r); /* the configuration changed: nothing to refresh from */
+        return NULL;
+    }
+    return r;
+}
+
+/* The refresh is over, answered or not: the entry may ask for another. */
+static void query_refresh_end(struct query *q)
+{
+    struct cache_key k;
+    query_cache_key(q, &k);
+    cache_refresh_end(q->ctx->cache->cache, &k);
+}
+
+/* Serves a stale hit: every TTL 0 (dnsmasq crec_ttl), then the cached path. */
+static void query_answer_stale(struct query *q, const struct cache_hit *hit, struct query_cached *m)
+{
+    uint8_t *pkt = hit->reply;
+    struct query *refresh = hit->refresh ? query_refresh_new(q) : NULL;
+    memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
+    uint16_t rd = q->q.flags & DNSMSG_FLAG_RD;
+    dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
+    dnsmsg_rewrite_ttls_at(pkt, hit->ttl_offs, hit->ttl_count, 0, UINT32_MAX, 0);
+    q->stale = true;
+    q->ctx->stats.stale_answers++;
+    query_relay_parsed(q, pkt, hit->len, &m->reply, true);
+    if (refresh != NULL) {
+        query_forward(refresh);
+    }
+}
+
+/* The EDE a stale answer carries to an EDNS client (dnsmasq EDE_STALE). Returns the new
+ * length; an answer without room for it goes without. */
+static size_t query_stale_ede(const struct query *q, uint8_t *pkt, size_t len,
+                              struct dnsmsg_reply *r)
+{
+    if (!q->stale || !r->edns.present) {
+        return len;
+    }
+    int n = dnsmsg_reply_add_ede(pkt, len, QUERY_REPLY_CAP, r, DNSMSG_EDE_STALE_ANSWER);
+    return n > 0 ? (size_t)n : len;
 }
 
 /* Answers from a fetched hit: the stored reply gets the client's ID and question case, TTLs
@@ -710,6 +796,10 @@ static bool query_cache_fetch(struct query *q, struct cache_hit *hit, struct que
 static void query_answer_cached(struct query *q, const struct cache_hit *hit,
                                 struct query_cached *m)
 {
+    if (hit->stale) {
+        query_answer_stale(q, hit, m);
+        return;
+    }
     uint8_t *pkt = hit->reply;
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
     /* No record outlives its cache entry (max-cache-ttl), nor max-ttl. */
@@ -1166,9 +1256,9 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
         return;
     }
     if (!from_cache) {
-        uint32_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : 0;
-        if (ttl > 0) {
-            query_cache_store(q, pkt, len, r, ttl);
+        int64_t ttl = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : -1;
+        if (ttl > 0 || (ttl == 0 && c->stale_cache_s != 0)) {
+            query_cache_store(q, pkt, len, r, (uint32_t)ttl);
         }
         if (q->gen->conf->max_ttl_s != 0) {
             dnsmsg_rewrite_ttls(pkt, len, r, 0, q->gen->conf->max_ttl_s);
@@ -1195,7 +1285,10 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
         return;
     }
     if (query_logging(q)) {
-        query_log_reply(q, pkt, len, r, from_cache ? "cached" : "reply");
+        query_log_reply(q, pkt, len, r,
+                        !from_cache ? "reply"
+                        : q->stale  ? "cached-stale"
+                                    : "cached");
     }
     int n = dnsmsg_reply_set_edns(pkt, len, QUERY_REPLY_CAP, r, &q->q.edns, c->edns_packet_max);
     if (n == ERR_FULL) {
@@ -1208,7 +1301,7 @@ static void query_relay_parsed(struct query *q, uint8_t *pkt, size_t len, struct
         query_answer_rcode(q, DNSMSG_RCODE_SERVFAIL);
         return;
     }
-    len = (size_t)n;
+    len = query_stale_ede(q, pkt, (size_t)n, r);
     if (q->udp_limit != 0 && len > q->udp_limit) {
         len = (size_t)dnsmsg_reply_truncate(pkt, len, r, q->udp_limit);
         q->ctx->stats.truncated++;

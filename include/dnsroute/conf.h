@@ -80,6 +80,9 @@ enum conf_local_service {
     CONF_LOCAL_SERVICE_HOST
 };
 
+/* use-stale-cache=0: expired answers are served however old (dnsmasq). */
+enum { CONF_STALE_FOREVER = UINT32_MAX, CONF_STALE_DEFAULT_S = 86400 };
+
 enum conf_log_queries { CONF_LOG_QUERIES_OFF = 0, CONF_LOG_QUERIES_ON, CONF_LOG_QUERIES_EXTRA };
 
 struct conf {
@@ -117,6 +120,9 @@ struct conf {
     uint32_t neg_ttl_s;
     uint32_t local_ttl_s;
     uint32_t max_ttl_s; /* 0 = no cap */
+    /* use-stale-cache[=MAX]: seconds past its expiry a cached answer is still served (TTL 0,
+     * refreshed in the background); 0 off (the default), CONF_STALE_FOREVER for =0. */
+    uint32_t stale_cache_s;
     bool no_negcache;
     bool clear_on_reload; /* empty the cache on SIGHUP and when D-Bus sets servers */
     bool domain_needed;
