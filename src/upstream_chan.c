@@ -41,6 +41,7 @@ static void psock_sent(struct upstream_psock *ps, uint16_t wire_id);
 static bool psock_has_id(const struct upstream_psock *ps, uint16_t wire_id);
 static void psock_take_id(struct upstream_psock *ps, uint16_t wire_id);
 static void psock_retire(struct upstream_psock *ps);
+static void psock_close(struct upstream_psock *ps);
 static void psock_close_all(struct upstream_chan *c);
 static void psock_tick(struct upstream_chan *c, uint64_t now);
 static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen,
@@ -310,6 +311,10 @@ ssize_t upstream_chan_on_send(struct upstream_chan *c, int fd, const struct iove
         return -1;
     }
     psock_sent(ps, dnsmsg_get_id(msg));
+    if (c->sending_attempt != NULL) {
+        c->sending_attempt->wire_id = dnsmsg_get_id(msg);
+        c->sending_attempt->wire_known = true;
+    }
     return (ssize_t)total;
 }
 
@@ -467,6 +472,27 @@ static void on_poll(uv_poll_t *handle, int status, int events)
     chan_drop_captures(c);
 }
 
+/* An attempt that ended unanswered (timed out, cancelled, failed over): its ID comes off the
+ * socket it left from, so that socket no longer accepts it. Left there, a forged answer carrying
+ * it would pass the socket filter once the ID, freed, is given to a new query in flight from
+ * another socket, and c-ares, matching by ID and question only, would take it for that query.
+ * Rare (failures only), so the pool is searched. */
+static void chan_forget_id(struct upstream_chan *c, uint16_t wire_id)
+{
+    for (uint32_t i = 0; i < c->nslots; i++) {
+        if (c->psocks[i] != NULL) {
+            psock_take_id(c->psocks[i], wire_id);
+        }
+    }
+    for (struct upstream_psock *ps = c->retired_socks, *next; ps != NULL; ps = next) {
+        next = ps->next_retired;
+        psock_take_id(ps, wire_id);
+        if (ps->nids == 0 && c->reading != ps) {
+            psock_close(ps);
+        }
+    }
+}
+
 /* The answer c-ares accepted is the capture with its ID; without one (c-ares 1.34 may re-parse
  * a TCP message the filter did not see whole) the attempt counts as unanswered. */
 void upstream_chan_answered(void *arg, int ares_status, int wire_id)
@@ -480,6 +506,8 @@ void upstream_chan_answered(void *arg, int ares_status, int wire_id)
     }
     if (cap != NULL && cap->ps != NULL) {
         psock_take_id(cap->ps, (uint16_t)wire_id);
+    } else if (cap == NULL && a->wire_known && c->pooled) {
+        chan_forget_id(c, a->wire_id);
     }
     if (cap != NULL) {
         dnsmsg_set_id(cap->pkt, a->req_id); /* the wire ID was the attempt's or c-ares' */
@@ -816,8 +844,11 @@ int upstream_chan_send(struct upstream *u, struct upstream_attempt *a, const uin
     c->inflight++;
     c->sending = query;
     c->sending_len = len;
+    c->sending_attempt = a;
+    a->wire_known = false;
     upstream_ares_send(c->ch, query, len, a);
     c->sending = NULL;
+    c->sending_attempt = NULL;
     return 0;
 }
 

@@ -111,6 +111,7 @@ struct upstream_chan {
     struct upstream_capture *captures; /* accepted answers c-ares has not handed back yet */
     bool read_one;          /* a UDP answer was accepted in this ares_process_fd() call */
     const uint8_t *sending; /* the query inside ares_send right now (see on_send) */
+    struct upstream_attempt *sending_attempt; /* its attempt */
     size_t sending_len;
 };
 
@@ -128,9 +129,11 @@ struct upstream_attempt {
     struct upstream_attempt *next; /* in req->attempts, or in the free list */
     uint64_t sent_ms;
     uint32_t server;
-    uint32_t pos;    /* position of server in the request's group */
-    uint16_t id;     /* the query ID this attempt carries (before c-ares 1.22, also on the wire) */
-    uint16_t req_id; /* the request's ID, which the answer gets back */
+    uint32_t pos;     /* position of server in the request's group */
+    uint16_t id;      /* the query ID this attempt carries (before c-ares 1.22, also on the wire) */
+    uint16_t req_id;  /* the request's ID, which the answer gets back */
+    uint16_t wire_id; /* the ID it left with from a pool socket, when wire_known */
+    bool wire_known;
 };
 
 struct upstream_group {

@@ -14,6 +14,12 @@ packets. Standard library only; every wait is bounded.
                                               closed by the server (at most 10 s; K 0: after
                                               0.5 s) print one "open"/"closed" per connection;
                                               hold HOLD_S seconds
+  e2e_dns.py busycap HOST PORT NAME N         one connection sends a query for NAME, then N more
+                                              connect at once (one process: no start-up delay
+                                              between); prints "open"/"closed" per newcomer once
+                                              one was closed (at most 10 s), then the busy
+                                              connection's answer "ID RCODE ANCOUNT QNAME" or
+                                              "busy closed"
   e2e_dns.py raw udp|tcp HOST PORT HEX        send the bytes; prints "rcode=N flags=0xHHHH
                                               id=N len=N" of the reply or "none" (1 s wait)
   e2e_dns.py tcpqueries HOST PORT N TIMEOUT_S N sequential TCP queries, a connection each;
@@ -112,10 +118,18 @@ def cmd_conns(host, port, n, hold_s, want_closed=0):
     """Opens N connections; prints open/closed per connection once WANT_CLOSED of them were
     closed by the server (at most 10 s), or after 0.5 s when WANT_CLOSED is 0."""
     socks = [socket.create_connection((host, port), timeout=5) for _ in range(n)]
+    state = wait_closed(socks, want_closed, 10 if want_closed else 0.5)
+    print("\n".join(state), flush=True)
+    time.sleep(hold_s)
+
+
+def wait_closed(socks, want_closed, max_s):
+    """Polls SOCKS until WANT_CLOSED of them were closed by the server or MAX_S passed; returns
+    "open"/"closed"/"data" per socket."""
     for s in socks:
         s.setblocking(False)
-    state = ["open"] * n
-    deadline = time.monotonic() + (10 if want_closed else 0.5)
+    state = ["open"] * len(socks)
+    deadline = time.monotonic() + max_s
     while True:
         for i, s in enumerate(socks):
             if state[i] != "open":
@@ -128,10 +142,24 @@ def cmd_conns(host, port, n, hold_s, want_closed=0):
             except ConnectionResetError:
                 state[i] = "closed"
         if (want_closed and state.count("closed") >= want_closed) or time.monotonic() > deadline:
-            break
+            return state
         time.sleep(0.02)
-    print("\n".join(state), flush=True)
-    time.sleep(hold_s)
+
+
+def cmd_busycap(host, port, name, n):
+    """A connection with a query in flight, then N newcomers: which does the server close?"""
+    busy = socket.create_connection((host, port), timeout=15)
+    m = build_query(0x1000, name)
+    busy.sendall(struct.pack("!H", len(m)) + m)
+    socks = [socket.create_connection((host, port), timeout=5) for _ in range(n)]
+    print("\n".join(wait_closed(socks, 1, 10)), flush=True)
+    try:
+        (ln,) = struct.unpack("!H", recv_exact(busy, 2))
+        r = recv_exact(busy, ln)
+        qid, flags, _qd, an = struct.unpack("!HHHH", r[:8])
+        print(f"{qid:#x} {flags & 15} {an} {read_name(r, 12)[0]}", flush=True)
+    except (EOFError, ConnectionResetError):
+        print("busy closed", flush=True)
 
 
 def cmd_tcpqueries(host, port, count, timeout_s):
@@ -264,6 +292,8 @@ def main(argv):
         cmd_half(host, port, float(argv[4]))
     elif cmd == "conns":
         cmd_conns(host, port, int(argv[4]), float(argv[5]), int(argv[6]) if len(argv) > 6 else 0)
+    elif cmd == "busycap":
+        cmd_busycap(host, port, argv[4], int(argv[5]))
     elif cmd == "raw":
         cmd_raw(argv[2], argv[3], int(argv[4]), argv[5])
     elif cmd == "tcpqueries":

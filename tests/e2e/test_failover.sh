@@ -64,7 +64,10 @@ t0=$(date +%s%N)
 r=$(e2e_rcode $DEF dead.test A +time=9)
 ms=$((($(date +%s%N) - t0) / 1000000))
 e2e_assert_eq SERVFAIL "$r" "no answer from any server -> SERVFAIL"
-(( ms >= 900 && ms <= 6500 )) || e2e_fail "timeout SERVFAIL after $ms ms, budget is 5 s"
+# The daemon's budget is 5 s; the client waits 9 s. The time includes kdig's own start, which a
+# loaded machine (ASan build, load 15) stretched by 1.5 s once: the bound is the client's
+# timeout less a margin, so the SERVFAIL is known to come from the budget, not the client.
+(( ms >= 900 && ms <= 8000 )) || e2e_fail "timeout SERVFAIL after $ms ms, budget is 5 s"
 e2e_ok "timeout SERVFAIL after $ms ms (budget 5000 ms)"
 e2e_assert_ge 1 "$(cnt a 'qname=dead\.test\.')" "a was tried for dead.test"
 e2e_assert_ge 1 "$(cnt b 'qname=dead\.test\.')" "b was tried for dead.test"

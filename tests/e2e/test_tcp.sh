@@ -16,6 +16,7 @@ slow.test   A  a 10.0.0.1 delay=600
 *.slow.test A  a 10.0.0.3 delay=600
 dropt.test  A  drop
 closet.test A  close
+evict.test  A  a 10.0.0.4 delay=4000
 *           A  a 10.0.0.2
 EOF2
 e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
@@ -131,6 +132,12 @@ e2e_assert_eq "closed open open" "$(xargs <<<"$st")" \
     "max-tcp-connections=2: the third connection evicts the longest idle one"
 st=$($PY conns 127.0.0.1 5354 2 0)
 e2e_assert_eq "open open" "$(xargs <<<"$st")" "slots freed once the clients left"
+# A connection with a query in flight is never evicted: the idle newcomer before it is. The query
+# and the newcomers leave one process back to back, and the upstream holds the query 4 s (within
+# the 5 s budget), so the newcomers arrive while it is in flight however slow the machine is.
+st=$($PY busycap 127.0.0.1 5354 evict.test 2)
+e2e_assert_eq "closed open 0x1000 0 1 evict.test." "$(xargs <<<"$st")" \
+    "at the cap the busy connection is kept (and answered), the longest idle newcomer closed"
 e2e_assert_match 'IN[[:space:]]+A[[:space:]]+10\.0\.0\.2' \
     "$(e2e_kdig 127.0.0.1#5354 after.test A +tcp +noall +answer)" "TCP query after the cap test"
 e2e_stop cap

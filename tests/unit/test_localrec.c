@@ -138,8 +138,11 @@ static void test_option_errors(void)
     /* dnsmasq 2.90 and 2.92 say "could not get memory" (exit 4) here: parse_hex's -1 compared
      * with -1U in a size_t. The intended message is the one given. */
     expect_error("dns-rr=a,1,zz\n", "bad RR record", 1);
-    expect_error("dns-rr=a,41,0102\n", "bad RR record: type 41 is EDNS's OPT pseudo-record, not data", 1);
-    expect_error("dns-rr=a,65577\n", "bad RR record: type 41 is EDNS's OPT pseudo-record, not data", 1); /* wraps as dnsmasq's */
+    expect_error("dns-rr=a,41,0102\n",
+                 "bad RR record: type 41 is EDNS's OPT pseudo-record, not data", 1);
+    /* The type wraps at 16 bits, as dnsmasq's: 65577 is 41. */
+    expect_error("dns-rr=a,65577\n", "bad RR record: type 41 is EDNS's OPT pseudo-record, not data",
+                 1);
     expect_error("caa-record=a,0,issue\n", "bad CAA record", 1);
     expect_error("caa-record=a,x,issue,v\n", "bad CAA record", 1);
     /* What dnsmasq accepts. */
