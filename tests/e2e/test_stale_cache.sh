@@ -81,7 +81,7 @@ e2e_ok "both refreshed the stale answer upstream"
 # ---- the upstreams stop: the names are still answered, stale
 e2e_kill upm || true
 e2e_kill upr || true
-sleep 1.1 # the refreshed entry (TTL 1) expires again
+sleep 2.1 # the refreshed entry (TTL 1) expires again, also in dnsmasq's whole seconds
 if ((SETS)); then
     ipset flush dm_st
     ipset flush dr_st
@@ -102,7 +102,7 @@ if ((SETS)); then
 fi
 
 # ---- MAX=2: past two seconds after its expiry an answer is no longer served
-sleep 1.1 # m.test expired 2.1+1.1+1.1-1 > 2 s ago
+sleep 1.1 # m.test expired 2.1+2.1+1.1-1 > 2 s ago
 a=$(ans "$DM2" m.test A)
 b=$(ans "$DR2" m.test A)
 e2e_assert_eq "none" "$a" "dnsmasq MAX=2: m.test not served stale any more"
