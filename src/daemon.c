@@ -124,7 +124,7 @@ static void daemon_reload(struct daemon *d)
         daemon_note_reload_failure(d, err.message);
         return;
     }
-    conf_load_hosts(&dc->conf); /* SIGHUP re-reads every hosts file, as dnsmasq */
+    daemon_hosts_load(d, dc); /* SIGHUP re-reads every hosts file, as dnsmasq */
     log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
@@ -210,12 +210,13 @@ static void daemon_log_stats(struct daemon *d)
         log_info("queries answered from stale cache %llu", (unsigned long long)s.stale_answers);
     }
     log_info("queries received %llu, replies %llu, servfail %llu, refused (dns-forward-max) %llu, "
-             "formerr %llu, notimp %llu, dropped %llu, truncated %llu, set additions %llu",
+             "refused (no server) %llu, formerr %llu, notimp %llu, dropped %llu, truncated %llu, "
+             "set additions %llu",
              (unsigned long long)s.received, (unsigned long long)s.replies,
              (unsigned long long)s.servfail, (unsigned long long)s.refused_full,
-             (unsigned long long)s.formerr, (unsigned long long)s.notimp,
-             (unsigned long long)s.dropped, (unsigned long long)s.truncated,
-             (unsigned long long)s.set_additions);
+             (unsigned long long)s.refused, (unsigned long long)s.formerr,
+             (unsigned long long)s.notimp, (unsigned long long)s.dropped,
+             (unsigned long long)s.truncated, (unsigned long long)s.set_additions);
     log_info("TCP connections: in use %u, highest %u, max allowed %u", ss.tcp_open, ss.tcp_open_max,
              gen->conf->max_tcp_connections);
     log_info("TCP connections closed: idle %llu, slow message %llu, lifetime %llu, evicted at the "
@@ -458,7 +459,8 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         daemon_signals_start(d);
         daemon_log_startup(d, &dc->conf);
         /* After the privilege drop, before any query, as dnsmasq (the workers share the conf). */
-        conf_load_hosts(&dc->conf);
+        daemon_hosts_start(d);
+        daemon_hosts_load(d, dc);
         daemon_dbus_log_startup(d);
         /* Each worker's generation holds the configuration from here on: without this reference
          * the start-up configuration is freed with the first reload, not kept for ever. */
@@ -471,6 +473,7 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
             }
         }
         uv_run(&d->workers[0].loop, UV_RUN_DEFAULT);
+        daemon_hosts_stop(d);
         for (unsigned i = 1; i < spawned; i++) {
             daemon_worker_post(&d->workers[i], NULL, true);
             uv_thread_join(&d->workers[i].thread);

@@ -11,6 +11,7 @@
 #include "dnsroute/conf.h"
 #include "dnsroute/log.h"
 #include "dnsroute/server.h"
+#include "dnsroute/upstream.h"
 
 struct upstream;
 struct nlset;
@@ -33,6 +34,11 @@ struct query_gen {
     void *released_arg;
 };
 
+/* Per worker, written on its loop thread only. received counts arrivals; each query that
+ * arrived then ends in exactly one of answered_locally, replies, servfail, refused_full,
+ * refused, formerr, notimp, dropped or bogus_nxdomain (query.c query_finish); forwarded,
+ * cache_hits, truncated and set_additions count what happened on the way. dropped also counts
+ * clients refused by --local-service, which never arrive as queries. */
 struct query_stats {
     uint64_t received;
     uint64_t forwarded;
@@ -40,6 +46,7 @@ struct query_stats {
     uint64_t replies;      /* upstream replies relayed */
     uint64_t servfail;     /* upstream failures answered with SERVFAIL */
     uint64_t refused_full; /* dns-forward-max reached */
+    uint64_t refused;      /* no upstream server to send to */
     uint64_t formerr;
     uint64_t notimp;
     uint64_t dropped;       /* unparseable, or a response sent to us */
@@ -61,11 +68,32 @@ struct query_cache {
 void query_cache_init(struct query_cache *qc, uint32_t max_entries);
 void query_cache_deinit(struct query_cache *qc);
 
+/* The I/O a query does, as functions of the listener, upstream and nlset modules; a unit test
+ * swaps in its own table (tests/unit/test_query.c). The signatures are those modules' own. */
+struct query_ops {
+    /* server_reply, server_drop: a reply (or none) for client. */
+    void (*reply)(struct server *s, const struct server_client *client, const uint8_t *pkt,
+                  size_t len);
+    void (*drop)(struct server *s, const struct server_client *client);
+    /* upstream_send: cb runs later, exactly once, unless this returns < 0. */
+    int (*upstream_send)(struct upstream *u, uint32_t group, const uint8_t *query, size_t len,
+                         bool tcp, struct upstream_req *req, upstream_done_cb *cb);
+    /* upstream_req_servers: the servers a request in flight went to (log-queries). */
+    size_t (*upstream_servers)(const struct upstream_req *req, uint32_t *out, size_t cap);
+    /* nlset_add: queues one address for one set. */
+    int (*set_add)(struct nlset *n, uint32_t set_id, int family, const uint8_t *addr,
+                   uint32_t ttl_s);
+};
+
+/* The real modules' functions; query_ctx_init installs it. */
+extern const struct query_ops query_ops_default;
+
 struct query_ctx {
     uv_loop_t *loop;
-    uint8_t *scratch;          /* reply work buffer of this worker (one loop thread) */
-    struct dnsmsg_addr *addrs; /* addresses of the reply being handled */
-    uint16_t *ttl_offs;        /* TTL offsets of the reply being cached or served from cache */
+    const struct query_ops *ops; /* query_ops_default unless a test replaces it */
+    uint8_t *scratch;            /* reply work buffer of this worker (one loop thread) */
+    struct dnsmsg_addr *addrs;   /* addresses of the reply being handled */
+    uint16_t *ttl_offs;          /* TTL offsets of the reply being cached or served from cache */
     struct server *server;
     struct query_gen *gen;     /* current generation */
     struct query_cache *cache; /* shared by workers and generations (borrowed) */

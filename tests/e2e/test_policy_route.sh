@@ -39,40 +39,24 @@ PR=(bash "$SCRIPT" --uplink isp0 --gateway 10.9.0.1 --gateway6 fd09::1 --state-d
 
 # ---- topology --------------------------------------------------------------------------------
 
-declare -A NS=()
-# mkns NAME: a new network namespace, held by a sleeping process until the clean-up ends it (a
-# "sleep 300" ran out on a loaded machine: the namespace, and the veths into it, went away).
-mkns()
-{
-    e2e_spawn "ns_$1" unshare -n sleep infinity
-    local i
-    for ((i = 0; i < 50; i++)); do
-        [[ "$(readlink "/proc/${E2E_PIDS[ns_$1]}/ns/net")" != "$(readlink /proc/self/ns/net)" ]] && break
-        sleep 0.02
-    done
-    NS[$1]=${E2E_PIDS[ns_$1]}
-}
-# on NAME CMD...: run CMD in namespace NAME.
-on() { local n=$1; shift; nsenter -t "${NS[$n]}" -n "$@"; }
 # link A_DEV B_NS B_DEV: a veth pair from this namespace's A_DEV to B_DEV in B_NS.
-link() { ip link add "$1" type veth peer name "$3" netns "${NS[$2]}"; ip link set "$1" up; on "$2" ip link set "$3" up; }
+link() { ip link add "$1" type veth peer name "$3" netns "${E2E_NS[$2]}"; ip link set "$1" up; e2e_on "$2" ip link set "$3" up; }
 # addr NS DEV ADDR...: addresses without duplicate address detection.
 addr()
 {
     local n=$1 d=$2 a
     shift 2
     for a; do
-        if [[ $a == *:* ]]; then on "$n" ip addr add "$a" dev "$d" nodad; else on "$n" ip addr add "$a" dev "$d"; fi
+        if [[ $a == *:* ]]; then e2e_on "$n" ip addr add "$a" dev "$d" nodad; else e2e_on "$n" ip addr add "$a" dev "$d"; fi
     done
 }
 
-mkns rvpn; mkns risp; mkns net; mkns lan
-for r in rvpn risp net lan; do on $r ip link set lo up; done
+for r in rvpn risp net lan; do e2e_mkns $r; done
 # a LAN host behind the client (its traffic is forwarded: the prerouting mark)
 link lan0 lan e0
 ip addr add 192.168.50.1/24 dev lan0; ip addr add fd50::1/64 dev lan0 nodad
 addr lan e0 192.168.50.2/24 fd50::2/64
-on lan ip route add default via 192.168.50.1; on lan ip -6 route add default via fd50::1
+e2e_on lan ip route add default via 192.168.50.1; e2e_on lan ip -6 route add default via fd50::1
 sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # client <-> routers (created here, one end moved into the router)
 link vpn0 rvpn c0
@@ -84,27 +68,27 @@ ip -6 route add default via fd08::1 dev vpn0
 addr rvpn c0 10.8.0.1/24 fd08::1/64
 addr risp c0 10.9.0.1/24 fd09::1/64
 # routers <-> internet (veth made in the router, other end moved into net)
-on rvpn ip link add i0 type veth peer name v0 netns "${NS[net]}"
-on risp ip link add i0 type veth peer name i0 netns "${NS[net]}"
-on rvpn ip link set i0 up; on risp ip link set i0 up; on net ip link set v0 up; on net ip link set i0 up
+e2e_on rvpn ip link add i0 type veth peer name v0 netns "${E2E_NS[net]}"
+e2e_on risp ip link add i0 type veth peer name i0 netns "${E2E_NS[net]}"
+e2e_on rvpn ip link set i0 up; e2e_on risp ip link set i0 up; e2e_on net ip link set v0 up; e2e_on net ip link set i0 up
 addr rvpn i0 192.0.2.1/30 2001:db8:8::1/64
 addr risp i0 192.0.2.5/30 2001:db8:9::1/64
 addr net v0 192.0.2.2/30 2001:db8:8::2/64
 addr net i0 192.0.2.6/30 2001:db8:9::2/64
-on rvpn ip route add default via 192.0.2.2; on rvpn ip -6 route add default via 2001:db8:8::2
-on risp ip route add default via 192.0.2.6; on risp ip -6 route add default via 2001:db8:9::2
+e2e_on rvpn ip route add default via 192.0.2.2; e2e_on rvpn ip -6 route add default via 2001:db8:8::2
+e2e_on risp ip route add default via 192.0.2.6; e2e_on risp ip -6 route add default via 2001:db8:9::2
 for r in rvpn risp; do
-    on $r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+    e2e_on $r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 done
 addr net lo $CN4/32 $FOREIGN4/32 $CN6/128 $FOREIGN6/128
-on net ip route add 10.8.0.0/24 via 192.0.2.1; on net ip -6 route add fd08::/64 via 2001:db8:8::1
-on net ip route add 10.9.0.0/24 via 192.0.2.5; on net ip -6 route add fd09::/64 via 2001:db8:9::1
+e2e_on net ip route add 10.8.0.0/24 via 192.0.2.1; e2e_on net ip -6 route add fd08::/64 via 2001:db8:8::1
+e2e_on net ip route add 10.9.0.0/24 via 192.0.2.5; e2e_on net ip -6 route add fd09::/64 via 2001:db8:9::1
 
 # Counters in each router's forward hook: "up" = client to server, "down" = server to client;
 # for TCP only the SYN and the SYN-ACK (a connection's teardown may still be in flight when the
 # next exchange starts).
 for r in rvpn risp; do
-    on $r nft -f - <<EOF
+    e2e_on $r nft -f - <<EOF
 table inet t {
     counter up_tcp {}
     counter up_udp {}
@@ -121,11 +105,11 @@ table inet t {
 EOF
 done
 # cnt ROUTER COUNTER: packets so far.
-cnt() { on "$1" nft list counter inet t "$2" | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
+cnt() { e2e_on "$1" nft list counter inet t "$2" | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
 
 # nsenter execs python3: the recorded pid is the server's own, so the cleanup ends it (a shell
 # function here would leave the server running after the test).
-e2e_spawn srv nsenter -t "${NS[net]}" -n python3 "$ECHO" serve $PORT $CN4 $FOREIGN4 $CN6 $FOREIGN6
+e2e_spawn srv nsenter -t "${E2E_NS[net]}" -n python3 "$ECHO" serve $PORT $CN4 $FOREIGN4 $CN6 $FOREIGN6
 for ((i = 0; i < 100; i++)); do grep -q ready "$E2E_TMP/srv.err" 2>/dev/null && break; sleep 0.05; done
 grep -q ready "$E2E_TMP/srv.err" || e2e_fail "echo server did not start"
 
@@ -156,13 +140,13 @@ e2e_on_fail()
     echo "-- iptables-save / ip6tables-save (client)"; iptables-save 2>&1; ip6tables-save 2>&1
     echo "-- ipset list (client)"; ipset list 2>&1
     for r in rvpn risp; do
-        echo "-- $r counters"; on $r nft list table inet t 2>&1 | grep -E 'counter|packets'
+        echo "-- $r counters"; e2e_on $r nft list table inet t 2>&1 | grep -E 'counter|packets'
     done
     echo "-- the far server's log"; tail -n 20 "$E2E_TMP/srv.err" 2>&1
 }
 
 XCHG=0
-FROM=()     # where exchange runs its client: () = the client host, (on lan) = the LAN host
+FROM=()     # where exchange runs its client: () = the client host, (e2e_on lan) = the LAN host
 # exchange PROTO ADDR WANT_REPLY OUT_ROUTER BACK_ROUTER WHAT: one exchange from the client; the
 # reply must be WANT_REPLY (the address the far server saw, or TIMEOUT); the request must have
 # been forwarded by OUT_ROUTER only, and the reply (when one was sent) by BACK_ROUTER.
@@ -259,7 +243,7 @@ run_variant()
     done
 
     # Forwarded traffic from the LAN host: marked in prerouting, masqueraded on isp0.
-    FROM=(on lan)
+    FROM=(e2e_on lan)
     for p in tcp udp; do
         exchange $p $CN4 10.9.0.2 risp risp "$fw: LAN host, china v4"
         exchange $p $CN6 fd09::2 risp risp "$fw: LAN host, china v6"
@@ -291,7 +275,7 @@ run_variant()
     echo 1 >/proc/sys/net/ipv4/conf/isp0/rp_filter
     exchange udp $CN4 TIMEOUT risp risp "$fw: pitfall 2 (rp_filter=1)"
     exchange tcp $CN4 TIMEOUT risp risp "$fw: pitfall 2 (rp_filter=1)"
-    FROM=(on lan)
+    FROM=(e2e_on lan)
     exchange udp $CN4 TIMEOUT risp risp "$fw: pitfall 2 (rp_filter=1), LAN host"
     FROM=()
     e2e_assert_ge $((d0 + 3)) "$(rpf_drops)" "$fw: pitfall 2: IPReversePathFilter drops counted"

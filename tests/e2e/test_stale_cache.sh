@@ -66,14 +66,30 @@ both()
     e2e_assert_eq "$want" "$(ans "$DR" "$name" A "$@")" "dnsroute: $what"
 }
 
+# wait_stale SERVER NAME ADDR: queries (0.1 s apart, at most 10 s) until NAME is served stale
+# with ADDR; before its entry expires it is served fresh (TTL 1, or 0 in dnsmasq's last whole
+# second, without EDE) with that same ADDR. Each query before expiry is a plain cache hit, so
+# waiting this way changes nothing the test looks at.
+wait_stale()
+{
+    local i a
+    for ((i = 0; i < 100; i++)); do
+        a=$(ans "$1" "$2" A)
+        [[ $a == "0 $3 stale" ]] && return 0
+        [[ $a == "1 $3" || $a == "0 $3" ]] || e2e_fail "$1: unexpected answer for $2 before expiry: $a"
+        sleep 0.1
+    done
+    e2e_fail "$1: $2 never expired"
+}
+
 # ---- fresh answers, then stale ones with a background refresh
 both "1 192.0.2.1" s.test "s.test from upstream, TTL 1"
 both "0 192.0.2.3" z.test "z.test from upstream, TTL 0"
 e2e_assert_eq "1 192.0.2.5" "$(ans "$DM2" m.test A)" "m.test from dnsmasq (MAX=2)"
 e2e_assert_eq "1 192.0.2.5" "$(ans "$DR2" m.test A)" "m.test from dnsroute (MAX=2)"
-# dnsmasq keeps time in whole seconds: 2.1 s after the answer its entry has surely expired.
-sleep 2.1
-both "0 192.0.2.1 stale" s.test "expired: served stale (TTL 0, EDE 3)"
+wait_stale "$DM" s.test 192.0.2.1
+wait_stale "$DR" s.test 192.0.2.1
+e2e_ok "both: expired s.test served stale (TTL 0, EDE 3)"
 e2e_wait_qlog upm 2 'qname=s\.test\. '
 e2e_wait_qlog upr 2 'qname=s\.test\. '
 e2e_ok "both refreshed the stale answer upstream"
@@ -81,7 +97,9 @@ e2e_ok "both refreshed the stale answer upstream"
 # ---- the upstreams stop: the names are still answered, stale
 e2e_kill upm || true
 e2e_kill upr || true
-sleep 2.1 # the refreshed entry (TTL 1) expires again, also in dnsmasq's whole seconds
+# The refreshed entry (TTL 1) expires again (the refresh answered the same address).
+wait_stale "$DM" s.test 192.0.2.1
+wait_stale "$DR" s.test 192.0.2.1
 if ((SETS)); then
     ipset flush dm_st
     ipset flush dr_st
@@ -102,11 +120,23 @@ if ((SETS)); then
 fi
 
 # ---- MAX=2: past two seconds after its expiry an answer is no longer served
-sleep 1.1 # m.test expired 2.1+2.1+1.1-1 > 2 s ago
-a=$(ans "$DM2" m.test A)
-b=$(ans "$DR2" m.test A)
-e2e_assert_eq "none" "$a" "dnsmasq MAX=2: m.test not served stale any more"
-e2e_assert_eq "none" "$b" "dnsroute MAX=2: m.test not served stale any more"
+# wait_gone SERVER: m.test (expired at least a second ago, its upstream stopped) is served stale
+# until MAX has passed, then not at all (at most 10 s of queries 0.1 s apart).
+wait_gone()
+{
+    local i a
+    for ((i = 0; i < 100; i++)); do
+        a=$(ans "$1" m.test A)
+        [[ $a == none ]] && return 0
+        [[ $a == "0 192.0.2.5 stale" || $a == "1 192.0.2.5" || $a == "0 192.0.2.5" ]] ||
+            e2e_fail "$1: unexpected answer for m.test within MAX: $a"
+        sleep 0.1
+    done
+    e2e_fail "$1: m.test still served 10 s after it expired (MAX=2)"
+}
+wait_gone "$DM2"
+wait_gone "$DR2"
+e2e_ok "MAX=2: both stop serving m.test once it expired more than 2 s ago"
 both "0 192.0.2.1 stale" s.test "default MAX (one day): s.test still served"
 
 # ---- the upstreams are back with new answers: the refresh brings them
