@@ -174,6 +174,13 @@ static int opt_bind_interfaces(struct conf_loader *l, char *arg)
     return 0;
 }
 
+static int opt_bind_dynamic(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->bind_dynamic = true;
+    return 0;
+}
+
 static int opt_test(struct conf_loader *l, char *arg)
 {
     (void)arg;
@@ -766,7 +773,7 @@ const struct conf_option conf_options[] = {
     {"enable-ra", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"dhcp-duid", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"host-record", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_host_record},
-    {"bind-dynamic", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"bind-dynamic", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_bind_dynamic},
     {"auth-zone", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"auth-server", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"auth-ttl", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},

@@ -107,7 +107,8 @@ struct conf_dhcp_host {
 };
 
 struct conf {
-    /* Listening (port=, listen-address=, interface=, except-interface=, bind-interfaces). */
+    /* Listening (port=, listen-address=, interface=, except-interface=, bind-interfaces,
+     * bind-dynamic). */
     uint16_t port;                    /* default 53; 0 disables DNS */
     union sockaddr_any *listen_addrs; /* listen-address= in order */
     size_t listen_addr_count;
@@ -116,6 +117,7 @@ struct conf {
     char (*except_interfaces)[IF_NAMESIZE];
     size_t except_interface_count;
     bool bind_interfaces;
+    bool bind_dynamic; /* listeners follow interface addresses (server.h) */
     enum conf_local_service local_service;
 
     /* Upstreams. */

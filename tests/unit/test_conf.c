@@ -848,7 +848,15 @@ static void test_numbers(void)
     CHECK(c.pid_file == NULL);
     CHECK(c.user == NULL);
     CHECK_INT_EQ(c.stale_cache_s, 0);
+    CHECK(!c.bind_dynamic);
     conf_deinit(&c);
+    /* bind-dynamic is a flag, no longer ignored; with bind-interfaces the daemon refuses to start
+     * (dnsmasq checks that after --test, which accepts both). */
+    CHECK_INT_EQ(load_text(&c, &err, "bind-dynamic\nbind-interfaces\n"), 0);
+    CHECK(c.bind_dynamic && c.bind_interfaces);
+    CHECK_INT_EQ(c.warnings, 0);
+    conf_deinit(&c);
+    expect_file_error("bind-dynamic=1\n", "extraneous parameter", 1, 1);
     /* use-stale-cache: one day without a value, 0 for ever (dnsmasq's -1), else seconds. */
     static const struct {
         const char *text;
