@@ -174,6 +174,13 @@ static int opt_bind_interfaces(struct conf_loader *l, char *arg)
     return 0;
 }
 
+static int opt_localise_queries(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->localise_queries = true;
+    return 0;
+}
+
 static int opt_bind_dynamic(struct conf_loader *l, char *arg)
 {
     (void)arg;
@@ -690,7 +697,7 @@ const struct conf_option conf_options[] = {
      opt_keep_in_foreground},
     {"dhcp-authoritative", 'K', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"srv-host", 'W', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_srv_host},
-    {"localise-queries", 'y', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"localise-queries", 'y', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_localise_queries},
     {"txt-record", 'Y', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_txt_record},
     {"caa-record", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_caa_record},
     {"dns-rr", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_dns_rr},

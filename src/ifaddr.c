@@ -258,6 +258,20 @@ bool ifaddr_is_local(const struct ifaddr_table *t, const union sockaddr_any *pee
     return false;
 }
 
+bool ifaddr_prefix_of(const struct ifaddr_table *t, int family, const uint8_t *addr,
+                      uint8_t *prefix_len)
+{
+    size_t len = family == AF_INET ? 4 : 16;
+    for (size_t i = 0; i < t->count; i++) {
+        const struct ifaddr_entry *e = &t->entries[i];
+        if (e->family == family && memcmp(e->addr, addr, len) == 0) {
+            *prefix_len = e->prefix_len;
+            return true;
+        }
+    }
+    return false;
+}
+
 size_t ifaddr_count(const struct ifaddr_table *t)
 {
     return t->count;

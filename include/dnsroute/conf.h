@@ -117,7 +117,8 @@ struct conf {
     char (*except_interfaces)[IF_NAMESIZE];
     size_t except_interface_count;
     bool bind_interfaces;
-    bool bind_dynamic; /* listeners follow interface addresses (server.h) */
+    bool bind_dynamic;     /* listeners follow interface addresses (server.h) */
+    bool localise_queries; /* hosts A answers on the query's subnet (localname.h) */
     enum conf_local_service local_service;
 
     /* Upstreams. */

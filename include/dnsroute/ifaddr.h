@@ -44,6 +44,11 @@ bool ifaddr_is_local(const struct ifaddr_table *t, const union sockaddr_any *pee
 size_t ifaddr_lookup_name(const struct ifaddr_table *t, const char *ifname,
                           struct localname_ifaddr *out, size_t max);
 
+/* The prefix length of the local IPv4/IPv6 address addr (family's size) into *prefix_len; false
+ * when no interface has that address. */
+bool ifaddr_prefix_of(const struct ifaddr_table *t, int family, const uint8_t *addr,
+                      uint8_t *prefix_len);
+
 /* Number of addresses currently known. */
 size_t ifaddr_count(const struct ifaddr_table *t);
 /* The i-th address (0 <= i < ifaddr_count) into *out; false past the end. */
