@@ -86,11 +86,12 @@ if ((V6)); then
 fi
 
 # ---- an address added after start: bind-dynamic serves it, bind-interfaces does not
-ip addr add 10.1.1.1/24 dev lan0
-on client ip addr add 10.1.1.2/24 dev e0
-# Also one on the excluded interface, in the same change.
+# One on the excluded wan0 first: once the lan0 address (added after it) is served, the table
+# the servers read held both, so the wan0 check below cannot pass early.
 ip addr add 10.9.1.1/24 dev wan0
 on other ip addr add 10.9.1.2/24 dev e0
+ip addr add 10.1.1.1/24 dev lan0
+on client ip addr add 10.1.1.2/24 dev e0
 for p in 5353 5354; do
     e2e_assert_eq 192.0.2.1 "$(wait_answer client 10.1.1.1 $p)" \
         "$(who $p) bind-dynamic: an address added after start is served"
