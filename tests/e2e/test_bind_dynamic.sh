@@ -4,8 +4,9 @@
 # pairs): this namespace runs the servers; "client" sits behind lan0 and lan1, "other" behind
 # wan0, which except-interface= excludes. Checked for both: an address added to lan0 after start is
 # served; lan1 deleted and re-created (same name, same address) is served again; an address added
-# to wan0 is not. Plain bind-interfaces (both) does not pick up the address added later, but an
-# IPv6 address still tentative (duplicate address detection) at start is bound once usable.
+# to wan0 is not, nor a query for lan0's address arriving on wan0. Plain bind-interfaces (both)
+# does not pick up the address added later, but an IPv6 address still tentative (duplicate
+# address detection) at start is bound once usable.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
@@ -84,6 +85,18 @@ if ((V6)); then
             "$(who $p) $p: fd01::1, tentative at start, served once usable"
     done
 fi
+
+# ---- a query for lan0's address arriving on wan0: bind-dynamic checks the arrival interface
+# (dnsmasq receive_query's iface_check), bind-interfaces only the address (IPv4).
+on other ip route add 10.1.0.1/32 dev e0
+for p in 5353 5354; do
+    e2e_assert_eq none "$(ask other 10.1.0.1 $p)" "$(who $p) bind-dynamic: arrived on wan0, dropped"
+done
+for p in 5355 5356; do
+    e2e_assert_eq 192.0.2.1 "$(ask other 10.1.0.1 $p)" \
+        "$(who $p) bind-interfaces: arrived on wan0, answered (bound address only)"
+done
+on other ip route del 10.1.0.1/32 dev e0
 
 # ---- an address added after start: bind-dynamic serves it, bind-interfaces does not
 # One on the excluded wan0 first: once the lan0 address (added after it) is served, the table
