@@ -304,6 +304,9 @@ int server_bind_interfaces(struct server *s, const struct conf *conf, bool tcp, 
     }
     if (rc == 0 && (s->follow->dynamic || s->follow->waiting_count != 0)) {
         ifaddr_watch(s->follow->ifaddrs, on_interfaces_changed, s);
+    } else {
+        ifaddr_free(s->follow->ifaddrs); /* bound once for good: nothing to follow */
+        s->follow->ifaddrs = NULL;
     }
     return rc;
 }
