@@ -104,6 +104,47 @@ void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, u
     k->hash = key_hash(k->name, name_len, qtype, qclass, variant);
 }
 
+static struct cache_shard *shard_of(const struct cache *c, uint64_t hash)
+{
+    return &c->shards[(hash >> 40) & c->shard_mask];
+}
+
+uint64_t cache_hash(const uint8_t *name, size_t name_len, uint16_t qtype, uint16_t qclass,
+                    uint8_t variant)
+{
+    uint8_t folded[DNAME_WIRE_MAX];
+    name_len = name_len < sizeof(folded) ? name_len : sizeof(folded);
+    for (size_t i = 0; i < name_len; i++) {
+        uint8_t ch = name[i];
+        folded[i] = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
+    }
+    return key_hash(folded, name_len, qtype, qclass, variant);
+}
+
+/* Two passes over the batch, so that its cache misses overlap instead of coming one after the
+ * other inside the shard locks: first the bucket slots, then (their loads done by then) the
+ * first entry of each chain, its header and the start of its data. No lock is taken: a bucket
+ * head is read atomically (every store to a chain link is atomic, under the shard lock), and
+ * prefetching an entry another thread has just freed is harmless (a prefetch never faults).
+ * Nothing read here is used for anything but the hint. */
+void cache_prefetch(const struct cache *c, const uint64_t *hashes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct cache_shard *s = shard_of(c, hashes[i]);
+        __builtin_prefetch(&s->buckets[hashes[i] & s->bucket_mask]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct cache_shard *s = shard_of(c, hashes[i]);
+        const struct cache_entry *e =
+            __atomic_load_n(&s->buckets[hashes[i] & s->bucket_mask], __ATOMIC_RELAXED);
+        if (e != NULL) {
+            __builtin_prefetch(e);
+            __builtin_prefetch((const uint8_t *)e + 64);
+            __builtin_prefetch((const uint8_t *)e + 128);
+        }
+    }
+}
+
 /* The bucket of an entry, from its stored key (evictions and removals only). */
 static size_t entry_bucket(const struct cache_shard *s, const struct cache_entry *e)
 {
@@ -114,11 +155,6 @@ static bool entry_matches(const struct cache_entry *e, const struct cache_key *k
 {
     return e->name_len == k->name_len && e->qtype == k->qtype && e->qclass == k->qclass &&
            e->variant == k->variant && memcmp(e->data, k->name, k->name_len) == 0;
-}
-
-static struct cache_shard *shard_of(const struct cache *c, uint64_t hash)
-{
-    return &c->shards[(hash >> 40) & c->shard_mask];
 }
 
 static void shard_init(struct cache_shard *s, uint32_t cap)
@@ -163,7 +199,7 @@ static void shard_unlink(struct cache_shard *s, struct cache_entry *e)
     while (*pp != e) {
         pp = &(*pp)->next;
     }
-    *pp = e->next;
+    __atomic_store_n(pp, e->next, __ATOMIC_RELAXED); /* a bucket head: see cache_prefetch */
     s->count--;
     s->stats.entries--;
     s->stats.bytes -= entry_bytes(e);
@@ -333,7 +369,7 @@ static struct cache_entry *shard_link(struct cache_shard *s, const struct cache_
     s->ring[e->ring_pos] = e;
     struct cache_entry **head = &s->buckets[k->hash & s->bucket_mask];
     e->next = *head;
-    *head = e;
+    __atomic_store_n(head, e, __ATOMIC_RELAXED); /* see cache_prefetch */
     s->count++;
     s->stats.entries++;
     s->stats.inserts++;

@@ -251,6 +251,56 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
     query_route(q);
 }
 
+static uint16_t query_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The cache hash of a query datagram, read straight from its bytes (name, type, class, the CD
+ * flag and the DO bit of an OPT right after the question), as query_cache_key will compute it;
+ * false when it is not a plain one-question query. A hint only: query_parse decides. */
+bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash)
+{
+    if (len < DNSMSG_HEADER_LEN + 5 || (pkt[2] & 0x80) != 0 || query_get16(pkt + 4) != 1) {
+        return false;
+    }
+    size_t p = DNSMSG_HEADER_LEN;
+    while (p < len && pkt[p] != 0) {
+        if (pkt[p] > 63) {
+            return false; /* a compression pointer or a bad label: leave it to the parser */
+        }
+        p += 1u + pkt[p];
+    }
+    size_t name_len = p + 1 - DNSMSG_HEADER_LEN;
+    if (p + 5 > len || name_len > DNAME_WIRE_MAX) {
+        return false;
+    }
+    uint16_t qtype = query_get16(pkt + p + 1), qclass = query_get16(pkt + p + 3);
+    uint8_t variant = (query_get16(pkt + 2) & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0;
+    p += 5;
+    /* OPT: root owner, type 41, class, TTL = ext-rcode, version, flags (DO: top bit). */
+    if (query_get16(pkt + 10) == 1 && p + 11 <= len && pkt[p] == 0 &&
+        query_get16(pkt + p + 1) == DNSMSG_TYPE_OPT && (pkt[p + 7] & 0x80) != 0) {
+        variant |= CACHE_VARIANT_DO;
+    }
+    *hash = cache_hash(pkt + DNSMSG_HEADER_LEN, name_len, qtype, qclass, variant);
+    return true;
+}
+
+void query_prefetch(void *arg, const struct server_datagram *d, size_t n)
+{
+    struct query_ctx *ctx = arg;
+    if (ctx->cache == NULL || ctx->cache->max_entries == 0) {
+        return;
+    }
+    uint64_t hashes[64];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < sizeof(hashes) / sizeof(hashes[0]); i++) {
+        m += query_peek_cache_hash(d[i].pkt, d[i].len, &hashes[m]);
+    }
+    cache_prefetch(ctx->cache->cache, hashes, m);
+}
+
 /* ---- Route: local answers (hosts included), cache, the domain tree, then upstream. */
 
 static void query_route(struct query *q)

@@ -65,6 +65,7 @@ int server_new(const struct server_params *p, struct server **out, char *errbuf,
     s->max_tcp_connections = conf->max_tcp_connections;
     s->reuseport = p->reuseport;
     s->cb = p->cb;
+    s->prefetch = p->prefetch;
     s->cb_arg = p->cb_arg;
     s->udp_max = conf->edns_packet_max > 512 ? conf->edns_packet_max : 512;
     s->rx = mem_alloc(SERVER_RX_BATCH * (s->udp_max + 1));

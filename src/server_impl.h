@@ -99,6 +99,7 @@ struct server {
     uint32_t max_tcp_connections;
     bool reuseport;
     server_query_cb *cb;
+    server_batch_cb *prefetch;
     void *cb_arg;
     struct server_udp_sock *udp;
     struct server_tcp_listener *tcp;

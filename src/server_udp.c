@@ -119,6 +119,13 @@ static int server_udp_read_batch(struct server_udp_sock *u)
     if (n <= 0) {
         return 0;
     }
+    if (s->prefetch != NULL && n > 1) {
+        struct server_datagram d[SERVER_RX_BATCH];
+        for (int i = 0; i < n; i++) {
+            d[i] = (struct server_datagram){iov[i].iov_base, msgs[i].msg_len};
+        }
+        s->prefetch(s->cb_arg, d, (size_t)n);
+    }
     for (int i = 0; i < n; i++) {
         s->stats.udp_received++;
         size_t len = msgs[i].msg_len;

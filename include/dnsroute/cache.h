@@ -44,6 +44,14 @@ enum { CACHE_META_MAX = 64 };
 void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, uint16_t qtype,
                     uint16_t qclass, uint8_t variant);
 
+/* The hash cache_key_init gives the same question (name in wire form, any case). */
+uint64_t cache_hash(const uint8_t *name, size_t name_len, uint16_t qtype, uint16_t qclass,
+                    uint8_t variant);
+
+/* A hint before lookups of the keys with these hashes (a receive batch): starts loading what
+ * they will touch, with no lock and no effect on the cache's content. */
+void cache_prefetch(const struct cache *c, const uint64_t *hashes, size_t n);
+
 /* What an entry stores, copied by cache_insert: the reply (at most 65535 bytes), the offsets of
  * its TTL fields, and meta_len (<= CACHE_META_MAX) opaque bytes the caller wants back on a hit. */
 struct cache_value {

@@ -35,6 +35,16 @@ struct server_client {
 typedef void server_query_cb(void *arg, const struct server_client *client, const uint8_t *pkt,
                              size_t len);
 
+/* One datagram of a receive batch. */
+struct server_datagram {
+    const uint8_t *pkt;
+    size_t len;
+};
+
+/* A UDP receive batch is about to be handed to the query callback datagram by datagram: a hint
+ * to start loading what they will touch (it must not answer or keep anything). */
+typedef void server_batch_cb(void *arg, const struct server_datagram *d, size_t n);
+
 struct server_stats {
     uint64_t udp_received, udp_sent, udp_send_errors, udp_truncated_in;
     uint64_t tcp_accepted, tcp_rejected, tcp_queries, tcp_closed_idle;
@@ -51,6 +61,7 @@ struct server_params {
     bool tcp;                /* also listen on TCP (one worker does) */
     bool reuseport;          /* SO_REUSEPORT on the UDP sockets: several workers share a port */
     server_query_cb *cb;
+    server_batch_cb *prefetch; /* optional; gets cb_arg too */
     void *cb_arg;
 };
 

@@ -345,7 +345,31 @@ static void test_threads(void)
     cache_free(c);
 }
 
+/* cache_hash folds like cache_key_init; cache_prefetch (a hint) changes nothing, whether the
+ * keys are in the cache or not. */
+static void test_hash_and_prefetch(void)
+{
+    struct cache *c = cache_new(100);
+    struct cache_key k = key_for("www", DNSMSG_TYPE_A, CACHE_VARIANT_DO);
+    CHECK(cache_hash((const uint8_t *)"\3WwW\3CoM", 9, DNSMSG_TYPE_A, 1, CACHE_VARIANT_DO) ==
+          k.hash);
+    CHECK(cache_hash((const uint8_t *)"\3WwW\3CoM", 9, DNSMSG_TYPE_A, 1, 0) != k.hash);
+    insert_bytes(c, &k, "abc", 3, 60, 1000);
+    struct cache_key other = key_for("other", DNSMSG_TYPE_A, 0);
+    uint64_t hashes[2] = {k.hash, other.hash};
+    cache_prefetch(c, hashes, 2);
+    struct cache_stats st;
+    cache_get_stats(c, &st);
+    CHECK_INT_EQ(st.entries, 1);
+    CHECK_INT_EQ(st.hits, 0);
+    CHECK_INT_EQ(st.misses, 0);
+    struct test_hit hit;
+    CHECK(lookup(c, &k, 2000, &hit));
+    cache_free(c);
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_hash_and_prefetch),
     CHECK_CASE(test_hit_and_miss),
     CHECK_CASE(test_case_insensitive_and_variants),
     CHECK_CASE(test_expiry),
