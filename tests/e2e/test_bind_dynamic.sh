@@ -30,8 +30,10 @@ veth wan0 other e0 10.9.0.1 10.9.0.2
 
 V6=0
 if ((E2E_HAVE_IPV6)); then
-    # Five DAD probes a second apart: fd01::1 stays tentative for about five seconds.
-    sysctl -qw net.ipv6.conf.lan0.dad_transmits=5 && V6=1
+    # Five DAD probes two seconds apart: fd01::1 stays tentative for about ten seconds, long
+    # enough for the servers to start on a loaded machine (checked below).
+    sysctl -qw net.ipv6.conf.lan0.dad_transmits=5 &&
+        sysctl -qw net.ipv6.neigh.lan0.retrans_time_ms=2000 && V6=1
     on client ip -6 addr add fd01::2/64 dev e0 nodad
     ip -6 addr add fd01::1/64 dev lan0
 fi
