@@ -54,6 +54,7 @@ struct query_stats {
     uint64_t set_additions; /* addresses queued for sets */
     uint64_t bogus_nxdomain;
     uint64_t cache_hits;
+    uint64_t stale_answers; /* use-stale-cache: answered from an expired entry */
 };
 
 /* The answer cache, shared by every worker (cache.h: sharded, each shard locked only to copy an
