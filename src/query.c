@@ -500,30 +500,9 @@ static void on_upstream_done(struct upstream_req *req, int status, const struct 
 
 /* ---- Relay: check the reply, cache it, queue its addresses, rewrite it for the client. */
 
-typedef bool query_rr_match_cb(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg);
-
-/* True when match accepts one of the answer records (false too when the section does not
- * parse). dnsmsg_cursor_read_rr moves past each record's rdata itself. */
-static bool query_answer_any(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
-                             query_rr_match_cb *match, const void *arg)
-{
-    struct dnsmsg_cursor cur;
-    dnsmsg_cursor_init(&cur, pkt, len);
-    dnsmsg_cursor_skip(&cur, r->question_end);
-    for (uint16_t i = 0; i < r->ancount; i++) {
-        struct dnsmsg_rr rr;
-        if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
-            return false;
-        }
-        if (match(&rr, pkt, arg)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* An A/AAAA record inside one of the bogus-nxdomain= prefixes of the configuration arg. */
-static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg)
+/* An A/AAAA record inside one of the bogus-nxdomain= prefixes of the configuration arg (1
+ * ends the walk). */
+static int on_rr_bogus(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
 {
     const struct conf *c = arg;
     int family = rr->type == DNSMSG_TYPE_A && rr->rdlen == 4       ? AF_INET
@@ -532,8 +511,8 @@ static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
     return family != 0 && prefixset_has(c->bogus_set, family, pkt + rr->rdata_off);
 }
 
-/* A record of the type *arg (filter-AAAA/filter-A have work to do). */
-static bool query_rr_has_type(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg)
+/* A record of the type *arg (filter-AAAA/filter-A have work to do; 1 ends the walk). */
+static int on_rr_has_type(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
 {
     (void)pkt;
     return rr->type == *(const uint16_t *)arg;
@@ -545,7 +524,8 @@ static bool query_rr_has_type(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
 static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
                            const struct dnsmsg_reply *r)
 {
-    return c->bogus_nxdomain_count != 0 && query_answer_any(pkt, len, r, query_rr_is_bogus, c);
+    return c->bogus_nxdomain_count != 0 &&
+           dnsmsg_walk_answers(pkt, len, r, on_rr_bogus, (void *)c) == 1;
 }
 
 /* --stop-dns-rebind (dnsmasq extract_addresses with check_rebind): true when an A/AAAA record on
@@ -639,7 +619,7 @@ static bool query_relay_filtered(struct query *q, const uint8_t *pkt, size_t len
     uint16_t filtered = c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA ? DNSMSG_TYPE_AAAA
                         : c->filter_a && q->q.qtype == DNSMSG_TYPE_A     ? DNSMSG_TYPE_A
                                                                          : 0;
-    if (filtered == 0 || !query_answer_any(pkt, len, r, query_rr_has_type, &filtered)) {
+    if (filtered == 0 || dnsmsg_walk_answers(pkt, len, r, on_rr_has_type, &filtered) != 1) {
         return false;
     }
     /* Differs from dnsmasq: its rrfilter keeps the other records (a CNAME chain, the authority
