@@ -83,22 +83,23 @@ void query_cache_deinit(struct query_cache *qc)
     qc->cache = NULL;
 }
 
+/* Adds every counter of add (another thread's, read relaxed) to sum. */
 void query_stats_add(struct query_stats *sum, const struct query_stats *add)
 {
-    sum->received += add->received;
-    sum->forwarded += add->forwarded;
-    sum->answered_locally += add->answered_locally;
-    sum->replies += add->replies;
-    sum->servfail += add->servfail;
-    sum->refused_full += add->refused_full;
-    sum->refused += add->refused;
-    sum->formerr += add->formerr;
-    sum->notimp += add->notimp;
-    sum->dropped += add->dropped;
-    sum->truncated += add->truncated;
-    sum->set_additions += add->set_additions;
-    sum->bogus_nxdomain += add->bogus_nxdomain;
-    sum->cache_hits += add->cache_hits;
+    sum->received += dnsroute_counter_read(&add->received);
+    sum->forwarded += dnsroute_counter_read(&add->forwarded);
+    sum->answered_locally += dnsroute_counter_read(&add->answered_locally);
+    sum->replies += dnsroute_counter_read(&add->replies);
+    sum->servfail += dnsroute_counter_read(&add->servfail);
+    sum->refused_full += dnsroute_counter_read(&add->refused_full);
+    sum->refused += dnsroute_counter_read(&add->refused);
+    sum->formerr += dnsroute_counter_read(&add->formerr);
+    sum->notimp += dnsroute_counter_read(&add->notimp);
+    sum->dropped += dnsroute_counter_read(&add->dropped);
+    sum->truncated += dnsroute_counter_read(&add->truncated);
+    sum->set_additions += dnsroute_counter_read(&add->set_additions);
+    sum->bogus_nxdomain += dnsroute_counter_read(&add->bogus_nxdomain);
+    sum->cache_hits += dnsroute_counter_read(&add->cache_hits);
 }
 
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
@@ -153,7 +154,9 @@ static struct query *query_alloc(struct query_ctx *ctx)
     }
     q->ctx = ctx;
     q->gen = ctx->gen;
-    q->serial = ++ctx->stats.received; /* received counts arrivals; query_finish the ends */
+    /* received counts arrivals, query_finish the ends. */
+    dnsroute_counter_add(&ctx->stats.received, 1);
+    q->serial = ctx->stats.received; /* this thread is its only writer */
     q->forwarded = false;
     q->cache_hit = false;
     q->truncated = false;
@@ -226,7 +229,7 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
 {
     struct query_ctx *ctx = arg;
     if (!query_client_allowed(ctx, client)) {
-        ctx->stats.dropped++; /* not a query of ours: not received */
+        dnsroute_counter_add(&ctx->stats.dropped, 1); /* not a query of ours: not received */
         ctx->ops->drop(ctx->server, client);
         return;
     }
@@ -723,11 +726,11 @@ static void query_count(struct query_stats *s, const struct query *q, enum query
         [QUERY_OUT_REFUSED_FULL] = &s->refused_full, [QUERY_OUT_REFUSED] = &s->refused,
         [QUERY_OUT_BOGUS] = &s->bogus_nxdomain,
     };
-    (*by_outcome[outcome])++;
-    s->forwarded += q->forwarded;
-    s->cache_hits += q->cache_hit;
-    s->truncated += q->truncated;
-    s->set_additions += q->set_additions;
+    dnsroute_counter_add(by_outcome[outcome], 1);
+    dnsroute_counter_add(&s->forwarded, q->forwarded);
+    dnsroute_counter_add(&s->cache_hits, q->cache_hit);
+    dnsroute_counter_add(&s->truncated, q->truncated);
+    dnsroute_counter_add(&s->set_additions, q->set_additions);
 }
 
 void query_finish(struct query *q, enum query_outcome outcome)
