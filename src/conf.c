@@ -148,15 +148,21 @@ static int apply_option(struct conf_loader *l, size_t row, char *arg)
         }
         l->usage[row] |= bit;
     }
+    l->row = row;
     if (o->handler == NULL) {
-        if (!(l->usage[row] & WARNED)) {
-            l->usage[row] |= WARNED;
-            l->c->warnings++;
-            log_warn("ignoring option %s: not supported by dnsroute", o->name);
-        }
-        return 0;
+        return conf_ignored(l);
     }
     return o->handler(l, arg);
+}
+
+int conf_ignored(struct conf_loader *l)
+{
+    if (!(l->usage[l->row] & WARNED)) {
+        l->usage[l->row] |= WARNED;
+        l->c->warnings++;
+        log_warn("ignoring option %s: not supported by dnsroute", conf_options[l->row].name);
+    }
+    return 0;
 }
 
 /* ---- The line reader (dnsmasq's read_file). ---- */
@@ -715,6 +721,10 @@ static int load(struct conf_loader *l, int argc, char *const argv[], const char 
     if (l->c->interface_count || l->c->except_interface_count || l->c->listen_addr_count) {
         l->c->local_service = CONF_LOCAL_SERVICE_OFF;
     }
+    /* dnsmasq.c: with DHCP configured and no dhcp-leasefile=, leases live in LEASEFILE. */
+    if (l->c->lease_file == NULL && l->c->dhcp_range) {
+        l->c->lease_file = mem_strdup(CONF_LEASE_FILE);
+    }
     return 0;
 }
 
@@ -768,6 +778,12 @@ void conf_deinit(struct conf *c)
     free(c->dbus_name);
     free_strings(c->explain_names, c->explain_count);
     free_strings(c->addn_hosts, c->addn_hosts_count);
+    free_strings(c->hostsdirs, c->hostsdir_count);
+    free(c->lease_file);
+    for (size_t i = 0; i < c->dhcp_host_count; i++) {
+        conf_dhcp_host_free(&c->dhcp_hosts[i]);
+    }
+    free(c->dhcp_hosts);
     free(c->domain);
     for (size_t i = 0; i < c->domain_count; i++) {
         free(c->domains[i].name);
@@ -778,6 +794,8 @@ void conf_deinit(struct conf *c)
         domtree_free(c->tree);
     }
     localrec_free(c->localrec);
+    localname_free(c->names);
+    synth_free(c->synth);
     free(c->mx_target);
     memset(c, 0, sizeof(*c));
 }

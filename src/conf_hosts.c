@@ -28,6 +28,16 @@ int conf_opt_addn_hosts(struct conf_loader *l, char *arg)
     return 0;
 }
 
+/* hostsdir=DIR (dnsmasq option.c LOPT_HOST_INOTIFY): the directory as given. */
+int conf_opt_hostsdir(struct conf_loader *l, char *arg)
+{
+    struct conf *c = l->c;
+    conf_unhide(arg);
+    mem_grow((void **)&c->hostsdirs, &l->hostsdir_cap, c->hostsdir_count + 1, sizeof(char *));
+    c->hostsdirs[c->hostsdir_count++] = mem_strdup(arg);
+    return 0;
+}
+
 /* ---- domain=NAME[,SUBNET[,local] | ,START[,END]] */
 
 static void conf_domain_mask(struct conf_domain *d, unsigned prefix)
@@ -176,7 +186,7 @@ static bool conf_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void conf_load_hosts(struct conf *c)
+void conf_hosts_read_static(struct conf *c)
 {
     hosts_free(c->hosts);
     c->hosts = NULL;

@@ -83,9 +83,13 @@ struct conf_loader {
     uint32_t last_server; /* id of the last server interned (fast path) */
     size_t server_cap, set_cap, setlist_cap, item_cap;
     size_t listen_cap, iface_cap, except_cap, bogus_cap, resolv_cap, explain_cap, rebind_ok_cap;
-    size_t addn_hosts_cap, domain_cap;
+    size_t addn_hosts_cap, domain_cap, hostsdir_cap, dhcp_host_cap;
+    size_t row; /* option table row of the option being applied */
     struct conf_htab server_index, set_index, setlist_index;
 };
+
+/* dnsmasq's default lease file (config.h LEASEFILE on Linux). */
+#define CONF_LEASE_FILE "/var/lib/misc/dnsmasq.leases"
 
 /* Sets l->msg (and the exit code) and returns -1, for handlers. */
 int conf_fail(struct conf_loader *l, const char *msg);
@@ -126,6 +130,16 @@ int conf_opt_bogus_nxdomain(struct conf_loader *l, char *arg);
 /* Handlers of the local-name options (conf_hosts.c). */
 int conf_opt_addn_hosts(struct conf_loader *l, char *arg);
 int conf_opt_domain(struct conf_loader *l, char *arg);
+/* Reads /etc/hosts (unless no-hosts) and addn-hosts= into a new c->hosts (NULL when there are
+ * none), freeing the old one. */
+void conf_hosts_read_static(struct conf *c);
+int conf_opt_hostsdir(struct conf_loader *l, char *arg);
+int conf_opt_dhcp_leasefile(struct conf_loader *l, char *arg);
+int conf_opt_dhcp_range(struct conf_loader *l, char *arg);
+int conf_opt_dhcp_host(struct conf_loader *l, char *arg);
+void conf_dhcp_host_free(struct conf_dhcp_host *h);
+/* The ignored-option warning (once per option) for a handler that still reads its option. */
+int conf_ignored(struct conf_loader *l);
 /* Handlers of the local record options (conf_localrec.c), used by the option table. */
 int conf_opt_mx_host(struct conf_loader *l, char *arg);
 int conf_opt_mx_target(struct conf_loader *l, char *arg);
@@ -138,5 +152,9 @@ int conf_opt_srv_host(struct conf_loader *l, char *arg);
 int conf_opt_naptr_record(struct conf_loader *l, char *arg);
 int conf_opt_dns_rr(struct conf_loader *l, char *arg);
 int conf_opt_caa_record(struct conf_loader *l, char *arg);
+int conf_opt_host_record(struct conf_loader *l, char *arg);
+int conf_opt_cname(struct conf_loader *l, char *arg);
+int conf_opt_interface_name(struct conf_loader *l, char *arg);
+int conf_opt_synth_domain(struct conf_loader *l, char *arg);
 /* Finishes the local record store at the end of a load (CHAOS names, MX defaults, index). */
 int conf_localrec_finish(struct conf_loader *l);

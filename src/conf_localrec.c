@@ -2,14 +2,18 @@
  * srv-host, mx-host, mx-target, caa-record, naptr-record, dns-rr, with dnsmasq's syntax and
  * error messages (option.c one_opt), stored in the configuration's localrec store. The store is
  * finished (CHAOS names, MX defaults, index) by conf_localrec_finish at the end of a load. */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf_impl.h"
+#include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/mem.h"
+#include "dnsroute/synth.h"
 
 /* dnsmasq's MAXDNAME and MAXLABEL (check_name). */
 #define NAME_TEXT_MAX 1025
@@ -351,6 +355,8 @@ int conf_opt_caa_record(struct conf_loader *l, char *arg)
     return 0;
 }
 
+static int conf_names_finish(struct conf_loader *l);
+
 int conf_localrec_finish(struct conf_loader *l)
 {
     struct conf *c = l->c;
@@ -362,7 +368,7 @@ int conf_localrec_finish(struct conf_loader *l)
     struct localrec_finish_opts o = {
         .hostname = host,
         .mx_target = c->mx_target,
-        .domain = NULL,
+        .domain = c->domain, /* dnsmasq's domain_suffix: the plain domain= */
         .selfmx = c->selfmx,
         .localmx = c->localmx,
         .ident = !c->no_ident,
@@ -371,5 +377,279 @@ int conf_localrec_finish(struct conf_loader *l)
         .copyright = "dnsroute is free software, GPL-2.0-or-later",
     };
     localrec_finish(store(l), &o);
+    return conf_names_finish(l);
+}
+
+/* ---- host-record, cname, interface-name (the localname store). */
+
+static struct localname *names(struct conf_loader *l)
+{
+    if (l->c->names == NULL) {
+        l->c->names = localname_new();
+    }
+    return l->c->names;
+}
+
+static bool all_digits(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The fields of a host-record line: names, at most one address of each family (the last given
+ * wins, as dnsmasq), a TTL (digits only; an empty field is 0, as dnsmasq's atoi). */
+struct host_record {
+    char **names;
+    size_t count, cap;
+    uint8_t a4[4], a6[16];
+    bool has4, has6;
+    int64_t ttl_s;
+};
+
+static int host_record_field(struct host_record *hr, char *arg)
+{
+    conf_unhide(arg);
+    if (all_digits(arg)) {
+        hr->ttl_s = (int)(unsigned)strtoul(arg, NULL, 10);
+    } else if (inet_pton(AF_INET, arg, hr->a4) == 1) {
+        hr->has4 = true;
+    } else if (inet_pton(AF_INET6, arg, hr->a6) == 1) {
+        hr->has6 = true;
+    } else {
+        char *name = canon_name(arg);
+        if (name == NULL) {
+            return -1;
+        }
+        mem_grow((void **)&hr->names, &hr->cap, hr->count + 1, sizeof(char *));
+        hr->names[hr->count++] = name;
+    }
     return 0;
+}
+
+/* --host-record=<name>[,<name>....],[<IPv4>],[<IPv6>][,<TTL>] */
+int conf_opt_host_record(struct conf_loader *l, char *arg)
+{
+    char *comma = conf_split(arg, ',');
+    if (comma == NULL) {
+        return conf_fail(l, "Bad host-record");
+    }
+    struct host_record hr = {.ttl_s = -1};
+    int rc = 0;
+    while (arg != NULL && rc == 0) {
+        rc = host_record_field(&hr, arg);
+        arg = comma;
+        comma = conf_split(arg, ',');
+    }
+    for (size_t i = 0; i < hr.count; i++) {
+        if (rc == 0 && hr.has4) {
+            localname_add_host(names(l), hr.names[i], AF_INET, hr.a4, hr.ttl_s);
+        }
+        if (rc == 0 && hr.has6) {
+            localname_add_host(names(l), hr.names[i], AF_INET6, hr.a6, hr.ttl_s);
+        }
+        free(hr.names[i]);
+    }
+    free(hr.names);
+    return rc < 0 ? conf_fail(l, "Bad name in host-record") : 0;
+}
+
+/* --cname=<alias>[,<alias>...],<target>[,<TTL>] */
+int conf_opt_cname(struct conf_loader *l, char *arg)
+{
+    char **f = NULL;
+    size_t n = 0, cap = 0;
+    for (char *p = arg; p != NULL; p = conf_split(p, ',')) {
+        mem_grow((void **)&f, &cap, n + 1, sizeof(char *));
+        f[n++] = p;
+    }
+    long ttl = -1;
+    size_t last = n - 1;
+    if (n >= 3 && atoi_ok(f[last], &ttl)) {
+        last--;
+    }
+    int rc = n < 2 ? conf_fail(l, "bad CNAME") : 0;
+    char *target = NULL;
+    for (size_t i = 0; rc == 0 && i < last; i++) {
+        char *alias = canon_name(f[i]);
+        target = target != NULL ? target : canon_name(f[last]);
+        if (alias == NULL || target == NULL) {
+            rc = conf_fail(l, "bad CNAME");
+        } else if (localname_has_cname(names(l), alias)) {
+            rc = conf_fail(l, "duplicate CNAME");
+        } else {
+            localname_add_cname(names(l), alias, target, ttl);
+        }
+        free(alias);
+    }
+    free(target);
+    free(f);
+    return rc;
+}
+
+/* --interface-name=<name>,<interface>[/4|/6] */
+int conf_opt_interface_name(struct conf_loader *l, char *arg)
+{
+    char *ifname = conf_split(arg, ',');
+    bool v4 = true, v6 = true, addr = false;
+    uint8_t scratch[16];
+    char *comma;
+    /* dnsmasq parses leading addresses (dynamic-host's syntax) and refuses them here; a field
+     * after the interface is ignored. */
+    while (ifname != NULL && (comma = conf_split(ifname, ',')) != NULL) {
+        conf_unhide(ifname);
+        if (inet_pton(AF_INET, ifname, scratch) != 1 && inet_pton(AF_INET6, ifname, scratch) != 1) {
+            break;
+        }
+        addr = true;
+        ifname = comma;
+    }
+    char *fam = ifname != NULL ? conf_split(ifname, '/') : NULL;
+    if (fam != NULL && strcmp(fam, "4") != 0 && strcmp(fam, "6") != 0) {
+        return conf_fail(l, "error");
+    }
+    v6 = fam == NULL || strcmp(fam, "6") == 0;
+    v4 = fam == NULL || strcmp(fam, "4") == 0;
+    char *name = canon_name(arg);
+    if (name == NULL || ifname == NULL || addr) {
+        free(name);
+        return conf_fail(l, "bad interface name");
+    }
+    conf_unhide(ifname);
+    localname_add_ifname(names(l), name, ifname, v4, v6);
+    free(name);
+    return 0;
+}
+
+/* Completes the localname store once local-ttl is known (dnsmasq read_opts). */
+static int conf_names_finish(struct conf_loader *l)
+{
+    char alias[NAME_TEXT_MAX + 1];
+    if (localname_finish(names(l), l->c->local_ttl_s, alias, sizeof(alias)) < 0) {
+        char msg[NAME_TEXT_MAX + 32];
+        (void)snprintf(msg, sizeof(msg), "CNAME loop involving %s", alias);
+        return conf_fail(l, msg);
+    }
+    return 0;
+}
+
+/* ---- synth-domain (dnsmasq option.c, case LOPT_SYNTH). */
+
+/* dnsmasq MAXLABEL - INET_ADDRSTRLEN / INET6_ADDRSTRLEN: room left for the address text. */
+#define SYNTH_PREFIX_MAX4 (63 - 16)
+#define SYNTH_PREFIX_MAX6 (63 - 46)
+
+static void synth_mask(struct synth_rule *r, unsigned bits)
+{
+    size_t alen = r->is6 ? 16 : 4;
+    for (size_t i = 0; i < alen; i++) {
+        unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * (unsigned)i : 0;
+        uint8_t mask = (uint8_t)(keep == 0 ? 0 : 0xFF << (8 - keep));
+        r->start[i] &= mask;
+        r->end[i] = (uint8_t)(r->start[i] | (uint8_t)~mask);
+    }
+}
+
+/* ADDR/LEN[,PREFIX]: IPv4 masks the whole address; IPv6 (dnsmasq) only the low 64 bits, all of
+ * them for /64 or shorter. */
+static const char *synth_subnet(struct synth_rule *r, char *addr, char *len, char **prefix)
+{
+    *prefix = conf_split(len, ',');
+    long bits;
+    if (!atoi_ok(len, &bits)) {
+        return "error";
+    }
+    if (inet_pton(AF_INET, addr, r->start) == 1) {
+        if (bits > 32) {
+            return "bad prefix length";
+        }
+        synth_mask(r, (unsigned)bits);
+        return NULL;
+    }
+    if (inet_pton(AF_INET6, addr, r->start) != 1) {
+        return "error";
+    }
+    if (bits > 128) {
+        return "bad prefix length";
+    }
+    r->is6 = true;
+    r->prefix_len = (unsigned)bits;
+    memcpy(r->end, r->start, 16);
+    unsigned low = bits <= 64 ? 0 : (unsigned)bits - 64;
+    for (size_t i = 8; i < 16; i++) {
+        unsigned keep = low >= 8 * (i - 7)  ? 8
+                        : low > 8 * (i - 8) ? low - 8 * (unsigned)(i - 8)
+                                            : 0;
+        uint8_t mask = (uint8_t)(keep == 0 ? 0 : 0xFF << (8 - keep));
+        r->start[i] &= mask;
+        r->end[i] = (uint8_t)(r->start[i] | (uint8_t)~mask);
+    }
+    return NULL;
+}
+
+/* START[,END[,PREFIX]]. */
+static const char *synth_range(struct synth_rule *r, char *start, char **prefix)
+{
+    char *end = conf_split(start, ',');
+    *prefix = conf_split(end, ',');
+    int family = inet_pton(AF_INET, start, r->start) == 1    ? AF_INET
+                 : inet_pton(AF_INET6, start, r->start) == 1 ? AF_INET6
+                                                             : 0;
+    if (family == 0) {
+        return "error";
+    }
+    r->is6 = family == AF_INET6;
+    memcpy(r->end, r->start, 16);
+    if (end != NULL && inet_pton(family, end, r->end) != 1) {
+        return "error";
+    }
+    return NULL;
+}
+
+static char *synth_canon(char *s)
+{
+    return canon_name(s);
+}
+
+/* --synth-domain=<domain>,<address range>[,<prefix>[*]] */
+int conf_opt_synth_domain(struct conf_loader *l, char *arg)
+{
+    char *range = conf_split(arg, ',');
+    char *domain = canon_name(arg);
+    if (domain == NULL || range == NULL) {
+        free(domain);
+        return conf_fail(l, "error");
+    }
+    conf_unhide(range);
+    struct synth_rule r = {.domain = domain};
+    char *prefix = NULL, *len = conf_split(range, '/');
+    const char *msg =
+        len != NULL ? synth_subnet(&r, range, len, &prefix) : synth_range(&r, range, &prefix);
+    char *pre = NULL;
+    if (msg == NULL && prefix != NULL) {
+        pre = synth_canon(prefix);
+        if (pre == NULL ||
+            strlen(pre) > (r.is6 && len != NULL ? SYNTH_PREFIX_MAX6 : SYNTH_PREFIX_MAX4)) {
+            msg = "bad prefix";
+        }
+    }
+    size_t pl = pre != NULL ? strlen(pre) : 0;
+    if (msg == NULL && pl != 0 && pre[pl - 1] == '*') {
+        pre[pl - 1] = '\0';
+        r.indexed = true;
+        msg = r.is6 && r.prefix_len < 64 ? "prefix length too small" : NULL;
+    }
+    r.prefix = pre;
+    if (msg == NULL) {
+        if (l->c->synth == NULL) {
+            l->c->synth = synth_new();
+        }
+        synth_add(l->c->synth, &r);
+    }
+    free(pre);
+    free(domain);
+    return msg != NULL ? conf_fail(l, msg) : 0;
 }

@@ -196,8 +196,8 @@ static int opt_help(struct conf_loader *l, char *arg)
                  "    --set-timeout=off|<min>[,<max>]  Set element timeouts from answer TTLs.\n"
                  "Other dnsmasq options are accepted with a warning and ignored.\n");
     for (size_t i = 0; i < conf_option_count; i++) {
-        if (conf_options[i].handler == NULL) {
-            continue;
+        if (conf_options[i].handler == NULL || conf_options[i].handler == conf_opt_dhcp_range) {
+            continue; /* dhcp-range's handler only notes it (the lease file's default) */
         }
         if (conf_options[i].short_opt != 0) {
             (void)printf("-%c, --%s\n", conf_options[i].short_opt, conf_options[i].name);
@@ -612,10 +612,11 @@ const struct conf_option conf_options[] = {
     {"mx-target", 't', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, conf_opt_mx_target},
     {"cache-size", 'c', CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, opt_cache_size},
     {"port", 'p', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_port},
-    {"dhcp-leasefile", 'l', CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
+    {"dhcp-leasefile", 'l', CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE,
+     conf_opt_dhcp_leasefile},
     {"dhcp-lease", 'l', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"dhcp-host", 'G', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"dhcp-range", 'F', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"dhcp-host", 'G', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_dhcp_host},
+    {"dhcp-range", 'F', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_dhcp_range},
     {"dhcp-option", 'O', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-boot", 'M', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"domain", 's', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_domain},
@@ -650,7 +651,7 @@ const struct conf_option conf_options[] = {
     {"do-0x20-encode", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"cache-rr", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"addn-hosts", 'H', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_addn_hosts},
-    {"hostsdir", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"hostsdir", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_hostsdir},
     {"query-port", 'Q', CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_query_port},
     {"except-interface", 'I', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE,
      opt_except_interface},
@@ -709,7 +710,7 @@ const struct conf_option conf_options[] = {
     {"dhcp-remoteid", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-subscrid", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-pxe-vendor", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"interface-name", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"interface-name", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_interface_name},
     {"dhcp-hostsfile", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-optsfile", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dhcp-hostsdir", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
@@ -731,7 +732,7 @@ const struct conf_option conf_options[] = {
     {"min-port", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_min_port},
     {"max-port", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, opt_max_port},
     {"dhcp-fqdn", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
-    {"cname", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"cname", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_cname},
     {"pxe-prompt", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"pxe-service", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"test", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_test},
@@ -752,7 +753,7 @@ const struct conf_option conf_options[] = {
     {"dhcp-luascript", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"enable-ra", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"dhcp-duid", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"host-record", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"host-record", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_host_record},
     {"bind-dynamic", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"auth-zone", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"auth-server", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
@@ -764,7 +765,7 @@ const struct conf_option conf_options[] = {
     {"nftset", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_nftset},
     {"connmark-allowlist-enable", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"connmark-allowlist", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
-    {"synth-domain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
+    {"synth-domain", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_synth_domain},
     {"dnssec", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_dnssec},
     {"trust-anchor", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"dnssec-debug", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},

@@ -355,7 +355,8 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         daemon_signals_start(d);
         daemon_log_startup(d, &dc->conf);
         /* After the privilege drop, before any query, as dnsmasq (the workers share the conf). */
-        conf_load_hosts(&dc->conf);
+        daemon_hosts_start(d);
+        daemon_hosts_load(d, dc);
         daemon_dbus_log_startup(d);
         /* Each worker's generation holds the configuration from here on: without this reference
          * the start-up configuration is freed with the first reload, not kept for ever. */
@@ -368,6 +369,7 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
             }
         }
         uv_run(&d->workers[0].loop, UV_RUN_DEFAULT);
+        daemon_hosts_stop(d);
         for (unsigned i = 1; i < spawned; i++) {
             daemon_worker_post(&d->workers[i], NULL, true);
             uv_thread_join(&d->workers[i].thread);

@@ -54,7 +54,7 @@ static int on_set_servers(void *arg, const char *const *lines, size_t count, cha
     free_lines(old, old_count);
     /* The new generation needs the hosts data too (read again: the running store belongs to the
      * old generation; NetworkManager's command line has no-hosts, so this is usually nothing). */
-    conf_load_hosts(&dc->conf);
+    daemon_hosts_load(d, dc);
     log_info("%zu servers set over DBus: %zu domains, %zu servers, loaded in %llu ms", count,
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
@@ -89,6 +89,7 @@ static int on_set_option(void *arg, enum dbusctl_option opt, bool on, char *errb
         (void)snprintf(errbuf, errlen, "%s", err.message);
         return ERR_PARSE;
     }
+    daemon_hosts_load(d, dc); /* the new generation needs the hosts data too */
     daemon_adopt(d, dc);
     return 0;
 }
@@ -187,7 +188,8 @@ static struct dbusctl_server_metrics *server_entry(struct dbusctl_server_metrics
 }
 
 /* One entry per distinct address and port, as dnsmasq sums its records of one address. Upstream
- * counters belong to a generation (a reload or a SetServers* call starts them again). */
+ * counters belong to a load (a reload or a SetServers* call starts them again); *conf is that
+ * load's configuration. */
 static size_t server_metrics_raw(struct daemon *d, struct dbusctl_server_metrics **out,
                                  const struct conf **conf)
 {
@@ -207,7 +209,10 @@ static size_t server_metrics_raw(struct daemon *d, struct dbusctl_server_metrics
     }
     uv_mutex_unlock(&d->lock);
     *out = m;
-    *conf = c;
+    /* A configuration rebuilt for its hosts data keeps the counters (daemon_worker.c): name the
+     * loaded one it was derived from. */
+    const struct daemon_conf *dc = DNSROUTE_CONTAINER_OF(c, struct daemon_conf, conf);
+    *conf = dc->base != NULL ? &dc->base->conf : c;
     return n;
 }
 

@@ -11,6 +11,7 @@
 
 #include "dnsroute/conf.h"
 #include "dnsroute/err.h"
+#include "dnsroute/hosts.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
@@ -96,7 +97,7 @@ void daemon_gen_reload(struct daemon *d)
         daemon_note_reload_failure(d, err.message);
         return;
     }
-    conf_load_hosts(&dc->conf); /* SIGHUP re-reads every hosts file, as dnsmasq */
+    daemon_hosts_load(d, dc); /* SIGHUP re-reads every hosts file, as dnsmasq */
     log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
              (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
@@ -125,7 +126,12 @@ void daemon_adopt(struct daemon *d, struct daemon_conf *dc)
 void daemon_conf_release(struct daemon_conf *dc)
 {
     if (dc != NULL && atomic_fetch_sub(&dc->users, 1) == 1) {
-        conf_deinit(&dc->conf);
+        if (dc->base != NULL) {
+            hosts_free(dc->conf.hosts); /* its own; the rest is base's */
+            daemon_conf_release(dc->base);
+        } else {
+            conf_deinit(&dc->conf);
+        }
         free(dc);
         mem_trim(); /* a configuration is megabytes: give them back (RSS after reloads) */
     }
@@ -140,12 +146,31 @@ static void worker_gen_released(struct query_gen *gen, void *arg)
     w->dead_gens++;
 }
 
+/* The upstream channels and set socket of a generation. A generation whose configuration differs
+ * from the current one only in its hosts data (a hostsdir file or the lease file changed) shares
+ * them with it: same servers, same sets, and its counters and server selection carry on. */
+struct worker_modules {
+    struct upstream *upstream;
+    struct nlset *nlset;
+    unsigned users; /* generations using them */
+};
+
+/* A worker's generation and the modules it uses. */
+struct worker_gen {
+    struct query_gen gen;
+    struct worker_modules *mods;
+};
+
 void daemon_gen_free(struct query_gen *gen)
 {
-    upstream_free(gen->upstream);
-    nlset_free(gen->nlset);
+    struct worker_gen *wg = DNSROUTE_CONTAINER_OF(gen, struct worker_gen, gen);
+    if (--wg->mods->users == 0) {
+        upstream_free(wg->mods->upstream);
+        nlset_free(wg->mods->nlset);
+        free(wg->mods);
+    }
     daemon_conf_release(DNSROUTE_CONTAINER_OF(gen->conf, struct daemon_conf, conf));
-    free(gen);
+    free(wg);
 }
 
 void daemon_gen_reap(struct daemon_worker *w)
@@ -166,13 +191,16 @@ static const uint32_t *worker_group_servers(void *ctx, uint32_t group, uint32_t 
     return conf_group_servers(ctx, group, count);
 }
 
-int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char *errbuf,
-                           size_t errlen)
+/* The configuration a (possibly derived) configuration shares its rules with. */
+static struct daemon_conf *worker_root(struct daemon_conf *dc)
 {
-    const struct conf *c = &dc->conf;
-    struct query_gen *gen = mem_calloc(1, sizeof(*gen));
-    gen->conf = c;
-    gen->conf_serial = dc->serial;
+    return dc->base != NULL ? dc->base : dc;
+}
+
+/* Opens upstream channels and the set socket for the rules of root. */
+static int worker_modules_open(struct daemon_worker *w, const struct conf *c,
+                               struct worker_modules *m, char *errbuf, size_t errlen)
+{
     struct upstream_config ucfg = {
         .servers = c->servers,
         .server_count = c->server_count,
@@ -187,10 +215,9 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
         .max_port = c->max_port,
         .instances = w->d->nworkers,
     };
-    int rc = upstream_new(&w->loop, &ucfg, &gen->upstream);
+    int rc = upstream_new(&w->loop, &ucfg, &m->upstream);
     if (rc < 0) {
         (void)snprintf(errbuf, errlen, "failed to create upstream channels: %s", err_str(rc));
-        free(gen);
         return rc;
     }
     if (c->set_count > 0) {
@@ -203,15 +230,58 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
         if (c->set_timeout_max_s != 0) {
             opt.timeout_max_s = c->set_timeout_max_s;
         }
-        rc = nlset_new(c->sets, c->set_count, &opt, &gen->nlset);
+        rc = nlset_new(c->sets, c->set_count, &opt, &m->nlset);
         if (rc < 0) {
             (void)snprintf(errbuf, errlen, "failed to create IPset control socket: %s",
                            err_str(rc));
-            upstream_free(gen->upstream);
-            free(gen);
+            upstream_free(m->upstream);
             return rc;
         }
     }
+    return 0;
+}
+
+/* The modules for dc: the current generation's when dc has the same rules (a hosts rebuild),
+ * else new ones. NULL with *rc and errbuf filled on failure. */
+static struct worker_modules *worker_modules_for(struct daemon_worker *w, struct daemon_conf *dc,
+                                                 int *rc, char *errbuf, size_t errlen)
+{
+    if (w->gen_count > 0) {
+        const struct query_gen *cur = w->gens[0];
+        struct daemon_conf *cur_dc = DNSROUTE_CONTAINER_OF(cur->conf, struct daemon_conf, conf);
+        if (worker_root(cur_dc) == worker_root(dc)) {
+            struct worker_modules *m = DNSROUTE_CONTAINER_OF(cur, struct worker_gen, gen)->mods;
+            m->users++;
+            return m;
+        }
+    }
+    struct worker_modules *m = mem_calloc(1, sizeof(*m));
+    /* The root's conf: it lives as long as any configuration derived from it, so as long as any
+     * generation that shares these modules. */
+    *rc = worker_modules_open(w, &worker_root(dc)->conf, m, errbuf, errlen);
+    if (*rc < 0) {
+        free(m);
+        return NULL;
+    }
+    m->users = 1;
+    return m;
+}
+
+int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char *errbuf,
+                           size_t errlen)
+{
+    int rc = 0;
+    struct worker_modules *m = worker_modules_for(w, dc, &rc, errbuf, errlen);
+    if (m == NULL) {
+        return rc;
+    }
+    struct worker_gen *wg = mem_calloc(1, sizeof(*wg));
+    struct query_gen *gen = &wg->gen;
+    wg->mods = m;
+    gen->conf = &dc->conf;
+    gen->conf_serial = dc->serial;
+    gen->upstream = m->upstream;
+    gen->nlset = m->nlset;
     atomic_fetch_add(&dc->users, 1);
     gen->refs = 1;
     gen->released = worker_gen_released;
@@ -245,4 +315,12 @@ void daemon_gen_adopt(struct daemon_worker *w, struct daemon_conf *dc)
         daemon_note_reload_failure(w->d, errbuf);
     }
     daemon_conf_release(dc); /* the main thread's reference for this worker */
+}
+
+void daemon_gen_cancel(struct query_gen *gen)
+{
+    struct worker_modules *m = DNSROUTE_CONTAINER_OF(gen, struct worker_gen, gen)->mods;
+    upstream_free(m->upstream); /* once per shared set of modules */
+    m->upstream = NULL;
+    gen->upstream = NULL;
 }

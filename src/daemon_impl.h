@@ -22,6 +22,32 @@ struct daemon_conf {
     atomic_uint users;
     uint32_t
         serial; /* 1, 2, ... one per load: cache entries stored under it skip the domain tree */
+    /* A configuration whose hosts data was rebuilt (a hostsdir file or the lease file changed):
+     * conf is a copy of base's with its own hosts store; everything else belongs to base, which
+     * it holds a reference to. NULL for a loaded configuration. */
+    struct daemon_conf *base;
+};
+
+/* The hosts sources of the running configuration and their inotify watches (daemon_hosts.c), on
+ * worker 0's loop. A change is read and the store rebuilt on libuv's thread pool, then handed to
+ * the workers like a reload. */
+struct daemon_hosts {
+    struct daemon_conf *current; /* the configuration the sources belong to (a reference) */
+    struct conf_hostsrc *src;
+    int fd; /* inotify; -1 when nothing is watched */
+    uv_poll_t poll;
+    uv_timer_t settle; /* lets a burst of writes end before the rebuild */
+    uv_timer_t expiry; /* the next lease expiry */
+    bool started, stopping;
+    int *dir_wds; /* per conf.hostsdirs entry; -1 when not watched */
+    size_t dir_count;
+    int lease_wd;
+    /* Changes seen since the last rebuild started: */
+    struct daemon_hosts_event *events;
+    size_t event_count, event_cap;
+    bool leases_dirty, expired;
+    /* The rebuild running on the thread pool, if any. */
+    struct daemon_hosts_work *work;
 };
 
 struct daemon;
@@ -54,7 +80,8 @@ struct daemon {
     unsigned nworkers;
     uv_mutex_t lock;
     struct query_cache cache; /* shared by the workers */
-    uint32_t conf_serial;     /* the last daemon_conf.serial given (loads run one at a time) */
+    struct daemon_hosts hosts;
+    uint32_t conf_serial; /* the last daemon_conf.serial given (loads run one at a time) */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
     char *pid_file;        /* written by us, removed at exit; owned */
     sigset_t sigmask_orig; /* the mask before start-up blocked the handled signals */
@@ -99,6 +126,9 @@ int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char
 void daemon_gen_adopt(struct daemon_worker *w, struct daemon_conf *dc);
 /* Frees w's retired generations whose last query has ended (on w's loop, from on_check). */
 void daemon_gen_reap(struct daemon_worker *w);
+/* At shutdown: frees gen's upstream channels (shared with other generations of the same rules:
+ * once), which cancels its queries in flight; daemon_gen_free later frees the rest. */
+void daemon_gen_cancel(struct query_gen *gen);
 /* Frees a generation: its upstream channels, set socket and configuration reference. */
 void daemon_gen_free(struct query_gen *gen);
 
@@ -128,6 +158,15 @@ int daemon_worker_spawn(struct daemon_worker *w);
 void daemon_worker_post(struct daemon_worker *w, struct daemon_conf *dc, bool stop);
 /* Tears w down completely on its own thread after its loop returned. */
 void daemon_worker_shutdown(struct daemon_worker *w);
+
+/* daemon_hosts.c */
+/* Creates the inotify descriptor and the handles on worker 0's loop (after the privilege drop). */
+void daemon_hosts_start(struct daemon *d);
+/* Reads every hosts source of a freshly loaded dc (start-up, SIGHUP, D-Bus) into dc->conf.hosts
+ * and watches its hostsdir= directories and lease file from now on. */
+void daemon_hosts_load(struct daemon *d, struct daemon_conf *dc);
+/* Closes the watches and handles (before worker 0's loop is torn down). */
+void daemon_hosts_stop(struct daemon *d);
 
 /* daemon_proc.c */
 /* Chooses the log sink from log-facility (syslog by default, "-" stderr, a path a file). */

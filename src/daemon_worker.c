@@ -133,8 +133,7 @@ static void worker_close_handle(uv_handle_t *handle, void *arg)
 void daemon_worker_shutdown(struct daemon_worker *w)
 {
     for (size_t i = 0; i < w->gen_count; i++) {
-        upstream_free(w->gens[i]->upstream);
-        w->gens[i]->upstream = NULL;
+        daemon_gen_cancel(w->gens[i]);
     }
     server_free(w->server);
     w->server = NULL;

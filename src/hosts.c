@@ -431,3 +431,27 @@ const char *hosts_lookup_addr(const struct hosts *h, int family, const uint8_t *
     uint32_t i = hosts_find_addr(h, (uint8_t)hosts_family_code(family), addr);
     return i == 0 ? NULL : hosts_rec_name(h, &h->recs[i - 1]);
 }
+
+bool hosts_has_addr(const struct hosts *h, const char *key, size_t len, int family,
+                    const uint8_t *addr)
+{
+    uint8_t fc = (uint8_t)hosts_family_code(family);
+    for (uint32_t i = hosts_find_name(h, key, len); i != 0; i = h->recs[i - 1].next) {
+        const struct hosts_rec *r = &h->recs[i - 1];
+        if (r->family == fc && memcmp(r->addr, addr, hosts_alen(fc)) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t hosts_copy(struct hosts *dst, const struct hosts *src, size_t first, size_t count)
+{
+    size_t added = 0;
+    for (size_t i = first; i < first + count && i < src->count; i++) {
+        const struct hosts_rec *r = &src->recs[i];
+        const char *name = hosts_rec_name(src, r);
+        added += hosts_add_key(dst, name, strlen(name), r->family, r->addr) > 0;
+    }
+    return added;
+}

@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
+#include <net/if.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +28,8 @@ struct ifaddr_entry {
     uint8_t family; /* AF_INET or AF_INET6 */
     uint8_t prefix_len;
     uint8_t addr[16];
+    uint32_t flags;          /* IFA_F_* (IFA_FLAGS when present) */
+    char label[IF_NAMESIZE]; /* IPv4: IFA_LABEL; IPv6: the interface's name */
 };
 
 struct ifaddr_table {
@@ -40,7 +44,8 @@ static int on_addr_attr(const struct nlattr *attr, void *data)
 {
     const struct nlattr **tb = data;
     int type = mnl_attr_get_type(attr);
-    if (mnl_attr_type_valid(attr, IFA_MAX) >= 0 && (type == IFA_LOCAL || type == IFA_ADDRESS)) {
+    if (mnl_attr_type_valid(attr, IFA_MAX) >= 0 &&
+        (type == IFA_LOCAL || type == IFA_ADDRESS || type == IFA_LABEL || type == IFA_FLAGS)) {
         tb[type] = attr;
     }
     return MNL_CB_OK;
@@ -68,6 +73,18 @@ static int on_addr_msg(const struct nlmsghdr *nlh, void *data)
     e->family = ifa->ifa_family;
     e->prefix_len = ifa->ifa_prefixlen;
     memcpy(e->addr, mnl_attr_get_payload(a), len);
+    e->flags = ifa->ifa_flags;
+    if (tb[IFA_FLAGS] != NULL && mnl_attr_get_payload_len(tb[IFA_FLAGS]) == sizeof(uint32_t)) {
+        e->flags = mnl_attr_get_u32(tb[IFA_FLAGS]);
+    }
+    /* dnsmasq names IPv4 addresses by their label (an alias such as eth0:1 is its own name),
+     * IPv6 ones by their interface. */
+    if (tb[IFA_LABEL] != NULL && ifa->ifa_family == AF_INET &&
+        mnl_attr_validate(tb[IFA_LABEL], MNL_TYPE_NUL_STRING) >= 0) {
+        (void)snprintf(e->label, sizeof(e->label), "%s", mnl_attr_get_str(tb[IFA_LABEL]));
+    } else if (if_indextoname(ifa->ifa_index, e->label) == NULL) {
+        e->label[0] = '\0';
+    }
     return MNL_CB_OK;
 }
 
@@ -215,4 +232,28 @@ bool ifaddr_is_local(const struct ifaddr_table *t, const union sockaddr_any *pee
 size_t ifaddr_count(const struct ifaddr_table *t)
 {
     return t->count;
+}
+
+size_t ifaddr_lookup_name(const struct ifaddr_table *t, const char *ifname,
+                          struct localname_ifaddr *out, size_t max)
+{
+    size_t n = 0;
+    /* dnsmasq prepends each address it enumerates: the newest first. */
+    for (size_t i = t->count; i-- > 0 && n < max;) {
+        const struct ifaddr_entry *e = &t->entries[i];
+        bool link_local =
+            e->family == AF_INET6 && e->addr[0] == 0xfe && (e->addr[1] & 0xc0) == 0x80;
+        if (link_local || strncmp(e->label, ifname, sizeof(e->label)) != 0) {
+            continue;
+        }
+        struct localname_ifaddr *o = &out[n++];
+        memset(o, 0, sizeof(*o));
+        o->family = e->family;
+        memcpy(o->addr, e->addr, sizeof(o->addr));
+        /* Privacy, deprecated and tentative IPv6 addresses answer reverse queries only. */
+        o->rev_only =
+            e->family == AF_INET6 && (!(e->flags & IFA_F_PERMANENT) ||
+                                      (e->flags & (IFA_F_DEPRECATED | IFA_F_TENTATIVE)) != 0);
+    }
+    return n;
 }

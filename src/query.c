@@ -11,7 +11,6 @@
 #include "dnsroute/err.h"
 #include "dnsroute/hash.h"
 #include "dnsroute/ifaddr.h"
-#include "dnsroute/localrec.h"
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "dnsroute/nlset.h"
@@ -251,24 +250,20 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
     query_route(q);
 }
 
-/* ---- Route: local answers, cache, hosts, the domain tree, then upstream. */
+/* ---- Route: local answers (hosts included), cache, the domain tree, then upstream. */
 
 static void query_route(struct query *q)
 {
     const struct conf *c = q->gen->conf;
     /* Local records first, as dnsmasq's answer_request; the check costs one lookup and writes
      * nothing, so the scratch buffer is free for the cache fetch below. */
-    if (localrec_may_answer(c->localrec, q->key, q->key_len, q->q.qtype, q->q.qclass) &&
-        query_answer_records(q)) {
+    if (query_may_answer_records(q) && query_answer_records(q)) {
         return;
     }
     struct cache_hit hit;
     struct query_cached m;
     bool cached = query_cache_fetch(q, &hit, &m);
     if (cached && query_answer_cached_same_conf(q, &hit, &m)) {
-        return;
-    }
-    if (query_answer_hosts(q)) {
         return;
     }
     domtree_lookup(c->tree, q->key, q->key_len, q->q.qtype, &q->route);
@@ -668,6 +663,13 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg
     /* dnsmasq process_reply: RA on; AD off (we do not validate) unless proxy-dnssec trusts the
      * upstream's validation (RFC 4035 section 4.6). */
     dnsmsg_set_flags(pkt, DNSMSG_FLAG_RA, c->proxy_dnssec ? 0 : DNSMSG_FLAG_AD);
+    if (r->rcode == DNSMSG_RCODE_NXDOMAIN && !r->tc && !from_cache && query_name_is_local(q)) {
+        /* dnsmasq process_reply: a name known locally (forwarded for a type it has no data of)
+         * exists, whatever upstream says: NODATA, authoritative. */
+        dnsmsg_set_rcode(pkt, DNSMSG_RCODE_NOERROR);
+        dnsmsg_set_flags(pkt, DNSMSG_FLAG_AA, 0);
+        r->rcode = DNSMSG_RCODE_NOERROR;
+    }
     bool answer = (r->rcode == DNSMSG_RCODE_NOERROR) && !r->tc;
     if (answer && query_relay_vetoed(q, pkt, len, r, from_cache)) {
         return;

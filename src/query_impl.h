@@ -76,10 +76,13 @@ uint8_t *query_scratch(struct query_ctx *ctx);
 
 /* query_local.c: answers from the configuration, in dnsmasq answer_request's order. Each returns
  * true when it answered (and ended) q, false when q goes on along the path. */
-/* ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr, CHAOS names. */
+/* False when no local source can answer q (a cheap check that writes nothing). */
+bool query_may_answer_records(const struct query *q);
+/* Hosts files, host-record, cname, interface-name, synth-domain, ptr-record, txt-record,
+ * srv-host, mx-host, caa-record, naptr-record, dns-rr, CHAOS names (localname.h). */
 bool query_answer_records(struct query *q);
-/* The hosts files (addn-hosts, /etc/hosts): A, AAAA, PTR. */
-bool query_answer_hosts(struct query *q);
+/* dnsmasq check_for_local_domain: q's name exists locally (NODATA rather than NXDOMAIN). */
+bool query_name_is_local(const struct query *q);
 /* After the domain tree lookup (q->route): address=, local=, domain-needed, bogus-priv and
  * REFUSED for a name without a server. */
 bool query_answer_policy(struct query *q);

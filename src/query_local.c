@@ -1,5 +1,5 @@
 /* query_local.c - the answers dnsroute gives from its own configuration, in dnsmasq
- * answer_request's order: local records and the CHAOS names, the hosts files, then (after the
+ * answer_request's order: local records, the hosts files and the CHAOS names, then (after the
  * domain tree lookup in query.c) address=, local=, domain-needed, bogus-priv and REFUSED for a
  * name without a server. Each answer ends the query through query_reply_built(). */
 #include "query_impl.h"
@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dnsroute/hosts.h"
+#include "dnsroute/ifaddr.h"
+#include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
+#include "dnsroute/log.h"
 
 static void query_send_local(struct query *q, const struct dnsmsg_local *a)
 {
@@ -28,13 +30,39 @@ static void on_records_counters(void *arg, struct localrec_counters *out)
     }
 }
 
-static void on_records_log(void *arg, const char *name, uint16_t type)
+static void on_records_log(void *arg, const char *line)
 {
     struct query *q = arg;
     if (query_logging(q)) {
-        char tbuf[DNSMSG_TYPE_NAME_MAX];
-        query_log(q, "config %s is <%s>", name[0] ? name : ".", dnsmsg_type_name(type, tbuf));
+        query_log(q, "%s", line);
     }
+}
+
+/* interface-name: the addresses of an interface from this worker's table, opened on first use
+ * and kept current by rtnetlink. */
+static size_t on_records_ifaddrs(void *arg, const char *ifname, struct localname_ifaddr *out,
+                                 size_t max)
+{
+    struct query *q = arg;
+    struct query_ctx *ctx = q->ctx;
+    if (ctx->ifaddrs == NULL && ifaddr_new(ctx->loop, &ctx->ifaddrs) < 0) {
+        log_error("interface-name: cannot read interface addresses");
+        return 0;
+    }
+    return ifaddr_lookup_name(ctx->ifaddrs, ifname, out, max);
+}
+
+static struct localname_src query_local_src(const struct query *q)
+{
+    const struct conf *c = q->gen->conf;
+    return (struct localname_src){
+        .names = c->names, .records = c->localrec, .hosts = c->hosts, .synth = c->synth};
+}
+
+bool query_may_answer_records(const struct query *q)
+{
+    struct localname_src src = query_local_src(q);
+    return localname_may_answer(&src, q->key, q->key_len, q->q.qtype, q->q.qclass);
 }
 
 /* Header flags and rcode of a local record answer, then our OPT when the client sent one. */
@@ -61,8 +89,9 @@ static int query_records_finish(struct query *q, struct dnsmsg_builder *b, size_
     return len;
 }
 
-/* ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr and the CHAOS
- * names. Returns false when they do not answer the query (it goes on to be routed). */
+/* Hosts files, host-record, cname, interface-name, synth-domain, ptr-record, txt-record,
+ * srv-host, mx-host, caa-record, naptr-record, dns-rr and the CHAOS names (localname.h).
+ * Returns false when they do not answer the query (it goes on to be routed). */
 bool query_answer_records(struct query *q)
 {
     const struct conf *c = q->gen->conf;
@@ -77,8 +106,13 @@ bool query_answer_records(struct query *q)
                                 .qtype = q->q.qtype,
                                 .qclass = q->q.qclass,
                                 .ttl_s = c->local_ttl_s};
-    struct localrec_hooks h = {.arg = q, .counters = on_records_counters, .log = on_records_log};
-    localrec_answer(c->localrec, &a, &h);
+    struct localname_hooks h = {.arg = q,
+                                .ifaddrs = on_records_ifaddrs,
+                                .counters = on_records_counters,
+                                .log = on_records_log};
+    struct localname_src src = query_local_src(q);
+    src.rotate = q->ctx->hosts_rotate++;
+    localname_answer(&src, &a, &h);
     if (!a.answered) {
         return false;
     }
@@ -90,21 +124,10 @@ bool query_answer_records(struct query *q)
     return true;
 }
 
-/* A name of the hosts data, or above one (dnsmasq check_for_local_domain): local= answers it
- * NOERROR, no data. */
-static bool query_is_local_name(const struct query *q)
+bool query_name_is_local(const struct query *q)
 {
-    const struct hosts *h = q->gen->conf->hosts;
-    return h != NULL &&
-           (hosts_has_name(h, q->key, q->key_len) || hosts_has_below(h, q->key, q->key_len));
-}
-
-/* dnsmasq check_for_local_domain: a name that has local records, hosts names or names below
- * either exists, so local=/ and domain-needed answer it NODATA rather than NXDOMAIN. */
-static bool query_name_is_local(const struct query *q)
-{
-    return localrec_has_name_at_or_below(q->gen->conf->localrec, q->key, q->key_len) ||
-           query_is_local_name(q);
+    struct localname_src src = query_local_src(q);
+    return localname_is_local(&src, q->key, q->key_len);
 }
 
 /* address=, local=, and REFUSED for names without a server (dnsmasq make_local_answer). */
@@ -260,89 +283,6 @@ static void query_answer_bogus_priv(struct query *q)
     a.rcode = DNSMSG_RCODE_NXDOMAIN;
     a.aa = true;
     query_send_local(q, &a);
-}
-
-/* ---- Hosts files (dnsmasq answer_request: hosts data answers before address= and server=). */
-
-#define QUERY_HOSTS_ADDRS_MAX 128
-
-/* A or AAAA of a name in the hosts files: every address of that family, AA, local-ttl, in
- * round-robin order. A name with only the other family is not answered here (dnsmasq forwards
- * it). */
-static bool query_answer_hosts_addr(struct query *q, int family)
-{
-    const struct hosts *h = q->gen->conf->hosts;
-    uint8_t addrs[QUERY_HOSTS_ADDRS_MAX * 16];
-    uint32_t n = hosts_lookup(h, q->key, q->key_len, family, q->ctx->hosts_rotate++, addrs,
-                              QUERY_HOSTS_ADDRS_MAX);
-    if (n == 0) {
-        return false;
-    }
-    n = n < QUERY_HOSTS_ADDRS_MAX ? n : QUERY_HOSTS_ADDRS_MAX;
-    struct dnsmsg_local a;
-    memset(&a, 0, sizeof(a));
-    a.udp_limit = q->udp_limit;
-    a.edns_size = q->gen->conf->edns_packet_max;
-    a.ttl_s = q->gen->conf->local_ttl_s;
-    a.aa = true;
-    a.addr_type = family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A;
-    a.addrs = addrs;
-    a.addr_count = n;
-    for (uint32_t i = 0; query_logging(q) && i < n; i++) {
-        query_log_addr(q, "hosts", family, addrs + (size_t)i * (family == AF_INET6 ? 16 : 4));
-    }
-    query_send_local(q, &a);
-    return true;
-}
-
-/* PTR of an address in the hosts files: the first name given that address. */
-static bool query_answer_hosts_ptr(struct query *q)
-{
-    uint8_t addr[16], wire[DNAME_WIRE_MAX];
-    int family;
-    const char *name = NULL;
-    if (query_ptr_addr(q, &family, addr)) {
-        name = hosts_lookup_addr(q->gen->conf->hosts, family, addr);
-    }
-    int wlen = name != NULL ? dname_text_to_wire(name, strlen(name), wire, sizeof(wire)) : -1;
-    if (wlen < 0) {
-        return false;
-    }
-    if (query_logging(q)) {
-        char text[DNAME_KEY_MAX];
-        query_ptr_text(q, text, sizeof(text));
-        query_log(q, "hosts %s is %s", text, name);
-    }
-    const struct conf *c = q->gen->conf;
-    uint8_t *out = query_scratch(q->ctx);
-    struct dnsmsg_builder b;
-    dnsmsg_builder_init_reply(&b, out, QUERY_REPLY_CAP, &q->q, DNSMSG_RCODE_NOERROR,
-                              DNSMSG_FLAG_AA);
-    dnsmsg_builder_add_rr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, DNSMSG_TYPE_PTR, c->local_ttl_s, wire,
-                          (size_t)wlen);
-    if (q->q.edns.present) {
-        dnsmsg_builder_add_opt(&b, c->edns_packet_max, q->q.edns.do_bit);
-    }
-    int len = dnsmsg_builder_finish(&b);
-    query_reply_built(q, out, len, QUERY_OUT_LOCAL);
-    return true;
-}
-
-bool query_answer_hosts(struct query *q)
-{
-    if (q->gen->conf->hosts == NULL || q->q.qclass != DNSMSG_CLASS_IN) {
-        return false;
-    }
-    switch (q->q.qtype) {
-    case DNSMSG_TYPE_A:
-        return query_answer_hosts_addr(q, AF_INET);
-    case DNSMSG_TYPE_AAAA:
-        return query_answer_hosts_addr(q, AF_INET6);
-    case DNSMSG_TYPE_PTR:
-        return query_answer_hosts_ptr(q);
-    default:
-        return false;
-    }
 }
 
 /* domain-needed: dnsmasq never forwards A/AAAA for a dotless name; other types go out (to

@@ -624,12 +624,14 @@ int upstream_new(uv_loop_t *loop, const struct upstream_config *cfg, struct upst
     u->cfg.try_timeout_ms = cfg->try_timeout_ms ? cfg->try_timeout_ms : UPSTREAM_DEFAULT_TRY_MS;
     u->cfg.total_timeout_ms =
         cfg->total_timeout_ms ? cfg->total_timeout_ms : UPSTREAM_DEFAULT_TOTAL_MS;
-    u->cfg.queries_per_socket =
-        cfg->queries_per_socket ? cfg->queries_per_socket : UPSTREAM_QUERIES_PER_SOCKET;
     u->port_slots =
         cfg->port_slots
             ? cfg->port_slots
             : upstream_chan_pool_size(cfg->server_count * (cfg->instances ? cfg->instances : 1));
+    u->cfg.queries_per_socket = cfg->queries_per_socket ? cfg->queries_per_socket
+                                : u->port_slots >= UPSTREAM_LAZY_SLOTS_MIN
+                                    ? UPSTREAM_QUERIES_PER_SOCKET
+                                    : 1;
     u->rand_pos = sizeof(u->rand_buf);
     u->id_refs = mem_calloc(65536, sizeof(u->id_refs[0]));
     u->rxbuf = mem_alloc(65536);

@@ -20,9 +20,12 @@ enum { UPSTREAM_FORWARD_TEST = 50, UPSTREAM_FORWARD_TIME_MS = 20000 };
 enum { UPSTREAM_IDLE_CHAN_MS = 5000 };
 /* Port pool sockets per server: at most this many, fewer when the descriptor limit is low or
  * there are many servers (see upstream_chan_pool_size). */
-enum { UPSTREAM_PORT_SLOTS_MAX = 1024, UPSTREAM_PORT_SLOTS_MIN = 64 };
-/* Default queries one pooled socket carries before it is replaced. */
-enum { UPSTREAM_QUERIES_PER_SOCKET = 8 };
+enum { UPSTREAM_PORT_SLOTS_MAX = 2048, UPSTREAM_PORT_SLOTS_MIN = 64 };
+/* Queries one pooled socket carries before it is replaced, by default: many when the pool is
+ * large enough to give every 1,000 consecutive queries >= 984 different ports by itself (the
+ * cool-down below), else one (a fresh port per query, as dnsmasq: the pool is then too small to
+ * spread 1,000 queries and only new ports can). */
+enum { UPSTREAM_QUERIES_PER_SOCKET = 64, UPSTREAM_LAZY_SLOTS_MIN = 1024 };
 /* A retired pool socket is closed once its answers are in, or after this long. */
 enum { UPSTREAM_RETIRED_SOCK_MS = 10000 };
 /* A pool socket unused this long is closed (an idle daemon holds no pool sockets). */
@@ -39,6 +42,8 @@ struct upstream_sock {
     struct upstream *u;
     struct upstream_sock *next;
     int fd;
+    int events; /* UV_READABLE | UV_WRITABLE the poll watches (re-armed only on a change: every
+                   uv_poll_start costs epoll_ctl calls) */
     /* TCP stream position of the receive filter: bytes of the length prefix still to come, then
      * the current message being copied (tcp_msg, tcp_msg_len bytes, tcp_msg_pos so far). */
     uint32_t tcp_prefix_need;
@@ -79,9 +84,10 @@ struct upstream_psock {
 
 /* A c-ares channel talking to exactly one server over one transport.
  * Pooled (UDP, kernel-chosen source ports): one channel per server, kept for good (STAYOPEN).
- * c-ares sees its single UDP socket, but every query actually leaves through the next socket of
- * a pool of up to port_slots sockets on random ports, visited in a freshly shuffled order each
- * pass and replaced after queries_per_socket queries (on_asendv); answers are read from whichever
+ * c-ares sees its single UDP socket, but every query actually leaves through a socket of a pool
+ * of up to port_slots sockets on random ports, picked at random among those not used by the last
+ * cool_cap queries and replaced after queries_per_socket queries (on_asendv); answers are read
+ * from whichever
  * pool socket got them and handed to c-ares as if they came on its socket (on_arecvfrom). So
  * consecutive queries leave from different ports without opening a socket per query, and c-ares
  * state (74 KB per channel) exists once per server.
@@ -103,9 +109,15 @@ struct upstream_chan {
     bool current;                   /* the pool's accepting channel */
     bool pooled;                    /* UDP through the port pool (see above) */
     struct upstream_psock **psocks; /* pooled: nslots sockets, NULL where none is open yet */
-    uint32_t *order;                /* pooled: a random permutation of the slots */
     uint32_t nslots;
-    uint32_t next;                  /* position in order */
+    /* The slots a query may leave from (avail[0..navail-1], picked at random) and those cooling
+     * down (cool, a ring of the cool_cap last used, oldest at cool_head): a slot used returns to
+     * avail only after cool_cap further queries, so any cool_cap + 1 consecutive queries leave
+     * from different sockets. */
+    uint32_t *avail;
+    uint32_t navail;
+    uint32_t *cool;
+    uint32_t cool_cap, cool_head, cool_count;
     struct upstream_psock *reading; /* the pool socket c-ares is reading through right now */
     struct upstream_psock *retired_socks;
     struct upstream_capture *captures; /* accepted answers c-ares has not handed back yet */

@@ -14,7 +14,9 @@
 
 #include "dnsroute/domtree.h"
 #include "dnsroute/hosts.h"
+#include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
+#include "dnsroute/synth.h"
 #include "dnsroute/prefixset.h"
 #include "dnsroute/sockaddr.h"
 
@@ -82,6 +84,25 @@ enum conf_local_service {
 
 enum conf_log_queries { CONF_LOG_QUERIES_OFF = 0, CONF_LOG_QUERIES_ON, CONF_LOG_QUERIES_EXTRA };
 
+/* A hardware address of dhcp-host= (dnsmasq struct hwaddr_config). */
+struct conf_dhcp_mac {
+    uint8_t hw[16];
+    size_t len;
+    int type;          /* ARP hardware type; 0 matches any */
+    uint32_t wildcard; /* a bit per byte given as "*", the first byte highest */
+};
+
+/* The parts of a dhcp-host= line that name a lease (dnsmasq struct dhcp_config). */
+struct conf_dhcp_host {
+    char *name; /* the host name without its domain; NULL when none */
+    bool has_addr;
+    uint8_t addr[4];
+    struct conf_dhcp_mac *macs;
+    size_t mac_count;
+    uint8_t *clid; /* client id; NULL when none */
+    size_t clid_len;
+};
+
 struct conf {
     /* Listening (port=, listen-address=, interface=, except-interface=, bind-interfaces). */
     uint16_t port;                    /* default 53; 0 disables DNS */
@@ -137,7 +158,15 @@ struct conf {
     char *domain;                /* plain domain=: a key, NULL when unset */
     struct conf_domain *domains; /* domain= with a subnet or range, in order */
     size_t domain_count;
-    struct hosts *hosts; /* conf_load_hosts(); NULL before, or with nothing to read */
+    struct hosts *hosts;       /* conf_load_hosts(); NULL before, or with nothing to read */
+    size_t hosts_static_count; /* its first records: /etc/hosts and addn-hosts= (the rest came
+                                * from hostsdir= files and the lease file, which change) */
+    char **hostsdirs;          /* hostsdir= in order (watched with inotify by the daemon) */
+    size_t hostsdir_count;
+    char *lease_file; /* dhcp-leasefile=, or dnsmasq's default with dhcp-range=; NULL: none */
+    bool dhcp_range;  /* some dhcp-range= was given (dnsroute does no DHCP; it reads leases) */
+    struct conf_dhcp_host *dhcp_hosts; /* dhcp-host= in order (their names go to leases) */
+    size_t dhcp_host_count;
     struct conf_prefix *bogus_nxdomain; /* as written, in order */
     size_t bogus_nxdomain_count;
     struct prefixset *bogus_set; /* the same for lookups (NULL when there is none) */
@@ -173,7 +202,10 @@ struct conf {
     /* Local records (ptr-record, txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr)
      * and the CHAOS names; never NULL after conf_load. */
     struct localrec *localrec;
-    char *mx_target; /* mx-target=, NULL when not given */
+    /* host-record, cname, interface-name; never NULL after conf_load. */
+    struct localname *names;
+    struct synth *synth; /* synth-domain=; NULL when none */
+    char *mx_target;     /* mx-target=, NULL when not given */
     bool selfmx, localmx, no_ident;
 
     struct domtree *tree; /* every server/local/address/ipset/nftset rule */
@@ -205,6 +237,30 @@ void conf_deinit(struct conf *c);
  * the last given first, directories' files after, sorted by name) into c->hosts. Errors in the
  * files are logged and skipped as dnsmasq does. */
 void conf_load_hosts(struct conf *c);
+
+/* The sources of a configuration's hosts data, kept by the daemon so that a change in a hostsdir=
+ * directory or in the lease file rebuilds the data from what changed (dnsmasq inotify.c): the
+ * records of /etc/hosts and addn-hosts= (read once per load), each hostsdir file's own records,
+ * and the leases. Used on one thread at a time. */
+struct conf_hostsrc;
+
+/* Reads every hosts source of c (/etc/hosts unless no-hosts, addn-hosts=, the files of each
+ * hostsdir=, the lease file) and sets c->hosts and c->hosts_static_count. now_s is the time
+ * (seconds since the epoch) against which leases expire. Returns the sources; never NULL. */
+struct conf_hostsrc *conf_hostsrc_load(struct conf *c, int64_t now_s);
+void conf_hostsrc_free(struct conf_hostsrc *s);
+/* A file named name in c->hostsdirs[dir] was written or moved in (removed false) or deleted
+ * (removed true): its names are dropped and, unless removed, read again (logged as dnsmasq:
+ * "inotify: PATH new or modified", "inotify: flushed N names read from PATH"). */
+void conf_hostsrc_file_event(struct conf_hostsrc *s, const struct conf *c, size_t dir,
+                             const char *name, bool removed);
+/* Reads the lease file c->lease_file again. */
+void conf_hostsrc_reload_leases(struct conf_hostsrc *s, const struct conf *c);
+/* A new store: the first c->hosts_static_count records of c->hosts, then every hostsdir file's
+ * records, then the names of the leases not expired at now_s. The caller owns it. */
+struct hosts *conf_hostsrc_build(const struct conf_hostsrc *s, const struct conf *c, int64_t now_s);
+/* Seconds from now_s until the next lease expires (its names must go), or -1 when none will. */
+int64_t conf_hostsrc_next_expiry(const struct conf_hostsrc *s, int64_t now_s);
 
 /* The domain expand-hosts gives address addr (family AF_INET/AF_INET6): the last matching
  * domain= subnet, else the plain domain=; NULL for none. */

@@ -58,3 +58,12 @@ const char *hosts_lookup_addr(const struct hosts *h, int family, const uint8_t *
 
 /* Number of (name, address) records in h. */
 size_t hosts_count(const struct hosts *h);
+
+/* Adds records [first, first + count) of src to dst in their order, as hosts_add would (so
+ * duplicates are dropped and the first name of an address keeps its PTR). Used to rebuild a store
+ * from the parts that did not change. Returns the number of records added. */
+size_t hosts_copy(struct hosts *dst, const struct hosts *src, size_t first, size_t count);
+
+/* True when key has the address addr (family AF_INET/AF_INET6) among its records in h. */
+bool hosts_has_addr(const struct hosts *h, const char *key, size_t len, int family,
+                    const uint8_t *addr);

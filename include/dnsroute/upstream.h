@@ -41,11 +41,13 @@ struct upstream_config {
     uint16_t min_port, max_port;              /* --min-port/--max-port; 0: kernel's range */
     uint32_t try_timeout_ms;                  /* one attempt at one server; 0: 1000 */
     uint32_t total_timeout_ms; /* whole request, all retries; 0: 5000; then ERR_TIMEOUT */
-    /* Queries one pooled UDP socket (source port) carries before it is replaced; 0: 8. Each
-     * server keeps a pool of up to 1024 open sockets visited in random order. A fixed source
-     * port (query_port, @source#port) shares one socket per server instead. */
+    /* Queries one pooled UDP socket (source port) carries before it is replaced; 0: 64 when
+     * the pool has 1024 slots or more, else 1. Each server keeps a pool of open sockets, each
+     * query leaving from one picked at random among those the last 15/16 of the pool's queries
+     * did not use. A fixed source port (query_port, @source#port) shares one socket per server
+     * instead. */
     uint32_t queries_per_socket;
-    uint32_t port_slots; /* size of that pool per server; 0: automatic (up to 1024, fewer
+    uint32_t port_slots; /* size of that pool per server; 0: automatic (up to 2048, fewer
                             when the descriptor limit is low) */
     uint32_t instances;  /* upstream instances sharing the descriptor limit (workers);
                             0: 1 */

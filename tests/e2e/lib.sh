@@ -487,6 +487,64 @@ e2e_diff_servers()
     return "$diffs"
 }
 
+# e2e_batch SERVER QUERYFILE: every query of QUERYFILE (`name [class] [type] [dig opts]`) in one
+# dig run (a dig process per query is too slow for a few hundred queries on a loaded machine),
+# normalised as e2e_norm does (TTLs kept: local-ttl is compared too), one line per record
+# prefixed with the query's number: "N rcode NOERROR", "N flags aa qr rd ra", "N an ...".
+e2e_batch()
+{
+    local -a sa args=() one
+    mapfile -t sa < <(e2e__server_args "$1")
+    while read -r -a one; do
+        ((${#one[@]})) && args+=("${one[@]}")
+    done <"$2"
+    dig "${sa[@]}" +tries=1 +time=2 +nocookie +noall +comments +answer +authority +additional \
+        "${args[@]}" 2>&1 | awk '
+        /^;; (Got answer:|connection timed out|communications error)/ { n++; sec = "" }
+        /^;; (connection timed out|communications error)/ { print n, 0, "rcode TIMEOUT"; next }
+        /^;; ->>HEADER<<-/ { s = $0; sub(/.*status: /, "", s); sub(/,.*/, "", s);
+                             print n, 0, "rcode " s; next }
+        /^;; flags:/ { s = $0; sub(/^;; flags: */, "", s); sub(/;.*/, "", s);
+                       m = split(s, f, " ");
+                       for (i = 2; i <= m; i++)
+                           for (j = i; j > 1 && f[j - 1] > f[j]; j--) {
+                               t = f[j]; f[j] = f[j - 1]; f[j - 1] = t }
+                       o = "";
+                       for (i = 1; i <= m; i++) o = o " " f[i];
+                       print n, 1, "flags" o; next }
+        /^; EDNS:/ { u = $0; sub(/.*udp: /, "", u); d = ($0 ~ /flags:[^;]*do/) ? 1 : 0;
+                     print n, 2, "edns udp=" u " do=" d; next }
+        /^;; ANSWER SECTION:/ { sec = "an"; next }
+        /^;; AUTHORITY SECTION:/ { sec = "ns"; next }
+        /^;; ADDITIONAL SECTION:/ { sec = "ar"; next }
+        /^;; [A-Z ]+SECTION:/ { sec = ""; next }
+        /^;/ || /^$/ { next }
+        sec != "" { o = tolower($1); rest = "";
+                    for (i = 2; i <= NF; i++) rest = rest " " $i;
+                    print n, 3, sec " " o rest }' | LC_ALL=C sort -u -k1,1n -k2,2n -k3 |
+        cut -d' ' -f1,3-
+}
+
+# e2e_diff_batch A B QUERYFILE [SED]: compares the replies of server A (dnsroute) and B (dnsmasq,
+# which must answer every query) to every query of QUERYFILE, each line passed through SED (e.g.
+# to mask a text); prints the differing queries and returns their number.
+e2e_diff_batch()
+{
+    local dr=$1 dm=$2 file=$3 mask=${4:-} n i
+    e2e_batch "$dr" "$file" | sed -E "$mask" >"$E2E_TMP/a"
+    e2e_batch "$dm" "$file" | sed -E "$mask" >"$E2E_TMP/b"
+    e2e_assert_eq "$(grep -c . "$file")" "$(cut -d' ' -f1 "$E2E_TMP/b" | sort -u | grep -c .)" \
+        "dnsmasq answered every query of $file"
+    diff "$E2E_TMP/b" "$E2E_TMP/a" >"$E2E_TMP/d" || true
+    n=$(sed -n 's/^[<>] \([0-9]*\) .*/\1/p' "$E2E_TMP/d" | sort -un | grep -c . || true)
+    for i in $(sed -n 's/^[<>] \([0-9]*\) .*/\1/p' "$E2E_TMP/d" | sort -un); do
+        echo "--- differs: $(grep . "$file" | sed -n "${i}p")" >&2
+        grep "^[<>] $i " "$E2E_TMP/d" | sed 's/^</dnsmasq /; s/^>/dnsroute/' >&2
+    done
+    e2e_log "e2e_diff_batch $file: $n of $(grep -c . "$file") queries differ"
+    return "$n"
+}
+
 # e2e_gen_queryfile OUT COUNT DOMAIN_OR_FILE...: writes a dnsperf query file (`name type` per
 # line) with COUNT lines, deterministic. Each DOMAIN (or each domain read from a FILE: plain
 # names, or dnsmasq `server=/domain/...` lines as in the china-list) is used in turn, as

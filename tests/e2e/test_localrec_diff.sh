@@ -18,64 +18,6 @@ cat >"$E2E_TMP/up.scenario" <<'EOF2'
 EOF2
 e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
 
-# batch SERVER QUERYFILE: every query of QUERYFILE (`name [class] [type] [dig opts]`) in one dig
-# run (a dig process per query is too slow for a few hundred queries on a loaded machine),
-# normalised as e2e_norm does (TTLs kept: local-ttl is compared too), one line per record
-# prefixed with the query's number: "N rcode NOERROR", "N flags aa qr rd ra", "N an ...".
-batch()
-{
-    local -a sa args=() one
-    mapfile -t sa < <(e2e__server_args "$1")
-    while read -r -a one; do
-        ((${#one[@]})) && args+=("${one[@]}")
-    done <"$2"
-    dig "${sa[@]}" +tries=1 +time=2 +nocookie +noall +comments +answer +authority +additional \
-        "${args[@]}" 2>&1 | awk '
-        /^;; (Got answer:|connection timed out|communications error)/ { n++; sec = "" }
-        /^;; (connection timed out|communications error)/ { print n, 0, "rcode TIMEOUT"; next }
-        /^;; ->>HEADER<<-/ { s = $0; sub(/.*status: /, "", s); sub(/,.*/, "", s);
-                             print n, 0, "rcode " s; next }
-        /^;; flags:/ { s = $0; sub(/^;; flags: */, "", s); sub(/;.*/, "", s);
-                       m = split(s, f, " ");
-                       for (i = 2; i <= m; i++)
-                           for (j = i; j > 1 && f[j - 1] > f[j]; j--) {
-                               t = f[j]; f[j] = f[j - 1]; f[j - 1] = t }
-                       o = "";
-                       for (i = 1; i <= m; i++) o = o " " f[i];
-                       print n, 1, "flags" o; next }
-        /^; EDNS:/ { u = $0; sub(/.*udp: /, "", u); d = ($0 ~ /flags:[^;]*do/) ? 1 : 0;
-                     print n, 2, "edns udp=" u " do=" d; next }
-        /^;; ANSWER SECTION:/ { sec = "an"; next }
-        /^;; AUTHORITY SECTION:/ { sec = "ns"; next }
-        /^;; ADDITIONAL SECTION:/ { sec = "ar"; next }
-        /^;; [A-Z ]+SECTION:/ { sec = ""; next }
-        /^;/ || /^$/ { next }
-        sec != "" { o = tolower($1); rest = "";
-                    for (i = 2; i <= NF; i++) rest = rest " " $i;
-                    print n, 3, sec " " o rest }' | LC_ALL=C sort -u -k1,1n -k2,2n -k3 |
-        cut -d' ' -f1,3-
-}
-
-# diff_batch QUERYFILE [SED]: compares dnsroute's and dnsmasq's replies to every query (each
-# line passed through SED, e.g. to mask a text); prints the differing queries and returns their
-# number.
-diff_batch()
-{
-    local file=$1 mask=${2:-} n
-    batch $DR "$file" | sed -E "$mask" >"$E2E_TMP/a"
-    batch $DM "$file" | sed -E "$mask" >"$E2E_TMP/b"
-    e2e_assert_eq "$(grep -c . "$file")" "$(cut -d' ' -f1 "$E2E_TMP/b" | sort -u | grep -c .)" \
-        "dnsmasq answered every query of $file"
-    diff "$E2E_TMP/b" "$E2E_TMP/a" >"$E2E_TMP/d" || true
-    n=$(sed -n 's/^[<>] \([0-9]*\) .*/\1/p' "$E2E_TMP/d" | sort -un | grep -c . || true)
-    for i in $(sed -n 's/^[<>] \([0-9]*\) .*/\1/p' "$E2E_TMP/d" | sort -un); do
-        echo "--- differs: $(grep . "$file" | sed -n "${i}p")" >&2
-        grep "^[<>] $i " "$E2E_TMP/d" | sed 's/^</dnsmasq /; s/^>/dnsroute/' >&2
-    done
-    e2e_log "diff_batch $file: $n of $(grep -c . "$file") queries differ"
-    return "$n"
-}
-
 long=$(printf 'x%.0s' $(seq 1 300))
 conf="$E2E_TMP/d.conf"
 cat >"$conf" <<EOF2
@@ -156,7 +98,7 @@ big.test TXT +tcp
 example.test CH TXT
 EOF2
 n=0
-diff_batch "$q" || n=$?
+e2e_diff_batch $DR $DM "$q" || n=$?
 e2e_assert_eq 0 "$n" "local records: $(grep -c . "$q") queries answered exactly like dnsmasq 2.90"
 
 # The comparison means something: records came back, with AA, and the rcodes vary.
@@ -204,7 +146,7 @@ hostname.bind CH TXT
 version.bind TXT
 EOF2
 nd=0
-diff_batch "$cq" 's/ CH TXT .*/ CH TXT MASKED/' || nd=$?
+e2e_diff_batch $DR $DM "$cq" 's/ CH TXT .*/ CH TXT MASKED/' || nd=$?
 e2e_assert_eq 0 "$nd" "CHAOS: $(grep -c . "$cq") queries with dnsmasq's rcode, flags and sections"
 e2e_assert_match '^"dnsroute-[0-9.]+"$' "$(e2e_dig $DR version.bind TXT CH +short)" \
     "version.bind names dnsroute"

@@ -1,8 +1,10 @@
 /* fuzz_localrec.c - fuzz target for the local record options and their answers: the input is
  * loaded as a configuration file (through a memfd) with conf_load, so every ptr-record,
- * txt-record, srv-host, mx-host, caa-record, naptr-record and dns-rr line goes through its
- * parser; a loaded store then answers a fixed set of names over every type and class, into
- * replies of 12 to 4096 bytes. A reply must parse back; nothing may crash, leak or overrun.
+ * txt-record, srv-host, mx-host, caa-record, naptr-record, dns-rr, host-record, cname and
+ * interface-name line goes through its parser; the loaded stores (with a small hosts store and
+ * fixed interface addresses) then answer a fixed set of names over every type and class through
+ * localname_answer, into replies of 12 to 4096 bytes. A reply must parse back; nothing may crash,
+ * leak or overrun.
  *
  * Inputs that could name a file (includes) or a server hostname are skipped, as in fuzz_conf. */
 #include <stdint.h>
@@ -15,6 +17,8 @@
 #include "dnsroute/conf.h"
 #include "dnsroute/dname.h"
 #include "dnsroute/dnsmsg.h"
+#include "dnsroute/hosts.h"
+#include "dnsroute/localname.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/log.h"
 
@@ -37,26 +41,23 @@ static void counters(void *arg, struct localrec_counters *out)
     }
 }
 
-static bool is_host(void *arg, const char *name, size_t len)
+/* Two addresses per interface name, one of them reverse-only IPv6. */
+static size_t ifaddrs(void *arg, const char *ifname, struct localname_ifaddr *out, size_t max)
 {
     (void)arg;
-    (void)name;
-    return len % 2 == 0;
-}
-
-static void additional(void *arg, struct localrec_answer *a, const char *name, size_t len,
-                       const uint8_t *owner, size_t owner_len)
-{
-    (void)arg;
-    (void)name;
-    (void)len;
-    static const uint8_t addr[16] = {0x20, 0x01, 0x0d, 0xb8};
-    localrec_answer_add_rr(a, DNSMSG_SECTION_ADDITIONAL, owner, owner_len, DNSMSG_TYPE_AAAA, 1,
-                           addr, sizeof(addr));
+    size_t n = max < 2 ? max : 2;
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].family = i == 0 ? 2 /* AF_INET */ : 10 /* AF_INET6 */;
+        out[i].addr[0] = 10;
+        out[i].addr[3] = (uint8_t)strlen(ifname);
+        out[i].rev_only = i == 1;
+    }
+    return n;
 }
 
 /* One query for name/qtype/qclass answered into a reply of cap bytes, parsed back. */
-static void ask(const struct localrec *lr, const char *name, uint16_t qtype, uint16_t qclass,
+static void ask(const struct localname_src *src, const char *name, uint16_t qtype, uint16_t qclass,
                 size_t cap)
 {
     uint8_t wire[DNAME_WIRE_MAX + 1], q[512], out[4096];
@@ -70,8 +71,8 @@ static void ask(const struct localrec *lr, const char *name, uint16_t qtype, uin
     dnsmsg_builder_init_reply(&b, out, cap, &pq, 0, 0);
     struct localrec_answer a = {
         .b = &b, .name = key, .name_len = (size_t)kl, .qtype = qtype, .qclass = qclass, .ttl_s = 1};
-    struct localrec_hooks h = {.is_host = is_host, .additional = additional, .counters = counters};
-    localrec_answer(lr, &a, &h);
+    struct localname_hooks h = {.ifaddrs = ifaddrs, .counters = counters};
+    localname_answer(src, &a, &h);
     int len = dnsmsg_builder_finish(&b);
     if (len > 0) {
         struct dnsmsg_reply r;
@@ -98,17 +99,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct conf c;
     struct conf_error err;
     if (conf_load(&c, 4, argv, &err) == 0) {
-        static const char *const names[] = {
-            "a", "x.example", "_s._tcp.x", "version.bind", "servers.bind", "5.2.0.192.in-addr.arpa",
-            "."};
-        static const uint16_t types[] = {1, 12, 15, 16, 28, 33, 35, 99, 253, 255, 257};
+        static const char *const names[] = {"a",
+                                            "x.example",
+                                            "_s._tcp.x",
+                                            "version.bind",
+                                            "servers.bind",
+                                            "5.2.0.192.in-addr.arpa",
+                                            ".",
+                                            "alias.x",
+                                            "3.0.0.10.in-addr.arpa",
+                                            "h.x"};
+        static const uint16_t types[] = {1, 5, 12, 15, 16, 28, 33, 35, 99, 253, 255, 257};
+        struct hosts *h = hosts_new();
+        static const uint8_t a4[4] = {192, 0, 2, 5};
+        (void)hosts_add(h, "h.x", 3, 2 /* AF_INET */, a4);
+        (void)hosts_add(h, "x.example", 9, 2, a4);
+        struct localname_src src = {.names = c.names, .records = c.localrec, .hosts = h};
         static const size_t caps[] = {12, 100, 512, 4096};
         for (size_t n = 0; n < DNSROUTE_ARRAY_LEN(names); n++) {
             for (size_t t = 0; t < DNSROUTE_ARRAY_LEN(types); t++) {
-                ask(c.localrec, names[n], types[t], n == 3 || n == 4 ? 3 : 1,
+                ask(&src, names[n], types[t], n == 3 || n == 4 ? 3 : 1,
                     caps[(n + t) % DNSROUTE_ARRAY_LEN(caps)]);
             }
         }
+        hosts_free(h);
         conf_deinit(&c);
     }
     close(fd);

@@ -589,11 +589,24 @@ static void test_ignored_options(void)
     struct conf_error err;
     CHECK_INT_EQ(load_text(&c, &err,
                            "dhcp-range=1.2.3.4,1.2.3.5\ndhcp-range=1.2.3.6,1.2.3.7\n"
-                           "enable-tftp\ncname=a,b\ndhcp-boot=x\ntftp-root=/x\n"
+                           "enable-tftp\nleasequery\ndhcp-boot=x\ntftp-root=/x\n"
                            "dhcp-authoritative\nno-poll\n"),
                  0);
     CHECK_INT_EQ(c.warnings, 7);
+    CHECK_STR_EQ(c.lease_file, "/var/lib/misc/dnsmasq.leases"); /* dnsmasq's default with DHCP */
     conf_deinit(&c);
+    /* hostsdir= in order; dhcp-leasefile= is read for names (no warning), no default without
+     * dhcp-range. */
+    CHECK_INT_EQ(load_text(&c, &err, "hostsdir=/a\nhostsdir=/b\ndhcp-leasefile=/x/leases\n"), 0);
+    CHECK_INT_EQ(c.warnings, 0);
+    CHECK_INT_EQ(c.hostsdir_count, 2);
+    CHECK_STR_EQ(c.hostsdirs[1], "/b");
+    CHECK_STR_EQ(c.lease_file, "/x/leases");
+    conf_deinit(&c);
+    CHECK_INT_EQ(load_text(&c, &err, "no-hosts\n"), 0);
+    CHECK(c.lease_file == NULL);
+    conf_deinit(&c);
+    expect_file_error("dhcp-leasefile=/a\ndhcp-leasefile=/b\n", "illegal repeated keyword", 2, 1);
     /* Local names: addn-hosts in order, domain= plain and per subnet (the last given first). */
     CHECK_INT_EQ(load_text(&c, &err,
                            "addn-hosts=/a\naddn-hosts=/b\nexpand-hosts\ndomain=Lan\n"

@@ -131,12 +131,33 @@ static void test_large(void)
     hosts_free(h);
 }
 
+/* hosts_copy: a rebuilt store (the unchanged part copied, the rest added after) answers as if
+ * everything had been read in that order. */
+static void test_copy(void)
+{
+    struct hosts *a = hosts_new();
+    uint8_t x[4] = {10, 0, 0, 1}, y[4] = {10, 0, 0, 2};
+    CHECK_INT_EQ(hosts_add(a, "one", 3, AF_INET, x), 1);
+    CHECK_INT_EQ(hosts_add(a, "two", 3, AF_INET, y), 1);
+    CHECK_INT_EQ(hosts_add(a, "dyn", 3, AF_INET, x), 1);
+    struct hosts *b = hosts_new();
+    CHECK_INT_EQ(hosts_copy(b, a, 0, 2), 2);
+    CHECK_INT_EQ(hosts_count(b), 2);
+    CHECK(!hosts_has_name(b, "dyn", 3));
+    CHECK_INT_EQ(hosts_add(b, "later", 5, AF_INET, x), 1);
+    CHECK_STR_EQ(hosts_lookup_addr(b, AF_INET, x), "one"); /* the first name keeps the PTR */
+    CHECK(hosts_has_addr(b, "later", 5, AF_INET, x));
+    CHECK(!hosts_has_addr(b, "later", 5, AF_INET, y));
+    CHECK(!hosts_has_addr(b, "none", 4, AF_INET, x));
+    CHECK_INT_EQ(hosts_copy(b, a, 1, 100), 1); /* "two" again is a duplicate; "dyn" is new */
+    CHECK(hosts_has_name(b, "dyn", 3));
+    hosts_free(a);
+    hosts_free(b);
+}
+
 static const struct check_case cases[] = {
-    CHECK_CASE(test_parse),
-    CHECK_CASE(test_expand_and_missing),
-    CHECK_CASE(test_round_robin),
-    CHECK_CASE(test_large),
-    {0},
+    CHECK_CASE(test_copy),        CHECK_CASE(test_parse), CHECK_CASE(test_expand_and_missing),
+    CHECK_CASE(test_round_robin), CHECK_CASE(test_large), {0},
 };
 
 int main(int argc, char **argv)
