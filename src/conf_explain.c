@@ -89,12 +89,16 @@ static void print_action(const struct conf *c, const struct domtree_result *r, F
         return;
     }
     case DOMTREE_ADDRESS: {
-        size_t size = r->addr_family == AF_INET ? 4 : 16;
+        int family = r->addr_family == AF_INET6 ? AF_INET6 : AF_INET;
+        size_t size = family == AF_INET ? 4 : 16;
         (void)fputs("answer locally with", out);
         for (uint32_t i = 0; i < r->addr_count; i++) {
             char text[INET6_ADDRSTRLEN];
-            inet_ntop(r->addr_family, r->addrs + i * size, text, sizeof(text));
+            inet_ntop(family, r->addrs + i * size, text, sizeof(text));
             (void)fprintf(out, "%s%s", i == 0 ? " " : ", ", text);
+        }
+        if (r->addr_family == AF_UNSPEC) { /* ANY for address=/d/#: both zero addresses */
+            (void)fputs(", ::", out);
         }
         break;
     }

@@ -296,15 +296,20 @@ int dnsmsg_write_local(uint8_t *buf, size_t cap, const struct dnsmsg_query *q,
     struct dnsmsg_builder b;
     builder_start(&b, buf, cap, q->id, flags, q);
     size_t count = q->has_question ? a->addr_count : 0;
+    size_t count6 = q->has_question ? a->aaaa_after_count : 0;
     size_t room = b.len + (q->edns.present ? DNSMSG_OPT_FIXED_LEN : 0);
-    size_t rr_len = 2 + 10 + addr_len;
-    if (b.err == 0 && count != 0 && (room > limit || count > (limit - room) / rr_len)) {
+    size_t need = count * (12 + addr_len) + count6 * (12 + 16);
+    if (b.err == 0 && need != 0 && (room > limit || need > limit - room)) {
         dnsmsg_set_flags(buf, DNSMSG_FLAG_TC, 0); /* dnsmasq: TC set, answer section empty */
-        count = 0;
+        count = count6 = 0;
     }
     for (size_t i = 0; i < count; i++) {
         dnsmsg_builder_add_rr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, a->addr_type, a->ttl_s,
                               a->addrs + i * addr_len, addr_len);
+    }
+    for (size_t i = 0; i < count6; i++) {
+        dnsmsg_builder_add_rr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, DNSMSG_TYPE_AAAA, a->ttl_s,
+                              a->aaaa_after + i * 16, 16);
     }
     if (q->edns.present) {
         builder_opt(&b, a->edns_size, (uint8_t)(a->rcode >> 4), q->edns.do_bit);

@@ -18,6 +18,7 @@
 enum {
     DT_QTYPE_A = 1,
     DT_QTYPE_AAAA = 28,
+    DT_QTYPE_ANY = 255,
     DT_MIN_TABLE = 1024,
     DT_FINAL_LOAD_PCT = 70,
 };
@@ -591,24 +592,28 @@ static void result_route(const struct domtree *t, const struct dt_node *n,
 static bool route_address(const struct domtree *t, const struct dt_node *n, uint16_t qtype,
                           struct domtree_result *out)
 {
+    /* dnsmasq's filter_servers order: IPv6 literals, then IPv4, then address=/d/# (zeros for
+     * both). ANY takes the first group present: only the AAAA literals when the domain has both
+     * families, A 0.0.0.0 and AAAA :: for #. */
     const struct dt_span *s = n->span != DOMTREE_NONE ? &t->spans[n->span] : NULL;
-    if (s != NULL && qtype == DT_QTYPE_AAAA && s->count6 > 0) {
+    bool any = qtype == DT_QTYPE_ANY;
+    if (s != NULL && (qtype == DT_QTYPE_AAAA || any) && s->count6 > 0) {
         result_route(t, n, DOMTREE_ADDRESS, out);
         out->addr_family = AF_INET6;
         out->addr_count = s->count6;
         out->addrs = t->addr6 + 16 * (size_t)s->off6;
         return true;
     }
-    if (s != NULL && qtype == DT_QTYPE_A && s->count4 > 0) {
+    if (s != NULL && (qtype == DT_QTYPE_A || any) && s->count4 > 0) {
         result_route(t, n, DOMTREE_ADDRESS, out);
         out->addr_family = AF_INET;
         out->addr_count = s->count4;
         out->addrs = t->addr4 + 4 * (size_t)s->off4;
         return true;
     }
-    if ((n->flags & DT_ZEROS) && (qtype == DT_QTYPE_A || qtype == DT_QTYPE_AAAA)) {
+    if ((n->flags & DT_ZEROS) && (qtype == DT_QTYPE_A || qtype == DT_QTYPE_AAAA || any)) {
         result_route(t, n, DOMTREE_ADDRESS, out);
-        out->addr_family = qtype == DT_QTYPE_A ? AF_INET : AF_INET6;
+        out->addr_family = any ? AF_UNSPEC : qtype == DT_QTYPE_A ? AF_INET : AF_INET6;
         out->addr_count = 1;
         out->addrs = dt_zero_addr;
         return true;

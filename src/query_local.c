@@ -130,6 +130,18 @@ bool query_name_is_local(const struct query *q)
     return localname_is_local(&src, q->key, q->key_len);
 }
 
+/* The log-queries lines of an address= answer, dnsmasq's "config NAME is ADDR" each. */
+static void query_log_literals(struct query *q, const struct domtree_result *r)
+{
+    int family = r->addr_family == AF_INET6 ? AF_INET6 : AF_INET;
+    for (uint32_t i = 0; query_logging(q) && i < r->addr_count; i++) {
+        query_log_addr(q, "config", family, r->addrs + (size_t)i * (family == AF_INET6 ? 16 : 4));
+    }
+    if (r->addr_family == AF_UNSPEC && query_logging(q)) {
+        query_log_addr(q, "config", AF_INET6, r->addrs);
+    }
+}
+
 /* address=, local=, and REFUSED for names without a server (dnsmasq make_local_answer). */
 static void query_answer_local(struct query *q)
 {
@@ -146,10 +158,11 @@ static void query_answer_local(struct query *q)
         a.addr_type = r->addr_family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A;
         a.addrs = r->addrs;
         a.addr_count = r->addr_count;
-        for (uint32_t i = 0; query_logging(q) && i < r->addr_count; i++) {
-            query_log_addr(q, "config", r->addr_family,
-                           r->addrs + (size_t)i * (r->addr_family == AF_INET6 ? 16 : 4));
+        if (r->addr_family == AF_UNSPEC) { /* ANY for address=/d/#: A 0.0.0.0 and AAAA :: */
+            a.aaaa_after = r->addrs;
+            a.aaaa_after_count = 1;
         }
+        query_log_literals(q, r);
         break;
     case DOMTREE_NODATA:
         a.rcode = DNSMSG_RCODE_NOERROR;

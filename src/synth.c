@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dnsroute/dname.h"
 #include "dnsroute/mem.h"
 
 struct synth_entry {
@@ -167,8 +168,8 @@ static bool is_tail_char(char c, int family, bool indexed)
 
 bool synth_forward(const struct synth *s, const char *name, size_t len, int family, uint8_t *addr)
 {
-    char key[1100];
-    if (s == NULL || len >= sizeof(key)) {
+    char key[DNAME_KEY_MAX + 1];
+    if (s == NULL || s->count == 0 || len >= sizeof(key)) { /* every query asks: none is cheap */
         return false;
     }
     memcpy(key, name, len);

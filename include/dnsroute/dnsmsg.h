@@ -321,9 +321,11 @@ struct dnsmsg_local {
     uint16_t addr_type;   /* DNSMSG_TYPE_A or DNSMSG_TYPE_AAAA when addr_count > 0 */
     const uint8_t *addrs; /* addr_count addresses of 4 or 16 bytes, back to back (borrowed) */
     size_t addr_count;
-    uint32_t ttl_s;     /* TTL of the address records (local-ttl) */
-    uint16_t udp_limit; /* size limit of the reply (dnsmsg_udp_limit), 0 for none (TCP) */
-    uint16_t edns_size; /* UDP size in our OPT, sent when the client had EDNS */
+    const uint8_t *aaaa_after; /* AAAA addresses (16 bytes each) answered after addrs: ANY for */
+    size_t aaaa_after_count;   /*   address=/d/# gets A 0.0.0.0 then AAAA :: (dnsmasq) */
+    uint32_t ttl_s;            /* TTL of the address records (local-ttl) */
+    uint16_t udp_limit;        /* size limit of the reply (dnsmsg_udp_limit), 0 for none (TCP) */
+    uint16_t edns_size;        /* UDP size in our OPT, sent when the client had EDNS */
 };
 
 /* Writes into buf[cap] the reply to q described by a: client's ID and opcode, QR and RA set, RD and

@@ -60,7 +60,8 @@ struct domtree_result {
     enum domtree_action action;
     uint32_t group;        /* FORWARD: upstream group id */
     bool domain_specific;  /* FORWARD: matched a domain's own servers, not the defaults */
-    int addr_family;       /* ADDRESS: AF_INET or AF_INET6 */
+    int addr_family;       /* ADDRESS: AF_INET or AF_INET6; AF_UNSPEC: ANY for address=/d/#, */
+                           /*   answered with A 0.0.0.0 and AAAA :: (addrs: 16 zero bytes) */
     uint32_t addr_count;   /* ADDRESS: number of literals */
     const uint8_t *addrs;  /* ADDRESS: addr_count * 4 or 16 bytes, network order */
     uint32_t ipset_list;   /* DOMTREE_NONE when no ipset= rule matches */

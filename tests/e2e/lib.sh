@@ -304,6 +304,17 @@ e2e_start_fake()
     e2e_fail "fake upstream $name not ready after 5 s"
 }
 
+# e2e_start_fake_catchall NAME LISTEN...: a fake upstream answering every A query with 9.9.9.9
+# and every other type with NODATA (scenario $E2E_TMP/NAME.scenario): for tests of local answers,
+# where 9.9.9.9 shows that a name was forwarded.
+e2e_start_fake_catchall()
+{
+    local name=$1
+    shift
+    printf '%s\n' '* A a 9.9.9.9' '* * nodata' >"$E2E_TMP/$name.scenario"
+    e2e_start_fake "$name" "$E2E_TMP/$name.scenario" "$@"
+}
+
 # e2e_render TEMPLATE OUT [VAR=VALUE...]: copies TEMPLATE with every @VAR@ replaced; @E2E_TMP@
 # and @E2E_CONF@ are always defined. Fails if a placeholder is left.
 e2e_render()
@@ -339,6 +350,12 @@ e2e_start_dnsmasq()
 e2e_require_dnsroute()
 {
     [[ -x "$DNSROUTE_BIN" ]] || e2e_fail "dnsroute binary not found: $DNSROUTE_BIN"
+}
+
+# e2e_require_dnsmasq: the oracle, dnsmasq 2.90, or the test is skipped.
+e2e_require_dnsmasq()
+{
+    [[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
 }
 
 # e2e_start_dnsroute NAME PORT CONF [ARGS...]: the daemon under test with dnsmasq's command

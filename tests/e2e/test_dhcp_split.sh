@@ -15,7 +15,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
 e2e_require_dnsroute
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 command -v busybox >/dev/null && busybox udhcpc --help >/dev/null 2>&1 ||
     e2e_skip "busybox udhcpc not found (third_party/packages.txt: busybox)"
 command -v nsenter >/dev/null || e2e_skip "nsenter(1) not found"

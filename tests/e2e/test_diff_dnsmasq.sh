@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_diff_dnsmasq.sh - issue 3, differential: dnsroute and real dnsmasq 2.90 with the same
 # configuration (china-list style server= lines, a longer suffix, server=/d/#, server=//,
-# local=, address= v4/v6/#) answer a list of queries (A/AAAA/TXT/MX, NXDOMAIN, NODATA, CNAME
+# local=, address= v4/v6/#) answer a list of queries (A/AAAA/TXT/MX/ANY, NXDOMAIN, NODATA, CNAME
 # chains, local names, routed names, EDNS variants, truncation) identically. Where 2.90 and
 # 2.92+ differ (local= and server= on the same domain), dnsroute's 2.92+ answer is asserted
 # separately and the name is left out of the diff.
@@ -64,6 +64,7 @@ address=/ad.test/192.0.2.7
 address=/ad.test/2001:db8::7
 address=/zero.test/#
 address=/both.test/192.0.2.9
+address=/six.test/2001:db8::8
 local=/both.test/
 server=/conflict.test/127.0.0.2
 local=/conflict.test/
@@ -107,6 +108,12 @@ x.zero.test AAAA
 both.test A
 both.test AAAA
 both.test MX
+www.ad.test ANY
+x.zero.test ANY
+both.test ANY
+six.test ANY
+six.test A
+www.loc.test ANY
 www.example.com A +dnssec
 www.example.com A +noedns
 www.example.com A +bufsize=4096

@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
 e2e_require_dnsroute
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 command -v mount >/dev/null || e2e_skip "mount(8) not found"
 
 # Both daemons see $E2E_TMP/etc-hosts as /etc/hosts: each runs in its own mount namespace with

@@ -7,13 +7,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
 e2e_require_dnsroute
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 
-cat >"$E2E_TMP/up.scenario" <<'EOF2'
-        *               A     a 9.9.9.9
-        *               *     nodata
-EOF2
-e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
+e2e_start_fake_catchall up 127.0.0.2#53
 printf '10.20.0.5 guest1\n10.20.0.6 guest2.vm\n' >"$E2E_TMP/guests.hosts"
 
 # No default upstream: hosts, domain-needed and bogus-priv answer before "no server" (REFUSED).

@@ -9,13 +9,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
 e2e_require_dnsroute
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 
-cat >"$E2E_TMP/up.scenario" <<'EOF2'
-        *               A     a 9.9.9.9
-        *               *     nodata
-EOF2
-e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
+e2e_start_fake_catchall up 127.0.0.2#53
 
 mkdir "$E2E_TMP/custom" "$E2E_TMP/dhcp"
 cat >"$E2E_TMP/gravity.list" <<'EOF2'

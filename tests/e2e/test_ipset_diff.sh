@@ -12,7 +12,7 @@ set -euo pipefail
 e2e_enter_netns "$@"
 e2e_require_dnsroute
 e2e_require_ipset
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 
 SETS4=(a4 deep bc4 d1 d2 all4 allb big4)
 SETS6=(a6 all6)

@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
 e2e_require_dnsroute
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 command -v mount >/dev/null || e2e_skip "mount(8) not found"
 
 # Both daemons see $E2E_TMP/etc-hosts as /etc/hosts (as in test_hosts.sh).
@@ -29,11 +29,7 @@ EOF2
 done
 DNSROUTE_BIN="$E2E_TMP/dnsroute-wrap" DNSMASQ="$E2E_TMP/dnsmasq-wrap"
 
-cat >"$E2E_TMP/up.scenario" <<'EOF2'
-        *               A     a 9.9.9.9
-        *               *     nodata
-EOF2
-e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
+e2e_start_fake_catchall up 127.0.0.2#53
 
 cat >"$E2E_TMP/etc-hosts" <<'EOF2'
 127.0.0.1 localhost

@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_enter_netns "$@"
 e2e_require_dnsroute
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 
 on() { e2e_on "$@"; }
 # No duplicate address detection on the new links: a tentative fe80:: address cannot be bound

@@ -12,7 +12,7 @@ set -euo pipefail
 e2e_enter_netns "$@"
 e2e_require_dnsroute
 e2e_require_nft
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 
 # SPECS: key -> "family table set" (table without its dm_/dr_ prefix).
 declare -A SPECS=(

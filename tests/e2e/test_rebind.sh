@@ -11,7 +11,7 @@ set -euo pipefail
 e2e_enter_netns "$@"
 e2e_require_dnsroute
 e2e_require_ipset
-[[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
+e2e_require_dnsmasq
 
 cat >"$E2E_TMP/up.scenario" <<'EOF2'
 p10.test      A     a 10.1.2.3

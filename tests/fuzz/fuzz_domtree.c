@@ -65,7 +65,12 @@ static void check_query(const struct domtree *t, uint8_t op, const uint8_t *p, s
     }
     if (r.action == DOMTREE_ADDRESS) {
         DNSROUTE_REQUIRE(r.addr_count > 0 && r.addrs != NULL);
-        DNSROUTE_REQUIRE(r.addr_family == (qtype == 1 ? AF_INET : AF_INET6));
+        if (qtype == 255) { /* ANY: AAAA literals, else A literals, else both zeros */
+            DNSROUTE_REQUIRE(r.addr_family == AF_INET6 || r.addr_family == AF_INET ||
+                             (r.addr_family == AF_UNSPEC && r.addr_count == 1));
+        } else {
+            DNSROUTE_REQUIRE(r.addr_family == (qtype == 1 ? AF_INET : AF_INET6));
+        }
     }
     /* The matched domain is a tail of the name (case folded). */
     DNSROUTE_REQUIRE(r.route_key_len <= len);

@@ -1356,6 +1356,38 @@ static void test_local_addresses_overflow(void)
     CHECK_INT_EQ(r.rcode, DNSMSG_RCODE_BADVERS);
 }
 
+/* ANY for address=/d/#: one A 0.0.0.0 then one AAAA ::, both owned by the question; TC with an
+ * empty answer when the pair does not fit. */
+static void test_local_any_both_families(void)
+{
+    uint8_t qbuf[512], buf[512];
+    struct dnsmsg_query q;
+    size_t qlen = make_query(qbuf, sizeof(qbuf), "z.test", 255, 0, false);
+    parse_ok(&q, qbuf, qlen);
+    static const uint8_t zero[16];
+    struct dnsmsg_local a = {.aa = true,
+                             .addr_type = DNSMSG_TYPE_A,
+                             .addrs = zero,
+                             .addr_count = 1,
+                             .aaaa_after = zero,
+                             .aaaa_after_count = 1,
+                             .udp_limit = 512};
+    int n = dnsmsg_write_local(buf, sizeof(buf), &q, &a);
+    CHECK(n > 0);
+    struct dnsmsg_reply r;
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)n, &q), 0);
+    CHECK_INT_EQ(r.ancount, 2);
+    CHECK_INT_EQ((size_t)n, q.question_end + (2 + 10 + 4) + (2 + 10 + 16));
+    CHECK_INT_EQ(buf[q.question_end + 3], DNSMSG_TYPE_A);
+    CHECK_INT_EQ(buf[q.question_end + 16 + 3], DNSMSG_TYPE_AAAA);
+    /* Room for the A record but not for the AAAA: neither is sent. */
+    a.udp_limit = (uint16_t)(q.question_end + 16 + 20);
+    n = dnsmsg_write_local(buf, sizeof(buf), &q, &a);
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)n, &q), 0);
+    CHECK(r.tc);
+    CHECK_INT_EQ(r.ancount, 0);
+}
+
 /* ---- Builders ---- */
 
 static void test_write_query(void)
@@ -1513,6 +1545,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_local_rejected_queries),
     CHECK_CASE(test_local_addresses),
     CHECK_CASE(test_local_addresses_overflow),
+    CHECK_CASE(test_local_any_both_families),
     CHECK_CASE(test_write_query),
     CHECK_CASE(test_builder_errors),
     CHECK_CASE(test_builder_no_question),

@@ -98,15 +98,21 @@ static void check_address(const struct domtree *t, const char *name, uint16_t qt
 {
     struct domtree_result r = look(t, name, qtype);
     CHECK_INT_EQ(r.action, DOMTREE_ADDRESS);
-    CHECK_INT_EQ(r.addr_family, qtype == QA ? AF_INET : AF_INET6);
+    if (qtype != QANY) {
+        CHECK_INT_EQ(r.addr_family, qtype == QA ? AF_INET : AF_INET6);
+    }
     char text[512] = "";
-    size_t step = qtype == QA ? 4 : 16;
+    int family = r.addr_family == AF_INET ? AF_INET : AF_INET6; /* AF_UNSPEC: both zeros */
+    size_t step = family == AF_INET ? 4 : 16;
     for (uint32_t i = 0; i < r.addr_count; i++) {
         char one[INET6_ADDRSTRLEN];
-        inet_ntop(r.addr_family, r.addrs + i * step, one, sizeof(one));
+        inet_ntop(family, r.addrs + i * step, one, sizeof(one));
         sprintf(text + strlen(text), i ? " %s" : "%s", one);
     }
-    CHECK_STR_EQ(text, want);
+    CHECK_STR_EQ(text, r.addr_family == AF_UNSPEC ? "::" : want);
+    if (r.addr_family == AF_UNSPEC) {
+        CHECK_STR_EQ("0.0.0.0 ::", want);
+    }
 }
 
 static void check_route_key(const struct domtree *t, const char *name, const char *want)
@@ -142,9 +148,10 @@ static void test_priority_same_domain(void)
     CHECK_INT_EQ(domtree_finish(t), 0);
     check_address(t, "x.d.test", QA, "1.2.3.4 5.6.7.8");
     check_address(t, "d.test", QAAAA, "2001:db8::1");
-    /* local= with literals of another type: NODATA for every other type. */
+    /* local= with literals of another type: NODATA for every other type; ANY takes the AAAA
+     * literals first (dnsmasq filter_servers with F_IPV4 | F_IPV6). */
     check_action(t, "x.d.test", QTXT, DOMTREE_NODATA);
-    check_action(t, "x.d.test", QANY, DOMTREE_NODATA);
+    check_address(t, "x.d.test", QANY, "2001:db8::1");
     domtree_free(t);
 }
 
@@ -164,6 +171,10 @@ static void test_priority_zeros(void)
     /* The AAAA literal beats zeros for AAAA; zeros still answer A. */
     check_address(t, "z6.test", QAAAA, "::1");
     check_address(t, "z6.test", QA, "0.0.0.0");
+    /* ANY: the AAAA literal before zeros; zeros alone answer both families. */
+    check_address(t, "z6.test", QANY, "::1");
+    check_address(t, "a.z.test", QANY, "0.0.0.0 ::");
+    check_address(t, "zl.test", QANY, "0.0.0.0 ::");
     /* Nothing fits MX on z6.test and there are no defaults. */
     check_action(t, "z6.test", QMX, DOMTREE_REFUSED);
     check_action(t, "zl.test", QTXT, DOMTREE_NODATA);
@@ -695,19 +706,21 @@ static bool ref_filter(const struct ref_set *s, const uint32_t *idx, size_t n, u
             break;
         }
     }
-    if ((qtype == QAAAA && n6) || (qtype == QA && n4)) {
+    bool want6 = (qtype == QAAAA || qtype == QANY) && n6;
+    bool want4 = !want6 && (qtype == QA || qtype == QANY) && n4;
+    if (want6 || want4) {
         ref_route_set(out, DOMTREE_ADDRESS, key, klen);
-        out->family = qtype == QA ? AF_INET : AF_INET6;
-        size_t step = qtype == QA ? 4 : 16;
-        out->naddrs = qtype == QA ? n4 : n6;
+        out->family = want4 ? AF_INET : AF_INET6;
+        size_t step = want4 ? 4 : 16;
+        out->naddrs = want4 ? n4 : n6;
         for (size_t i = 0; i < out->naddrs; i++) {
-            memcpy(out->addrs + i * step, qtype == QA ? a4[i] : a6[i], step);
+            memcpy(out->addrs + i * step, want4 ? a4[i] : a6[i], step);
         }
         return true;
     }
-    if (zeros && (qtype == QA || qtype == QAAAA)) {
+    if (zeros && (qtype == QA || qtype == QAAAA || qtype == QANY)) {
         ref_route_set(out, DOMTREE_ADDRESS, key, klen);
-        out->family = qtype == QA ? AF_INET : AF_INET6;
+        out->family = qtype == QANY ? AF_UNSPEC : qtype == QA ? AF_INET : AF_INET6;
         out->naddrs = 1;
         memset(out->addrs, 0, 16);
         return true;
