@@ -19,7 +19,10 @@
 # SMARTDNS, BENCH_SECONDS (dnsperf -l, default 10), BENCH_RUNS (default 3), BENCH_CLIENTS (-c,
 # default 4), BENCH_OUTSTANDING (-q, default 200), BENCH_PROGRAMS (default "trivial dnsroute
 # dnsmasq smartdns"), BENCH_RECORDS (A records per china answer, default 2),
-# BENCH_PERF=1 (perf record -g the daemon during its first measured run; the report is kept),
+# BENCH_PERF=1 (perf record -g the daemon during its first measured run; the report is kept;
+# BENCH_PERF_ARGS replaces -g, e.g. "-e cpu-clock:u" for user space alone),
+# BENCH_SYSCALLS=1 (perf stat counts every program's system calls during each measured run and
+# prints them per answered query, by kind; root only: E2E_NETNS_MODE=root),
 # BENCH_WORKERS (dnsroute --workers, default 0: one per CPU), BENCH_BASELINE_BIN (another
 # dnsroute binary, run as the program "baseline": before/after figures of a change in one run,
 # e.g. BENCH_PROGRAMS="trivial baseline dnsroute").
@@ -355,10 +358,38 @@ bench_udp_in()
     awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ {print $2; exit}' /proc/net/snmp
 }
 
+# bench_user_ticks PID: user clock ticks alone.
+bench_user_ticks()
+{
+    awk '{print $14}' "/proc/$1/stat"
+}
+
 # bench_cpu_ticks PID: user + system clock ticks the process has used.
 bench_cpu_ticks()
 {
     awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# bench_syscall_events: perf's event list for BENCH_SYSCALLS=1: every system call, then the
+# kinds that matter on the hot path (those this kernel has tracepoints for).
+bench_syscall_events()
+{
+    local ev=context-switches,raw_syscalls:sys_enter c
+    for c in recvmmsg sendmmsg recvfrom sendto recvmsg sendmsg epoll_wait epoll_pwait epoll_ctl \
+        futex read write clock_gettime socket connect close ioctl; do
+        [[ -d /sys/kernel/tracing/events/syscalls/sys_enter_$c ]] && ev+=,syscalls:sys_enter_$c
+    done
+    echo "$ev"
+}
+
+# bench_syscalls_print FILE ANSWERED: perf stat's counts (FILE) per answered query.
+bench_syscalls_print()
+{
+    awk -F, -v n="$2" '
+        $3 ~ /context-switches/ { cs = $1 }
+        $3 ~ /raw_syscalls/ { printf "    per answered query: context switches %.3f, system calls %.2f:", n ? cs / n : 0, n ? $1 / n : 0 }
+        $3 ~ /sys_enter_/ && $1 + 0 > n / 200 { sub(/.*sys_enter_/, "", $3); printf " %s %.3f", $3, $1 / n }
+        END { print "" }' "$1" >&2
 }
 
 # bench_dnsperf PROG QUERYFILE RUN [EXTRA ARGS]: one bounded dnsperf run against the program
@@ -370,18 +401,31 @@ bench_dnsperf()
     shift 3
     local perfpid=
     if [[ "${BENCH_PERF:-0}" == 1 && $run == 1 ]] && command -v perf >/dev/null; then
-        perf record -g -o "$E2E_TMP/perf.$prog.data" -p "$(e2e_pid "$prog")" \
+        # shellcheck disable=SC2086 # BENCH_PERF_ARGS: several words
+        perf record ${BENCH_PERF_ARGS:--g} -o "$E2E_TMP/perf.$prog.data" -p "$(e2e_pid "$prog")" \
             -- sleep "$BENCH_SECONDS" >/dev/null 2>&1 &
         perfpid=$!
     fi
-    local udp0 udp1 cpu0 cpu1
+    local statpid=
+    if [[ "${BENCH_SYSCALLS:-0}" == 1 ]]; then
+        perf stat -x, -e "$(bench_syscall_events)" -p "$(e2e_pid "$prog")" \
+            -o "$E2E_TMP/sys.$prog.$run" >/dev/null 2>&1 &
+        statpid=$!
+    fi
+    local udp0 udp1 cpu0 cpu1 usr0 usr1
     udp0=$(bench_udp_in)
     cpu0=$(bench_cpu_ticks "$(e2e_pid "$prog")")
+    usr0=$(bench_user_ticks "$(e2e_pid "$prog")")
     dnsperf -s 127.0.0.1 -p "$BENCH_PORT" -d "$qf" -l "$BENCH_SECONDS" -c "$BENCH_CLIENTS" \
         -q "$BENCH_OUTSTANDING" -t 2 "$@" >"$out" 2>&1 || e2e_fail "dnsperf failed: $(tail -3 "$out")"
     cpu1=$(bench_cpu_ticks "$(e2e_pid "$prog")")
+    usr1=$(bench_user_ticks "$(e2e_pid "$prog")")
     sleep 0.2
     udp1=$(bench_udp_in)
+    if [[ -n $statpid ]]; then
+        kill -INT "$statpid" 2>/dev/null || true
+        wait "$statpid" || true
+    fi
     if [[ -n $perfpid ]]; then
         wait "$perfpid" || true
         perf report -i "$E2E_TMP/perf.$prog.data" --no-children --percent-limit 1.5 --stdio \
@@ -413,11 +457,16 @@ bench_dnsperf()
     local us
     us=$(awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v c="$completed" \
         'BEGIN { printf "%.2f", c ? t / hz * 1e6 / c : 0 }')
+    # Of which user time: the server's own code (the system part is mostly the kernel's UDP path).
+    local uus
+    uus=$(awk -v t="$((usr1 - usr0))" -v hz="$(getconf CLK_TCK)" -v c="$completed" \
+        'BEGIN { printf "%.2f", c ? t / hz * 1e6 / c : 0 }')
     echo "$prog $run $qps $ms $pct $us" >>"$BENCH_OUT"
     local flag=""
     awk -v p="$pct" 'BEGIN { exit !(p > 1) }' && flag="  INVALID: error rate above 1%"
-    printf '  run %d %-9s %9.0f qps  avg %7.3f ms  cpu %5.2f us/q  sent %8d lost %6d non-NOERROR %6d (%s%%)  upstream/answer %s%s\n' \
-        "$run" "$prog" "$qps" "$ms" "$us" "$sent" "$lost" "$((completed - ${noerr:-0}))" "$pct" "$upq" "$flag"
+    [[ -z $statpid ]] || bench_syscalls_print "$E2E_TMP/sys.$prog.$run" "$completed"
+    printf '  run %d %-9s %9.0f qps  avg %7.3f ms  cpu %5.2f us/q (user %5.2f)  sent %8d lost %6d non-NOERROR %6d (%s%%)  upstream/answer %s%s\n' \
+        "$run" "$prog" "$qps" "$ms" "$us" "$uus" "$sent" "$lost" "$((completed - ${noerr:-0}))" "$pct" "$upq" "$flag"
 }
 
 # bench_summary GOAL...: medians per program, validity, ratios dnsroute/dnsmasq and

@@ -21,6 +21,9 @@ tck=$(getconf CLK_TCK)
 
 # cpu_ticks PID: utime + stime of the process so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# user_ticks PID: utime alone (the daemon's own code; system time is mostly the kernel's network
+# path, the same for every build, and carries most of the noise of a shared machine).
+user_ticks() { awk '{ print $14 }' "/proc/$1/stat"; }
 
 # Counting system calls needs perf and the raw_syscalls tracepoint (not inside a user namespace).
 perf_ok=0
@@ -47,6 +50,7 @@ for bin in ${BENCH_BINS:-$DNSROUTE_BIN}; do
         >"$E2E_TMP/q$i"
     pid=$(e2e_pid "d$i")
     before=$(cpu_ticks "$pid")
+    ubefore=$(user_ticks "$pid")
     if ((perf_ok)); then
         perf stat -x, -e "$perf_events" -p "$pid" -o "$E2E_TMP/sys$i" &
         perf_pid=$!
@@ -54,14 +58,15 @@ for bin in ${BENCH_BINS:-$DNSROUTE_BIN}; do
     dnsperf -s 127.0.0.1 -p $((5300 + i)) -d "$E2E_TMP/q$i" -n 1 -c 4 -q 200 -t 2 \
         >"$E2E_TMP/perf$i"
     after=$(cpu_ticks "$pid")
+    uafter=$(user_ticks "$pid")
     if ((perf_ok)); then
         kill -INT "$perf_pid"
         wait "$perf_pid" || true
     fi
     grep -E "Queries (sent|completed)|per second" "$E2E_TMP/perf$i"
     answered=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$E2E_TMP/perf$i")
-    awk -v t=$((after - before)) -v hz="$tck" -v n="$answered" \
-        'BEGIN { printf "daemon CPU %.2f s for %d answers: %.2f us per answered query\n", t / hz, n, t / hz * 1e6 / n }'
+    awk -v t=$((after - before)) -v u=$((uafter - ubefore)) -v hz="$tck" -v n="$answered" \
+        'BEGIN { printf "daemon CPU %.2f s for %d answers: %.2f us per answered query (user %.2f)\n", t / hz, n, t / hz * 1e6 / n, u / hz * 1e6 / n }'
     if ((perf_ok)); then
         awk -F, -v n="$answered" '
             $3 ~ /raw_syscalls/ { printf "daemon system calls %d: %.2f per answered query:", $1, $1 / n }

@@ -26,8 +26,12 @@ struct cache_entry {
     uint16_t qtype, qclass;
     uint16_t len;       /* reply bytes */
     uint16_t ttl_count; /* TTL offsets */
-    uint8_t name_len, variant, meta_len;
-    uint8_t referenced; /* the CLOCK bit */
+    uint8_t name_len, meta_len;
+    uint8_t variant : 2;
+    uint8_t referenced : 1; /* the CLOCK bit */
+    uint8_t refreshing : 1; /* a refresh of this stale entry started at refresh_tick */
+    uint8_t refresh_tick;   /* seconds of the caller's clock, modulo 256 (one byte: an entry
+                             * costs no more than before stale entries existed) */
     /* name[name_len], meta[meta_len], padding to 2, ttl_offs[ttl_count], reply[len] */
     uint8_t data[];
 };
@@ -100,6 +104,47 @@ void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, u
     k->hash = key_hash(k->name, name_len, qtype, qclass, variant);
 }
 
+static struct cache_shard *shard_of(const struct cache *c, uint64_t hash)
+{
+    return &c->shards[(hash >> 40) & c->shard_mask];
+}
+
+uint64_t cache_hash(const uint8_t *name, size_t name_len, uint16_t qtype, uint16_t qclass,
+                    uint8_t variant)
+{
+    uint8_t folded[DNAME_WIRE_MAX];
+    name_len = name_len < sizeof(folded) ? name_len : sizeof(folded);
+    for (size_t i = 0; i < name_len; i++) {
+        uint8_t ch = name[i];
+        folded[i] = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
+    }
+    return key_hash(folded, name_len, qtype, qclass, variant);
+}
+
+/* Two passes over the batch, so that its cache misses overlap instead of coming one after the
+ * other inside the shard locks: first the bucket slots, then (their loads done by then) the
+ * first entry of each chain, its header and the start of its data. No lock is taken: a bucket
+ * head is read atomically (every store to a chain link is atomic, under the shard lock), and
+ * prefetching an entry another thread has just freed is harmless (a prefetch never faults).
+ * Nothing read here is used for anything but the hint. */
+void cache_prefetch(const struct cache *c, const uint64_t *hashes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct cache_shard *s = shard_of(c, hashes[i]);
+        __builtin_prefetch(&s->buckets[hashes[i] & s->bucket_mask]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct cache_shard *s = shard_of(c, hashes[i]);
+        const struct cache_entry *e =
+            __atomic_load_n(&s->buckets[hashes[i] & s->bucket_mask], __ATOMIC_RELAXED);
+        if (e != NULL) {
+            __builtin_prefetch(e);
+            __builtin_prefetch((const uint8_t *)e + 64);
+            __builtin_prefetch((const uint8_t *)e + 128);
+        }
+    }
+}
+
 /* The bucket of an entry, from its stored key (evictions and removals only). */
 static size_t entry_bucket(const struct cache_shard *s, const struct cache_entry *e)
 {
@@ -110,11 +155,6 @@ static bool entry_matches(const struct cache_entry *e, const struct cache_key *k
 {
     return e->name_len == k->name_len && e->qtype == k->qtype && e->qclass == k->qclass &&
            e->variant == k->variant && memcmp(e->data, k->name, k->name_len) == 0;
-}
-
-static struct cache_shard *shard_of(const struct cache *c, uint64_t hash)
-{
-    return &c->shards[(hash >> 40) & c->shard_mask];
 }
 
 static void shard_init(struct cache_shard *s, uint32_t cap)
@@ -159,7 +199,7 @@ static void shard_unlink(struct cache_shard *s, struct cache_entry *e)
     while (*pp != e) {
         pp = &(*pp)->next;
     }
-    *pp = e->next;
+    __atomic_store_n(pp, e->next, __ATOMIC_RELAXED); /* a bucket head: see cache_prefetch */
     s->count--;
     s->stats.entries--;
     s->stats.bytes -= entry_bytes(e);
@@ -182,7 +222,7 @@ static struct cache_entry *shard_victim(struct cache_shard *s, uint64_t now_ms)
         struct cache_entry *e = s->ring[s->hand];
         s->hand = s->hand + 1 < s->cap ? s->hand + 1 : 0;
         if (!e->referenced || now_ms >= e->expires_ms) {
-            return e;
+            return e; /* a stale entry (use-stale-cache) goes before a live one */
         }
         e->referenced = 0;
     }
@@ -219,15 +259,35 @@ static bool hit_copy(const struct cache_entry *e, uint64_t now_ms, struct cache_
     return true;
 }
 
+/* True when e, expired at now_ms, is past what hit->stale_ms still serves. */
+static bool entry_is_dead(const struct cache_entry *e, uint64_t now_ms, uint64_t stale_ms)
+{
+    return now_ms >= e->expires_ms && now_ms - e->expires_ms >= stale_ms;
+}
+
+/* Marks a stale hit and decides whether it asks for a refresh. Locked. */
+static void hit_mark_stale(struct cache_entry *e, uint64_t now_ms, struct cache_hit *hit)
+{
+    hit->stale = now_ms >= e->expires_ms;
+    uint8_t tick = (uint8_t)(now_ms / 1000);
+    hit->refresh =
+        hit->stale && (!e->refreshing || (uint8_t)(tick - e->refresh_tick) >= CACHE_REFRESH_HOLD_S);
+    if (hit->refresh) {
+        e->refreshing = 1;
+        e->refresh_tick = tick;
+    }
+}
+
 bool cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms,
                   struct cache_hit *hit)
 {
     struct cache_shard *s = shard_of(c, key->hash);
     struct cache_entry *dead = NULL;
     bool found = false;
+    hit->stale = hit->refresh = false;
     pthread_mutex_lock(&s->lock);
     struct cache_entry *e = shard_find(s, key);
-    if (e != NULL && now_ms >= e->expires_ms) {
+    if (e != NULL && entry_is_dead(e, now_ms, hit->stale_ms)) {
         shard_remove(s, e);
         s->stats.expired++;
         dead = e;
@@ -236,6 +296,9 @@ bool cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms,
             e->referenced = 1; /* written only when it changes: hits on hot names stay reads */
         }
         found = hit_copy(e, now_ms, hit);
+        if (found) {
+            hit_mark_stale(e, now_ms, hit);
+        }
     }
     if (found) {
         s->stats.hits++;
@@ -245,6 +308,17 @@ bool cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms,
     pthread_mutex_unlock(&s->lock);
     free(dead);
     return found;
+}
+
+void cache_refresh_end(struct cache *c, const struct cache_key *key)
+{
+    struct cache_shard *s = shard_of(c, key->hash);
+    pthread_mutex_lock(&s->lock);
+    struct cache_entry *e = shard_find(s, key);
+    if (e != NULL) {
+        e->refreshing = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* A filled entry for key and *v, allocated outside any lock. */
@@ -263,7 +337,7 @@ static struct cache_entry *entry_new(const struct cache_key *k, const struct cac
     e->len = (uint16_t)v->len;
     e->ttl_count = (uint16_t)v->ttl_count;
     e->name_len = k->name_len;
-    e->variant = k->variant;
+    e->variant = k->variant & 3;
     e->meta_len = (uint8_t)meta_len;
     memcpy(e->data, k->name, k->name_len);
     if (meta_len != 0) { /* memcpy from NULL is undefined even for 0 bytes */
@@ -295,7 +369,7 @@ static struct cache_entry *shard_link(struct cache_shard *s, const struct cache_
     s->ring[e->ring_pos] = e;
     struct cache_entry **head = &s->buckets[k->hash & s->bucket_mask];
     e->next = *head;
-    *head = e;
+    __atomic_store_n(head, e, __ATOMIC_RELAXED); /* see cache_prefetch */
     s->count++;
     s->stats.entries++;
     s->stats.inserts++;
@@ -308,7 +382,8 @@ void cache_insert(struct cache *c, const struct cache_key *key, const struct cac
                   uint32_t ttl_s, uint64_t now_ms)
 {
     struct cache_shard *s = shard_of(c, key->hash);
-    if (s->cap == 0 || ttl_s == 0 || v->len > UINT16_MAX || v->ttl_count > UINT16_MAX) {
+    if (s->cap == 0 || (ttl_s == 0 && !v->keep_expired) || v->len > UINT16_MAX ||
+        v->ttl_count > UINT16_MAX) {
         return;
     }
     struct cache_entry *e = entry_new(key, v, ttl_s, now_ms);

@@ -105,6 +105,9 @@ static void daemon_log_stats(struct daemon *d)
              (unsigned long long)s.cache_hits);
     log_info("queries forwarded %llu, queries answered locally %llu",
              (unsigned long long)s.forwarded, (unsigned long long)s.answered_locally);
+    if (gen->conf->stale_cache_s != 0) {
+        log_info("queries answered from stale cache %llu", (unsigned long long)s.stale_answers);
+    }
     log_info("queries received %llu, replies %llu, servfail %llu, refused (dns-forward-max) %llu, "
              "refused (no server) %llu, formerr %llu, notimp %llu, dropped %llu, truncated %llu, "
              "set additions %llu",
@@ -290,7 +293,14 @@ static int daemon_start_detached(struct daemon *d, const struct conf *c, char *e
         log_error("%s", errbuf);
         return rc == -ENOTSUP ? CONF_EXIT_BADCONF : CONF_EXIT_MISC; /* dnsmasq's EC_ codes */
     }
-    if (daemon_drop_privileges(c, c->set_count > 0, errbuf, errlen) < 0) {
+    /* Listeners bound after start (bind-dynamic, tentative addresses) need to bind a low port
+     * as the user the daemon becomes (dnsmasq need_cap_net_bind_service). */
+    bool late_binds = false;
+    for (unsigned i = 0; i < d->nworkers; i++) {
+        late_binds = late_binds || server_binds_later(d->workers[i].server);
+    }
+    bool keep_bind = late_binds && c->port != 0 && c->port < 1024;
+    if (daemon_drop_privileges(c, c->set_count > 0, keep_bind, errbuf, errlen) < 0) {
         log_error("%s", errbuf);
         return CONF_EXIT_MISC;
     }
@@ -306,6 +316,10 @@ static int daemon_start(struct daemon *d, struct daemon_conf *dc)
     const struct conf *c = &dc->conf;
     if (daemon_check_user(c, errbuf, sizeof(errbuf)) < 0) {
         (void)fprintf(stderr, "\ndnsroute: %s\n", errbuf);
+        return CONF_EXIT_BADCONF;
+    }
+    if (c->bind_interfaces && c->bind_dynamic) {
+        (void)fprintf(stderr, "\ndnsroute: cannot set --bind-interfaces and --bind-dynamic\n");
         return CONF_EXIT_BADCONF;
     }
     for (unsigned i = 0; i < d->nworkers; i++) {

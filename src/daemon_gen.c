@@ -57,6 +57,7 @@ static void daemon_reload_warn_fixed(const struct conf *old, const struct conf *
              (c->interface_count != 0 && memcmp(old->interfaces, c->interfaces,
                                                 c->interface_count * sizeof(*c->interfaces)) != 0)},
         {"bind-interfaces", old->bind_interfaces != c->bind_interfaces},
+        {"bind-dynamic", old->bind_dynamic != c->bind_dynamic},
         {"cache-size", old->cache_size != c->cache_size},
         {"workers", old->workers != c->workers},
         {"user", daemon_str_differs(old->user, c->user)},

@@ -183,5 +183,7 @@ void daemon_report_started(int report_fd, int code, const char *msg);
 int daemon_check_user(const struct conf *c, char *errbuf, size_t errlen);
 /* Writes the pid file. */
 int daemon_write_pidfile(const char *path);
-/* Changes to user=/group= when root (not with -d), keeping CAP_NET_ADMIN if keep_net_admin. */
-int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errbuf, size_t errlen);
+/* Changes to user=/group= when root (not with -d), keeping CAP_NET_ADMIN if keep_net_admin and
+ * CAP_NET_BIND_SERVICE if keep_bind (listeners bound later to a port below 1024). */
+int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, bool keep_bind, char *errbuf,
+                           size_t errlen);

@@ -24,6 +24,7 @@ int daemon_worker_listen(struct daemon_worker *w, const struct conf *c, char *er
         .tcp = w->index == 0,
         .reuseport = w->d->nworkers > 1,
         .cb = query_receive,
+        .prefetch = query_prefetch,
         .cb_arg = &w->queries,
     };
     return server_new(&p, &w->server, errbuf, errlen);

@@ -877,6 +877,29 @@ int dnsmsg_reply_set_edns(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_re
     return (int)r->len;
 }
 
+int dnsmsg_reply_add_ede(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_reply *r,
+                         uint16_t info_code)
+{
+    enum { EDE_OPTION = 15, EDE_LEN = 6 };
+    if (len != r->len || !r->edns.present) {
+        return ERR_MISMATCH;
+    }
+    size_t end = (size_t)r->edns.opt_off + r->edns.opt_len;
+    if (len + EDE_LEN > cap || len + EDE_LEN > UINT16_MAX || end > len ||
+        r->edns.options_len + EDE_LEN > UINT16_MAX) {
+        return ERR_FULL;
+    }
+    memmove(pkt + end + EDE_LEN, pkt + end, len - end);
+    dnsmsg_put16(pkt + end, EDE_OPTION);
+    dnsmsg_put16(pkt + end + 2, 2);
+    dnsmsg_put16(pkt + end + 4, info_code);
+    r->edns.opt_len = (uint16_t)(r->edns.opt_len + EDE_LEN);
+    r->edns.options_len = (uint16_t)(r->edns.options_len + EDE_LEN);
+    dnsmsg_put16(pkt + r->edns.opt_off + 9, r->edns.options_len);
+    r->len = (uint16_t)(len + EDE_LEN);
+    return (int)r->len;
+}
+
 int dnsmsg_reply_truncate(uint8_t *pkt, size_t len, struct dnsmsg_reply *r, size_t limit)
 {
     if (len <= limit) {

@@ -49,6 +49,8 @@ static bool query_answer_cached_same_conf(struct query *q, const struct cache_hi
                                           struct query_cached *m);
 static void query_answer_cached(struct query *q, const struct cache_hit *hit,
                                 struct query_cached *m);
+static void query_answer_stale(struct query *q, const struct cache_hit *hit,
+                               struct query_cached *m);
 static uint32_t query_route_signature(const struct query *q);
 static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
                               const struct dnsmsg_reply *r);
@@ -99,6 +101,7 @@ void query_stats_add(struct query_stats *sum, const struct query_stats *add)
     sum->set_additions += dnsroute_counter_read(&add->set_additions);
     sum->bogus_nxdomain += dnsroute_counter_read(&add->bogus_nxdomain);
     sum->cache_hits += dnsroute_counter_read(&add->cache_hits);
+    sum->stale_answers += dnsroute_counter_read(&add->stale_answers);
 }
 
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
@@ -157,6 +160,7 @@ static struct query *query_alloc(struct query_ctx *ctx)
     dnsroute_counter_add(&ctx->stats.received, 1);
     q->serial = ctx->stats.received; /* this thread is its only writer */
     q->forwarded = false;
+    q->stale = q->refresh = false;
     q->cache_hit = false;
     q->truncated = false;
     q->has_cache_key = false;
@@ -250,6 +254,56 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
     query_route(q);
 }
 
+static uint16_t query_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The cache hash of a query datagram, read straight from its bytes (name, type, class, the CD
+ * flag and the DO bit of an OPT right after the question), as query_cache_key will compute it;
+ * false when it is not a plain one-question query. A hint only: query_parse decides. */
+bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash)
+{
+    if (len < DNSMSG_HEADER_LEN + 5 || (pkt[2] & 0x80) != 0 || query_get16(pkt + 4) != 1) {
+        return false;
+    }
+    size_t p = DNSMSG_HEADER_LEN;
+    while (p < len && pkt[p] != 0) {
+        if (pkt[p] > 63) {
+            return false; /* a compression pointer or a bad label: leave it to the parser */
+        }
+        p += 1u + pkt[p];
+    }
+    size_t name_len = p + 1 - DNSMSG_HEADER_LEN;
+    if (p + 5 > len || name_len > DNAME_WIRE_MAX) {
+        return false;
+    }
+    uint16_t qtype = query_get16(pkt + p + 1), qclass = query_get16(pkt + p + 3);
+    uint8_t variant = (query_get16(pkt + 2) & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0;
+    p += 5;
+    /* OPT: root owner, type 41, class, TTL = ext-rcode, version, flags (DO: top bit). */
+    if (query_get16(pkt + 10) == 1 && p + 11 <= len && pkt[p] == 0 &&
+        query_get16(pkt + p + 1) == DNSMSG_TYPE_OPT && (pkt[p + 7] & 0x80) != 0) {
+        variant |= CACHE_VARIANT_DO;
+    }
+    *hash = cache_hash(pkt + DNSMSG_HEADER_LEN, name_len, qtype, qclass, variant);
+    return true;
+}
+
+void query_prefetch(void *arg, const struct server_datagram *d, size_t n)
+{
+    struct query_ctx *ctx = arg;
+    if (ctx->cache == NULL || ctx->cache->max_entries == 0) {
+        return;
+    }
+    uint64_t hashes[64];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < sizeof(hashes) / sizeof(hashes[0]); i++) {
+        m += query_peek_cache_hash(d[i].pkt, d[i].len, &hashes[m]);
+    }
+    cache_prefetch(ctx->cache->cache, hashes, m);
+}
+
 /* ---- Route: local answers (hosts included), cache, the domain tree, then upstream. */
 
 static void query_route(struct query *q)
@@ -302,11 +356,14 @@ static bool query_cache_fetch(struct query *q, struct cache_hit *hit, struct que
     if (qc->max_entries == 0) {
         return false; /* cache-size=0: no lock, no hashing on the hot path */
     }
+    uint32_t stale_s = q->gen->conf->stale_cache_s;
     *hit = (struct cache_hit){.reply = query_scratch(q->ctx),
                               .reply_cap = QUERY_REPLY_CAP - 64,
                               .ttl_offs = q->ctx->ttl_offs,
                               .ttl_cap = QUERY_TTLS_MAX,
-                              .meta = m};
+                              .meta = m,
+                              .stale_ms = stale_s == CONF_STALE_FOREVER ? UINT64_MAX
+                                                                        : (uint64_t)stale_s * 1000};
     return cache_lookup(qc->cache, query_cache_key(q), uv_now(q->ctx->loop), hit) &&
            hit->meta_len == sizeof(*m);
 }
@@ -329,12 +386,76 @@ static bool query_answer_cached_same_conf(struct query *q, const struct cache_hi
     return true;
 }
 
+/* ---- use-stale-cache (dnsmasq 2.88+ receive_query/tcp_request): an entry expired less than
+ * MAX seconds ago is served at once with TTL 0 (and an RFC 8914 "stale answer" EDE for an EDNS
+ * client), and the query is forwarded anyway to refresh it; the refresh has no client, and its
+ * reply is cached, logged and added to the sets as any other. One refresh per entry at a time. */
+
+/* The refresh of the stale entry q is answered from: a copy of q without a client, routed
+ * afresh (the hit may have skipped the domain tree); NULL when the name is no longer forwarded.
+ * query_answer_stale forwards it once q's answer has left the scratch buffer. */
+static struct query *query_refresh_new(const struct query *q)
+{
+    struct query *r = query_alloc(q->ctx);
+    q->ctx->stats.received--; /* not a query a client sent */
+    r->refresh = true;
+    r->client = q->client;
+    r->serial = q->serial;
+    r->udp_limit = 0;
+    memcpy(r->buf, q->buf, q->len);
+    r->len = q->len;
+    r->q = q->q;
+    memcpy(r->key, q->key, q->key_len + 1);
+    r->key_len = q->key_len;
+    r->cache_key = q->cache_key;
+    r->has_cache_key = q->has_cache_key;
+    domtree_lookup(r->gen->conf->tree, r->key, r->key_len, r->q.qtype, &r->route);
+    if (r->route.action != DOMTREE_FORWARD) {
+        query_finish(r, QUERY_OUT_DROPPED); /* the configuration changed: nothing to refresh */
+        return NULL;
+    }
+    return r;
+}
+
+/* Serves a stale hit: every TTL 0 (dnsmasq crec_ttl), then the cached path. */
+static void query_answer_stale(struct query *q, const struct cache_hit *hit, struct query_cached *m)
+{
+    uint8_t *pkt = hit->reply;
+    struct query *refresh = hit->refresh ? query_refresh_new(q) : NULL;
+    memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
+    uint16_t rd = q->q.flags & DNSMSG_FLAG_RD;
+    dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
+    dnsmsg_rewrite_ttls_at(pkt, hit->ttl_offs, hit->ttl_count, 0, UINT32_MAX, 0);
+    q->stale = true;
+    q->cache_hit = true;
+    query_relay(q, pkt, hit->len, &m->reply, true);
+    if (refresh != NULL) {
+        query_forward(refresh);
+    }
+}
+
+/* The EDE a stale answer carries to an EDNS client (dnsmasq EDE_STALE). Returns the new
+ * length; an answer without room for it goes without. */
+static size_t query_stale_ede(const struct query *q, uint8_t *pkt, size_t len,
+                              struct dnsmsg_reply *r)
+{
+    if (!q->stale || !r->edns.present) {
+        return len;
+    }
+    int n = dnsmsg_reply_add_ede(pkt, len, QUERY_REPLY_CAP, r, DNSMSG_EDE_STALE_ANSWER);
+    return n > 0 ? (size_t)n : len;
+}
+
 /* Answers from a fetched hit: the stored reply gets the client's ID and question case, TTLs
  * counted down at their stored offsets, and goes with its stored parse through the same relay
  * path (sets refreshed, EDNS, truncation). */
 static void query_answer_cached(struct query *q, const struct cache_hit *hit,
                                 struct query_cached *m)
 {
+    if (hit->stale) {
+        query_answer_stale(q, hit, m);
+        return;
+    }
     uint8_t *pkt = hit->reply;
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
     /* No record outlives its cache entry (max-cache-ttl), nor max-ttl. */
@@ -375,35 +496,38 @@ static bool query_cacheable_type(uint16_t qtype)
            qtype == DNSMSG_TYPE_SRV || qtype == DNSMSG_TYPE_PTR;
 }
 
-/* The TTL a negative reply (NXDOMAIN, NODATA) is cached with: the SOA's, else neg-ttl. */
-static uint32_t query_cache_neg_ttl(const struct conf *c, const uint8_t *pkt, size_t len,
-                                    const struct dnsmsg_reply *r)
+/* The TTL a negative reply (NXDOMAIN, NODATA) is cached with: the SOA's, else neg-ttl; -1 for
+ * "do not cache". */
+static int64_t query_cache_neg_ttl(const struct conf *c, const uint8_t *pkt, size_t len,
+                                   const struct dnsmsg_reply *r)
 {
     uint32_t ttl = 0;
     if (c->no_negcache) {
-        return 0;
+        return -1;
     }
     if (dnsmsg_neg_ttl(pkt, len, r, &ttl) < 0) {
-        ttl = c->neg_ttl_s; /* no SOA: cached only with neg-ttl */
+        /* no SOA: cached only with neg-ttl */
+        return c->neg_ttl_s != 0 ? (int64_t)c->neg_ttl_s : -1;
     }
     return ttl;
 }
 
-/* The TTL a reply is cached with, 0 for "do not cache". */
-static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
-                                const struct dnsmsg_reply *r)
+/* The TTL a reply is cached with, -1 for "do not cache". A TTL of 0 is cached only under
+ * use-stale-cache (dnsmasq really_insert), to be served stale and refreshed. */
+static int64_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
+                               const struct dnsmsg_reply *r)
 {
     const struct conf *c = q->gen->conf;
     uint32_t ttl = 0;
     if (r->tc || (q->q.flags & DNSMSG_FLAG_CD) || !query_cacheable_type(q->q.qtype)) {
-        return 0;
+        return -1;
     }
     if (r->rcode == DNSMSG_RCODE_NXDOMAIN ||
         (r->rcode == DNSMSG_RCODE_NOERROR && r->ancount == 0)) {
         return query_cache_neg_ttl(c, pkt, len, r);
     }
     if (r->rcode != DNSMSG_RCODE_NOERROR || dnsmsg_min_ttl(pkt, len, r, &ttl) < 0) {
-        return 0;
+        return -1;
     }
     if (c->max_cache_ttl_s != 0 && ttl > c->max_cache_ttl_s) {
         ttl = c->max_cache_ttl_s;
@@ -419,8 +543,8 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
 static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
                               const struct dnsmsg_reply *r)
 {
-    uint32_t ttl_s = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : 0;
-    if (ttl_s == 0) {
+    int64_t ttl_s = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : -1;
+    if (ttl_s < 0 || (ttl_s == 0 && q->gen->conf->stale_cache_s == 0)) {
         return;
     }
     int n = dnsmsg_ttl_offsets(pkt, len, r, q->ctx->ttl_offs, QUERY_TTLS_MAX);
@@ -429,8 +553,9 @@ static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
     }
     struct query_cached m = {*r, q->gen->conf_serial, query_route_signature(q), q->route.ipset_list,
                              q->route.nftset_list};
-    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m)};
-    cache_insert(q->ctx->cache->cache, query_cache_key(q), &v, ttl_s, uv_now(q->ctx->loop));
+    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m), ttl_s == 0};
+    cache_insert(q->ctx->cache->cache, query_cache_key(q), &v, (uint32_t)ttl_s,
+                 uv_now(q->ctx->loop));
 }
 
 /* ---- Upstream: send, and take the outcome. */
@@ -645,7 +770,7 @@ static void query_relay_send(struct query *q, uint8_t *pkt, size_t len, struct d
         query_reply_rcode(q, DNSMSG_RCODE_SERVFAIL, QUERY_OUT_SERVFAIL);
         return;
     }
-    len = (size_t)n;
+    len = query_stale_ede(q, pkt, (size_t)n, r);
     if (q->udp_limit != 0 && len > q->udp_limit) {
         len = (size_t)dnsmsg_reply_truncate(pkt, len, r, q->udp_limit);
         q->truncated = true;
@@ -687,7 +812,10 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg
         return;
     }
     if (query_logging(q)) {
-        query_log_reply(q, pkt, len, r, from_cache ? "cached" : "reply");
+        query_log_reply(q, pkt, len, r,
+                        !from_cache ? "reply"
+                        : q->stale  ? "cached-stale"
+                                    : "cached");
     }
     query_relay_send(q, pkt, len, r);
 }
@@ -696,14 +824,18 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg
 
 void query_reply(struct query *q, const uint8_t *pkt, size_t len, enum query_outcome outcome)
 {
-    q->ctx->ops->reply(q->ctx->server, &q->client, pkt, len);
+    if (!q->refresh) {
+        q->ctx->ops->reply(q->ctx->server, &q->client, pkt, len);
+    }
     query_finish(q, outcome);
 }
 
 void query_reply_built(struct query *q, const uint8_t *out, int len, enum query_outcome outcome)
 {
     if (len < 0) {
-        q->ctx->ops->drop(q->ctx->server, &q->client);
+        if (!q->refresh) {
+            q->ctx->ops->drop(q->ctx->server, &q->client);
+        }
         query_finish(q, QUERY_OUT_DROPPED);
         return;
     }
@@ -733,12 +865,21 @@ static void query_count(struct query_stats *s, const struct query *q, enum query
     dnsroute_counter_add(&s->cache_hits, q->cache_hit);
     dnsroute_counter_add(&s->truncated, q->truncated);
     dnsroute_counter_add(&s->set_additions, q->set_additions);
+    dnsroute_counter_add(&s->stale_answers, q->stale);
 }
 
 void query_finish(struct query *q, enum query_outcome outcome)
 {
     struct query_ctx *ctx = q->ctx;
-    query_count(&ctx->stats, q, outcome);
+    if (q->refresh) {
+        /* The refresh is over, answered or not: the entry may ask for another. Not a client's
+         * query: only its forwarding and set additions count. */
+        cache_refresh_end(ctx->cache->cache, query_cache_key(q));
+        dnsroute_counter_add(&ctx->stats.forwarded, q->forwarded);
+        dnsroute_counter_add(&ctx->stats.set_additions, q->set_additions);
+    } else {
+        query_count(&ctx->stats, q, outcome);
+    }
     ctx->in_flight--;
     query_gen_unref(q->gen);
     if (ctx->free_count < QUERY_FREE_MAX) {

@@ -52,7 +52,7 @@ static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen
 static void chan_capture(struct upstream_chan *c, struct upstream_psock *ps, uint16_t wire_id,
                          const uint8_t *pkt, size_t len)
 {
-    struct upstream_capture *cap = mem_alloc(sizeof(*cap) + len);
+    struct upstream_capture *cap = upstream_block_alloc(c->u, sizeof(*cap) + len);
     cap->ps = ps;
     cap->pkt = (uint8_t *)(cap + 1);
     memcpy(cap->pkt, pkt, len);
@@ -81,7 +81,7 @@ static void chan_drop_captures(struct upstream_chan *c)
     while (c->captures != NULL) {
         struct upstream_capture *cap = c->captures;
         c->captures = cap->next;
-        free(cap);
+        upstream_block_free(c->u, cap);
     }
 }
 
@@ -314,6 +314,8 @@ ssize_t upstream_chan_on_send(struct upstream_chan *c, int fd, const struct iove
     if (c->sending_attempt != NULL) {
         c->sending_attempt->wire_id = dnsmsg_get_id(msg);
         c->sending_attempt->wire_known = true;
+        c->sending_attempt->wire_slot = ps->slot;
+        c->sending_attempt->wire_serial = ps->serial;
     }
     return (ssize_t)total;
 }
@@ -475,24 +477,37 @@ static void on_poll(uv_poll_t *handle, int status, int events)
     chan_drop_captures(c);
 }
 
+/* The pool socket attempt a left from, if it is still open: in its slot, or retired. */
+static struct upstream_psock *chan_attempt_psock(struct upstream_chan *c,
+                                                 const struct upstream_attempt *a)
+{
+    struct upstream_psock *ps = a->wire_slot < c->nslots ? c->psocks[a->wire_slot] : NULL;
+    if (ps != NULL && ps->serial == a->wire_serial) {
+        return ps;
+    }
+    for (ps = c->retired_socks; ps != NULL; ps = ps->next_retired) {
+        if (ps->serial == a->wire_serial) {
+            return ps;
+        }
+    }
+    return NULL;
+}
+
 /* An attempt that ended unanswered (timed out, cancelled, failed over): its ID comes off the
  * socket it left from, so that socket no longer accepts it. Left there, a forged answer carrying
  * it would pass the socket filter once the ID, freed, is given to a new query in flight from
  * another socket, and c-ares, matching by ID and question only, would take it for that query.
- * Rare (failures only), so the pool is searched. */
-static void chan_forget_id(struct upstream_chan *c, uint16_t wire_id)
+ * The socket is found from its slot (or among the few retired ones), not by searching the pool:
+ * under an upstream that drops queries this runs for each of them. */
+static void chan_forget_id(struct upstream_chan *c, const struct upstream_attempt *a)
 {
-    for (uint32_t i = 0; i < c->nslots; i++) {
-        if (c->psocks[i] != NULL) {
-            psock_take_id(c->psocks[i], wire_id);
-        }
+    struct upstream_psock *ps = chan_attempt_psock(c, a);
+    if (ps == NULL) {
+        return; /* closed: its IDs went with it */
     }
-    for (struct upstream_psock *ps = c->retired_socks, *next; ps != NULL; ps = next) {
-        next = ps->next_retired;
-        psock_take_id(ps, wire_id);
-        if (ps->nids == 0 && c->reading != ps) {
-            psock_close(ps);
-        }
+    psock_take_id(ps, a->wire_id);
+    if (ps->retired && ps->nids == 0 && c->reading != ps) {
+        psock_close(ps);
     }
 }
 
@@ -510,7 +525,7 @@ void upstream_chan_answered(void *arg, int ares_status, int wire_id)
     if (cap != NULL && cap->ps != NULL) {
         psock_take_id(cap->ps, (uint16_t)wire_id);
     } else if (cap == NULL && a->wire_known && c->pooled) {
-        chan_forget_id(c, a->wire_id);
+        chan_forget_id(c, a);
     }
     if (cap != NULL) {
         dnsmsg_set_id(cap->pkt, a->req_id); /* the wire ID was the attempt's or c-ares' */
@@ -520,7 +535,7 @@ void upstream_chan_answered(void *arg, int ares_status, int wire_id)
     }
     upstream_attempt_done(a, ares_status, cap != NULL ? cap->pkt : NULL,
                           cap != NULL ? cap->len : 0);
-    free(cap);
+    upstream_block_free(c->u, cap);
     chan_push_idle(c);
 }
 
@@ -534,7 +549,9 @@ static void on_psock_closed(uv_handle_t *handle)
     struct upstream_psock *ps = DNSROUTE_CONTAINER_OF(handle, struct upstream_psock, poll);
     struct upstream *u = ps->u;
     close(ps->fd);
-    free(ps->ids);
+    if (ps->ids != ps->ids_inline) {
+        free(ps->ids);
+    }
     free(ps);
     upstream_handle_closed(u);
 }
@@ -626,6 +643,9 @@ static struct upstream_psock *psock_open(struct upstream_chan *c, uint32_t slot)
     ps->u = c->u;
     ps->fd = fd;
     ps->slot = slot;
+    ps->serial = ++c->psock_serial;
+    ps->ids = ps->ids_inline;
+    ps->ids_cap = UPSTREAM_PSOCK_INLINE_IDS;
     uv_poll_start(&ps->poll, UV_READABLE, on_psock_readable);
     c->psocks[slot] = ps;
     return ps;
@@ -679,7 +699,15 @@ static void psock_init_slots(struct upstream_chan *c, uint32_t nslots)
 
 static void psock_sent(struct upstream_psock *ps, uint16_t wire_id)
 {
-    mem_grow((void **)&ps->ids, &ps->ids_cap, ps->nids + 1, sizeof(ps->ids[0]));
+    if (ps->nids == ps->ids_cap) {
+        uint16_t *ids = mem_alloc(2 * (size_t)ps->ids_cap * sizeof(*ids));
+        memcpy(ids, ps->ids, ps->nids * sizeof(*ids));
+        if (ps->ids != ps->ids_inline) {
+            free(ps->ids);
+        }
+        ps->ids = ids;
+        ps->ids_cap *= 2;
+    }
     ps->ids[ps->nids++] = wire_id;
     ps->used_ms = upstream_now_ms(ps->chan->u);
     if (++ps->carried >= ps->chan->u->cfg.queries_per_socket) {

@@ -26,6 +26,9 @@ enum { UPSTREAM_PORT_SLOTS_MAX = 2048, UPSTREAM_PORT_SLOTS_MIN = 64 };
  * cool-down below), else one (a fresh port per query, as dnsmasq: the pool is then too small to
  * spread 1,000 queries and only new ports can). */
 enum { UPSTREAM_QUERIES_PER_SOCKET = 64, UPSTREAM_LAZY_SLOTS_MIN = 1024 };
+/* Unanswered queries a pool socket tracks without an allocation (the cool-down ring makes more
+ * than one rare). */
+enum { UPSTREAM_PSOCK_INLINE_IDS = 4 };
 /* A retired pool socket is closed once its answers are in, or after this long. */
 enum { UPSTREAM_RETIRED_SOCK_MS = 10000 };
 /* A pool socket unused this long is closed (an idle daemon holds no pool sockets). */
@@ -67,19 +70,23 @@ struct upstream_capture {
 /* A socket of a pooled channel's port pool: connected to the server, bound to its own random
  * ephemeral port, watched by its own uv_poll_t; freed in the poll's close callback. */
 struct upstream_psock {
-    uv_poll_t poll;
+    /* What a send and an answer touch comes first, on one cache line: the socket is picked at
+     * random among thousands, so each of its lines is a likely cache miss. */
     struct upstream_chan *chan; /* not valid in the close callback (the channel may be gone) */
-    struct upstream *u;
-    struct upstream_psock *next_retired;
+    uint16_t *ids;              /* wire IDs of the queries sent from it and not answered yet */
     int fd;
-    uint32_t slot;
-    uint32_t carried; /* queries sent through it */
-    uint16_t *ids;    /* wire IDs of the queries sent from it and not answered yet */
     uint32_t nids;
-    size_t ids_cap;
+    uint32_t ids_cap;
+    uint32_t carried; /* queries sent through it */
     uint64_t used_ms; /* last query sent, or retirement time once retired */
     bool retired;     /* out of its slot: takes no more queries, waits for late answers */
     bool closing;
+    uint16_t ids_inline[UPSTREAM_PSOCK_INLINE_IDS]; /* ids until more are unanswered at once */
+    uint32_t slot;
+    uint64_t serial; /* unique in its channel: an attempt finds the socket it left from */
+    struct upstream *u;
+    struct upstream_psock *next_retired;
+    uv_poll_t poll;
 };
 
 /* A c-ares channel talking to exactly one server over one transport.
@@ -120,6 +127,7 @@ struct upstream_chan {
     uint32_t cool_cap, cool_head, cool_count;
     struct upstream_psock *reading; /* the pool socket c-ares is reading through right now */
     struct upstream_psock *retired_socks;
+    uint64_t psock_serial;             /* serials given to pool sockets so far */
     struct upstream_capture *captures; /* accepted answers c-ares has not handed back yet */
     bool read_one;          /* a UDP answer was accepted in this ares_process_fd() call */
     const uint8_t *sending; /* the query inside ares_send right now (see on_send) */
@@ -146,6 +154,8 @@ struct upstream_attempt {
     uint16_t req_id;  /* the request's ID, which the answer gets back */
     uint16_t wire_id; /* the ID it left with from a pool socket, when wire_known */
     bool wire_known;
+    uint32_t wire_slot;   /* that socket's slot, when wire_known */
+    uint64_t wire_serial; /* and its serial (upstream_psock.serial) */
 };
 
 struct upstream_group {
@@ -176,6 +186,8 @@ struct upstream {
     struct upstream_req *head, *tail; /* in flight, by deadline */
     struct upstream_req *deferred;    /* FIFO of outcomes for the next turn */
     struct upstream_attempt *free_attempts;
+    struct upstream_block *free_blocks; /* up to UPSTREAM_FREE_BLOCKS_MAX, for reuse */
+    uint32_t free_block_count;
     uint16_t *id_refs; /* 65536 reference counts: the request and its attempts */
     uint8_t *rxbuf;    /* 65535 bytes: the datagram the receive filter is looking at */
     uint8_t *txbuf;    /* 65535 bytes: the datagram the send hook is writing */
@@ -191,6 +203,18 @@ struct upstream {
 /* upstream.c: time, randomness. */
 uint64_t upstream_now_ms(struct upstream *u);
 uint32_t upstream_random(struct upstream *u);
+
+/* upstream.c: the memory of a request's copy and of an answer's capture, one or two per
+ * forwarded query: blocks of up to UPSTREAM_BLOCK_CAP bytes are kept on a free list and reused
+ * (no malloc/free per query), larger ones come from malloc. */
+enum { UPSTREAM_BLOCK_CAP = 1536, UPSTREAM_FREE_BLOCKS_MAX = 64 };
+struct upstream_block {
+    struct upstream_block *next; /* on the free list */
+    size_t cap;
+    max_align_t data[]; /* the caller's bytes */
+};
+void *upstream_block_alloc(struct upstream *u, size_t size);
+void upstream_block_free(struct upstream *u, void *p);
 
 /* upstream.c: a loop handle of u finished closing (u may be freed now). */
 void upstream_handle_closed(struct upstream *u);

@@ -299,6 +299,15 @@ void dnsmsg_rewrite_ttls_at(uint8_t *pkt, const uint16_t *offs, size_t count, ui
 int dnsmsg_reply_set_edns(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_reply *r,
                           const struct dnsmsg_edns *client, uint16_t udp_size);
 
+/* RFC 8914 extended DNS error codes dnsroute sends. */
+enum { DNSMSG_EDE_STALE_ANSWER = 3 };
+
+/* Appends an Extended DNS Error option (RFC 8914 section 2: option code 15, INFO-CODE, no
+ * EXTRA-TEXT) to the OPT of the parsed reply pkt[len] (capacity cap); updates r. Returns the new
+ * length, ERR_FULL (pkt unchanged) or ERR_MISMATCH when the reply has no OPT. */
+int dnsmsg_reply_add_ede(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_reply *r,
+                         uint16_t info_code);
+
 /* If len exceeds limit, cuts the reply to header + question (+ its OPT, options dropped if even
  * that does not fit) and sets TC; counts are fixed up and r updated. Returns the new length
  * (len itself when it already fits). */

@@ -55,6 +55,7 @@ struct query_stats {
     uint64_t set_additions; /* addresses queued for sets */
     uint64_t bogus_nxdomain;
     uint64_t cache_hits;
+    uint64_t stale_answers; /* use-stale-cache: answered from an expired entry */
 };
 
 /* The answer cache, shared by every worker (cache.h: sharded, each shard locked only to copy an
@@ -121,6 +122,14 @@ void query_ctx_deinit(struct query_ctx *ctx);
 void query_stats_add(struct query_stats *sum, const struct query_stats *add);
 /* server_query_cb: a query arrived (arg is the query_ctx). */
 void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len);
+
+/* server_batch_cb (arg: the query_ctx): before a receive batch is handed to query_receive one by
+ * one, starts the cache loads its lookups will need, so that their misses overlap. */
+void query_prefetch(void *arg, const struct server_datagram *d, size_t n);
+
+/* The cache key hash (cache_hash) of query datagram pkt[len] read from its bytes, as the lookup
+ * will compute it after parsing; false when it is not a plain one-question query. */
+bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash);
 /* Takes and drops a reference to a generation. */
 void query_gen_ref(struct query_gen *gen);
 void query_gen_unref(struct query_gen *gen);

@@ -35,6 +35,16 @@ struct server_client {
 typedef void server_query_cb(void *arg, const struct server_client *client, const uint8_t *pkt,
                              size_t len);
 
+/* One datagram of a receive batch. */
+struct server_datagram {
+    const uint8_t *pkt;
+    size_t len;
+};
+
+/* A UDP receive batch is about to be handed to the query callback datagram by datagram: a hint
+ * to start loading what they will touch (it must not answer or keep anything). */
+typedef void server_batch_cb(void *arg, const struct server_datagram *d, size_t n);
+
 struct server_stats {
     uint64_t udp_received, udp_sent, udp_send_errors, udp_truncated_in;
     uint64_t tcp_accepted, tcp_rejected, tcp_queries, tcp_closed_idle;
@@ -51,15 +61,20 @@ struct server_params {
     bool tcp;                /* also listen on TCP (one worker does) */
     bool reuseport;          /* SO_REUSEPORT on the UDP sockets: several workers share a port */
     server_query_cb *cb;
+    server_batch_cb *prefetch; /* optional; gets cb_arg too */
     void *cb_arg;
 };
 
 /* Opens and binds every listener the configuration asks for (port, listen-address, interface,
- * except-interface, bind-interfaces) and starts them on p->loop (which need not run yet).
+ * except-interface, bind-interfaces, bind-dynamic: then the listeners follow the interface
+ * addresses, rtnetlink on p->loop) and starts them on p->loop (which need not run yet).
  * Returns 0, or a negative code with a dnsmasq-style reason in errbuf ("failed to create
  * listening socket for 127.0.0.1: Address in use"). The caller frees with server_free (close
  * callbacks run on the loop). */
 int server_new(const struct server_params *p, struct server **out, char *errbuf, size_t errlen);
+/* True when listeners may be bound after start: bind-dynamic, or an address still tentative at
+ * start (the daemon keeps the capability to bind a low port). */
+bool server_binds_later(const struct server *s);
 /* Stops listening and closes every socket and connection; frees itself when the loop has run
  * the close callbacks. Clients not yet answered must be dropped before. */
 void server_free(struct server *s);

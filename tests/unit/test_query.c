@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dnsroute/cache.h"
 #include "dnsroute/conf.h"
 #include "dnsroute/dname.h"
 #include "dnsroute/dnsmsg.h"
@@ -434,7 +435,53 @@ static void test_cache_hit(void)
     teardown();
 }
 
+/* The hash the receive batch prefetches with is the one the lookup computes after parsing
+ * (mixed case, CD, DO), and an odd datagram gets no hash rather than a wrong one. */
+static void check_peek(const uint8_t *wire, size_t wlen, uint16_t qtype, uint16_t edns, bool do_bit,
+                       bool cd)
+{
+    uint8_t pkt[512];
+    int len = dnsmsg_write_query(pkt, sizeof(pkt), 7, wire, wlen, qtype, DNSMSG_CLASS_IN, true,
+                                 edns, do_bit);
+    CHECK(len > 0);
+    if (cd) {
+        pkt[3] |= DNSMSG_FLAG_CD;
+    }
+    struct dnsmsg_query q;
+    CHECK_INT_EQ(dnsmsg_parse_query(&q, pkt, (size_t)len), 0);
+    struct cache_key k;
+    cache_key_init(&k, q.qname, q.qname_len, q.qtype, q.qclass,
+                   (uint8_t)((q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
+                             ((q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0)));
+    uint64_t h = 0;
+    CHECK(query_peek_cache_hash(pkt, (size_t)len, &h));
+    CHECK(h == k.hash);
+}
+
+static void test_peek_cache_hash(void)
+{
+    const uint8_t *name = (const uint8_t *)"\3WwW\7Example\3cOm";
+    check_peek(name, 17, DNSMSG_TYPE_A, 0, false, false);
+    check_peek(name, 17, DNSMSG_TYPE_AAAA, 1232, false, false);
+    check_peek(name, 17, DNSMSG_TYPE_A, 1232, true, false);
+    check_peek(name, 17, DNSMSG_TYPE_A, 1232, true, true);
+    check_peek((const uint8_t *)"", 1, DNSMSG_TYPE_NS, 0, false, false);
+    uint8_t pkt[64];
+    int len = dnsmsg_write_query(pkt, sizeof(pkt), 7, name, 17, DNSMSG_TYPE_A, DNSMSG_CLASS_IN,
+                                 true, 0, false);
+    CHECK(len > 0);
+    uint64_t h;
+    CHECK(!query_peek_cache_hash(pkt, (size_t)len - 1, &h)); /* class cut short */
+    CHECK(!query_peek_cache_hash(pkt, 20, &h));              /* name cut short */
+    pkt[12] = 0xc0;                                          /* a compression pointer */
+    CHECK(!query_peek_cache_hash(pkt, (size_t)len, &h));
+    pkt[12] = 3;
+    pkt[2] |= 0x80; /* a response */
+    CHECK(!query_peek_cache_hash(pkt, (size_t)len, &h));
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_peek_cache_hash),
     CHECK_CASE(test_route_longest_suffix),
     CHECK_CASE(test_local_domain),
     CHECK_CASE(test_address),
