@@ -84,23 +84,24 @@ void query_cache_deinit(struct query_cache *qc)
     qc->cache = NULL;
 }
 
+/* Adds every counter of add (another thread's, read relaxed) to sum. */
 void query_stats_add(struct query_stats *sum, const struct query_stats *add)
 {
-    sum->received += add->received;
-    sum->forwarded += add->forwarded;
-    sum->answered_locally += add->answered_locally;
-    sum->replies += add->replies;
-    sum->servfail += add->servfail;
-    sum->refused_full += add->refused_full;
-    sum->refused += add->refused;
-    sum->formerr += add->formerr;
-    sum->notimp += add->notimp;
-    sum->dropped += add->dropped;
-    sum->truncated += add->truncated;
-    sum->set_additions += add->set_additions;
-    sum->bogus_nxdomain += add->bogus_nxdomain;
-    sum->cache_hits += add->cache_hits;
-    sum->stale_answers += add->stale_answers;
+    sum->received += dnsroute_counter_read(&add->received);
+    sum->forwarded += dnsroute_counter_read(&add->forwarded);
+    sum->answered_locally += dnsroute_counter_read(&add->answered_locally);
+    sum->replies += dnsroute_counter_read(&add->replies);
+    sum->servfail += dnsroute_counter_read(&add->servfail);
+    sum->refused_full += dnsroute_counter_read(&add->refused_full);
+    sum->refused += dnsroute_counter_read(&add->refused);
+    sum->formerr += dnsroute_counter_read(&add->formerr);
+    sum->notimp += dnsroute_counter_read(&add->notimp);
+    sum->dropped += dnsroute_counter_read(&add->dropped);
+    sum->truncated += dnsroute_counter_read(&add->truncated);
+    sum->set_additions += dnsroute_counter_read(&add->set_additions);
+    sum->bogus_nxdomain += dnsroute_counter_read(&add->bogus_nxdomain);
+    sum->cache_hits += dnsroute_counter_read(&add->cache_hits);
+    sum->stale_answers += dnsroute_counter_read(&add->stale_answers);
 }
 
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
@@ -155,7 +156,9 @@ static struct query *query_alloc(struct query_ctx *ctx)
     }
     q->ctx = ctx;
     q->gen = ctx->gen;
-    q->serial = ++ctx->stats.received; /* received counts arrivals; query_finish the ends */
+    /* received counts arrivals, query_finish the ends. */
+    dnsroute_counter_add(&ctx->stats.received, 1);
+    q->serial = ctx->stats.received; /* this thread is its only writer */
     q->forwarded = false;
     q->stale = q->refresh = false;
     q->cache_hit = false;
@@ -229,7 +232,7 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
 {
     struct query_ctx *ctx = arg;
     if (!query_client_allowed(ctx, client)) {
-        ctx->stats.dropped++; /* not a query of ours: not received */
+        dnsroute_counter_add(&ctx->stats.dropped, 1); /* not a query of ours: not received */
         ctx->ops->drop(ctx->server, client);
         return;
     }
@@ -620,30 +623,9 @@ static void on_upstream_done(struct upstream_req *req, int status, const struct 
 
 /* ---- Relay: check the reply, cache it, queue its addresses, rewrite it for the client. */
 
-typedef bool query_rr_match_cb(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg);
-
-/* True when match accepts one of the answer records (false too when the section does not
- * parse). dnsmsg_cursor_read_rr moves past each record's rdata itself. */
-static bool query_answer_any(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
-                             query_rr_match_cb *match, const void *arg)
-{
-    struct dnsmsg_cursor cur;
-    dnsmsg_cursor_init(&cur, pkt, len);
-    dnsmsg_cursor_skip(&cur, r->question_end);
-    for (uint16_t i = 0; i < r->ancount; i++) {
-        struct dnsmsg_rr rr;
-        if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
-            return false;
-        }
-        if (match(&rr, pkt, arg)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* An A/AAAA record inside one of the bogus-nxdomain= prefixes of the configuration arg. */
-static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg)
+/* An A/AAAA record inside one of the bogus-nxdomain= prefixes of the configuration arg (1
+ * ends the walk). */
+static int on_rr_bogus(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
 {
     const struct conf *c = arg;
     int family = rr->type == DNSMSG_TYPE_A && rr->rdlen == 4       ? AF_INET
@@ -652,8 +634,8 @@ static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
     return family != 0 && prefixset_has(c->bogus_set, family, pkt + rr->rdata_off);
 }
 
-/* A record of the type *arg (filter-AAAA/filter-A have work to do). */
-static bool query_rr_has_type(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg)
+/* A record of the type *arg (filter-AAAA/filter-A have work to do; 1 ends the walk). */
+static int on_rr_has_type(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
 {
     (void)pkt;
     return rr->type == *(const uint16_t *)arg;
@@ -665,7 +647,8 @@ static bool query_rr_has_type(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
 static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
                            const struct dnsmsg_reply *r)
 {
-    return c->bogus_nxdomain_count != 0 && query_answer_any(pkt, len, r, query_rr_is_bogus, c);
+    return c->bogus_nxdomain_count != 0 &&
+           dnsmsg_walk_answers(pkt, len, r, on_rr_bogus, (void *)c) == 1;
 }
 
 /* --stop-dns-rebind (dnsmasq extract_addresses with check_rebind): true when an A/AAAA record on
@@ -759,7 +742,7 @@ static bool query_relay_filtered(struct query *q, const uint8_t *pkt, size_t len
     uint16_t filtered = c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA ? DNSMSG_TYPE_AAAA
                         : c->filter_a && q->q.qtype == DNSMSG_TYPE_A     ? DNSMSG_TYPE_A
                                                                          : 0;
-    if (filtered == 0 || !query_answer_any(pkt, len, r, query_rr_has_type, &filtered)) {
+    if (filtered == 0 || dnsmsg_walk_answers(pkt, len, r, on_rr_has_type, &filtered) != 1) {
         return false;
     }
     /* Differs from dnsmasq: its rrfilter keeps the other records (a CNAME chain, the authority
@@ -877,12 +860,12 @@ static void query_count(struct query_stats *s, const struct query *q, enum query
         [QUERY_OUT_REFUSED_FULL] = &s->refused_full, [QUERY_OUT_REFUSED] = &s->refused,
         [QUERY_OUT_BOGUS] = &s->bogus_nxdomain,
     };
-    (*by_outcome[outcome])++;
-    s->forwarded += q->forwarded;
-    s->cache_hits += q->cache_hit;
-    s->truncated += q->truncated;
-    s->set_additions += q->set_additions;
-    s->stale_answers += q->stale;
+    dnsroute_counter_add(by_outcome[outcome], 1);
+    dnsroute_counter_add(&s->forwarded, q->forwarded);
+    dnsroute_counter_add(&s->cache_hits, q->cache_hit);
+    dnsroute_counter_add(&s->truncated, q->truncated);
+    dnsroute_counter_add(&s->set_additions, q->set_additions);
+    dnsroute_counter_add(&s->stale_answers, q->stale);
 }
 
 void query_finish(struct query *q, enum query_outcome outcome)
@@ -892,8 +875,8 @@ void query_finish(struct query *q, enum query_outcome outcome)
         /* The refresh is over, answered or not: the entry may ask for another. Not a client's
          * query: only its forwarding and set additions count. */
         cache_refresh_end(ctx->cache->cache, query_cache_key(q));
-        ctx->stats.forwarded += q->forwarded;
-        ctx->stats.set_additions += q->set_additions;
+        dnsroute_counter_add(&ctx->stats.forwarded, q->forwarded);
+        dnsroute_counter_add(&ctx->stats.set_additions, q->set_additions);
     } else {
         query_count(&ctx->stats, q, outcome);
     }
