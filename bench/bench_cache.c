@@ -76,7 +76,8 @@ static void worker_step(struct worker *w, uint8_t *buf, uint16_t *offs, uint8_t 
     const struct name *n = &names[(w->seed >> 33) % NAMES];
     struct cache_key k;
     cache_key_init(&k, n->wire, n->len, 1, 1, 0);
-    struct cache_hit hit = {buf, 512, offs, 16, meta, 0, 0, 0, 0, 0};
+    struct cache_hit hit = {
+        .reply = buf, .reply_cap = 512, .ttl_offs = offs, .ttl_cap = 16, .meta = meta};
     uint64_t t = now_ms();
     if (w->run->global != NULL) {
         pthread_mutex_lock(w->run->global);
@@ -85,7 +86,7 @@ static void worker_step(struct worker *w, uint8_t *buf, uint16_t *offs, uint8_t 
     if (!found) {
         static const uint16_t reply_offs[2] = {40, 56};
         uint8_t reply[80] = {0};
-        struct cache_value v = {reply, sizeof(reply), reply_offs, 2, meta, 40};
+        struct cache_value v = {reply, sizeof(reply), reply_offs, 2, meta, 40, false};
         cache_insert(w->run->cache, &k, &v, 3600, t);
     }
     if (w->run->global != NULL) {

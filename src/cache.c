@@ -26,8 +26,12 @@ struct cache_entry {
     uint16_t qtype, qclass;
     uint16_t len;       /* reply bytes */
     uint16_t ttl_count; /* TTL offsets */
-    uint8_t name_len, variant, meta_len;
-    uint8_t referenced; /* the CLOCK bit */
+    uint8_t name_len, meta_len;
+    uint8_t variant : 2;
+    uint8_t referenced : 1; /* the CLOCK bit */
+    uint8_t refreshing : 1; /* a refresh of this stale entry started at refresh_tick */
+    uint8_t refresh_tick;   /* seconds of the caller's clock, modulo 256 (one byte: an entry
+                             * costs no more than before stale entries existed) */
     /* name[name_len], meta[meta_len], padding to 2, ttl_offs[ttl_count], reply[len] */
     uint8_t data[];
 };
@@ -218,7 +222,7 @@ static struct cache_entry *shard_victim(struct cache_shard *s, uint64_t now_ms)
         struct cache_entry *e = s->ring[s->hand];
         s->hand = s->hand + 1 < s->cap ? s->hand + 1 : 0;
         if (!e->referenced || now_ms >= e->expires_ms) {
-            return e;
+            return e; /* a stale entry (use-stale-cache) goes before a live one */
         }
         e->referenced = 0;
     }
@@ -255,15 +259,35 @@ static bool hit_copy(const struct cache_entry *e, uint64_t now_ms, struct cache_
     return true;
 }
 
+/* True when e, expired at now_ms, is past what hit->stale_ms still serves. */
+static bool entry_is_dead(const struct cache_entry *e, uint64_t now_ms, uint64_t stale_ms)
+{
+    return now_ms >= e->expires_ms && now_ms - e->expires_ms >= stale_ms;
+}
+
+/* Marks a stale hit and decides whether it asks for a refresh. Locked. */
+static void hit_mark_stale(struct cache_entry *e, uint64_t now_ms, struct cache_hit *hit)
+{
+    hit->stale = now_ms >= e->expires_ms;
+    uint8_t tick = (uint8_t)(now_ms / 1000);
+    hit->refresh =
+        hit->stale && (!e->refreshing || (uint8_t)(tick - e->refresh_tick) >= CACHE_REFRESH_HOLD_S);
+    if (hit->refresh) {
+        e->refreshing = 1;
+        e->refresh_tick = tick;
+    }
+}
+
 bool cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms,
                   struct cache_hit *hit)
 {
     struct cache_shard *s = shard_of(c, key->hash);
     struct cache_entry *dead = NULL;
     bool found = false;
+    hit->stale = hit->refresh = false;
     pthread_mutex_lock(&s->lock);
     struct cache_entry *e = shard_find(s, key);
-    if (e != NULL && now_ms >= e->expires_ms) {
+    if (e != NULL && entry_is_dead(e, now_ms, hit->stale_ms)) {
         shard_remove(s, e);
         s->stats.expired++;
         dead = e;
@@ -272,6 +296,9 @@ bool cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms,
             e->referenced = 1; /* written only when it changes: hits on hot names stay reads */
         }
         found = hit_copy(e, now_ms, hit);
+        if (found) {
+            hit_mark_stale(e, now_ms, hit);
+        }
     }
     if (found) {
         s->stats.hits++;
@@ -281,6 +308,17 @@ bool cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms,
     pthread_mutex_unlock(&s->lock);
     free(dead);
     return found;
+}
+
+void cache_refresh_end(struct cache *c, const struct cache_key *key)
+{
+    struct cache_shard *s = shard_of(c, key->hash);
+    pthread_mutex_lock(&s->lock);
+    struct cache_entry *e = shard_find(s, key);
+    if (e != NULL) {
+        e->refreshing = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* A filled entry for key and *v, allocated outside any lock. */
@@ -299,7 +337,7 @@ static struct cache_entry *entry_new(const struct cache_key *k, const struct cac
     e->len = (uint16_t)v->len;
     e->ttl_count = (uint16_t)v->ttl_count;
     e->name_len = k->name_len;
-    e->variant = k->variant;
+    e->variant = k->variant & 3;
     e->meta_len = (uint8_t)meta_len;
     memcpy(e->data, k->name, k->name_len);
     if (meta_len != 0) { /* memcpy from NULL is undefined even for 0 bytes */
@@ -344,7 +382,8 @@ void cache_insert(struct cache *c, const struct cache_key *key, const struct cac
                   uint32_t ttl_s, uint64_t now_ms)
 {
     struct cache_shard *s = shard_of(c, key->hash);
-    if (s->cap == 0 || ttl_s == 0 || v->len > UINT16_MAX || v->ttl_count > UINT16_MAX) {
+    if (s->cap == 0 || (ttl_s == 0 && !v->keep_expired) || v->len > UINT16_MAX ||
+        v->ttl_count > UINT16_MAX) {
         return;
     }
     struct cache_entry *e = entry_new(key, v, ttl_s, now_ms);

@@ -174,6 +174,20 @@ static int opt_bind_interfaces(struct conf_loader *l, char *arg)
     return 0;
 }
 
+static int opt_localise_queries(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->localise_queries = true;
+    return 0;
+}
+
+static int opt_bind_dynamic(struct conf_loader *l, char *arg)
+{
+    (void)arg;
+    l->c->bind_dynamic = true;
+    return 0;
+}
+
 static int opt_test(struct conf_loader *l, char *arg)
 {
     (void)arg;
@@ -421,6 +435,18 @@ static int opt_local_ttl(struct conf_loader *l, char *arg)
 static int opt_neg_ttl(struct conf_loader *l, char *arg)
 {
     return number(l, arg, &l->c->neg_ttl_s);
+}
+
+/* use-stale-cache[=MAX] (dnsmasq 2.88+): without a value one day (dnsmasq STALE_CACHE_EXPIRY),
+ * 0 for ever; a sign or other non-digit is dnsmasq's "error". */
+static int opt_use_stale_cache(struct conf_loader *l, char *arg)
+{
+    uint32_t v = CONF_STALE_DEFAULT_S;
+    if (arg != NULL && number(l, arg, &v) < 0) {
+        return -1;
+    }
+    l->c->stale_cache_s = v == 0 ? CONF_STALE_FOREVER : v;
+    return 0;
 }
 
 static int opt_max_ttl(struct conf_loader *l, char *arg)
@@ -671,7 +697,7 @@ const struct conf_option conf_options[] = {
      opt_keep_in_foreground},
     {"dhcp-authoritative", 'K', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"srv-host", 'W', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_srv_host},
-    {"localise-queries", 'y', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"localise-queries", 'y', CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_localise_queries},
     {"txt-record", 'Y', CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_txt_record},
     {"caa-record", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_caa_record},
     {"dns-rr", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_dns_rr},
@@ -754,7 +780,7 @@ const struct conf_option conf_options[] = {
     {"enable-ra", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"dhcp-duid", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"host-record", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, conf_opt_host_record},
-    {"bind-dynamic", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
+    {"bind-dynamic", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, opt_bind_dynamic},
     {"auth-zone", 0, CONF_ARG_REQUIRED, CONF_REPT_DUP, CONF_ANYWHERE, NULL},
     {"auth-server", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"auth-ttl", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
@@ -793,7 +819,7 @@ const struct conf_option conf_options[] = {
     {"quiet-tftp", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, NULL},
     {"port-limit", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
     {"fast-dns-retry", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
-    {"use-stale-cache", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, NULL},
+    {"use-stale-cache", 0, CONF_ARG_OPTIONAL, CONF_REPT_ONE, CONF_ANYWHERE, opt_use_stale_cache},
     {"no-ident", 0, CONF_ARG_NONE, CONF_REPT_FLAG, CONF_ANYWHERE, conf_opt_no_ident},
     {"max-tcp-connections", 0, CONF_ARG_REQUIRED, CONF_REPT_ONE, CONF_ANYWHERE,
      opt_max_tcp_connections},

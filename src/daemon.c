@@ -25,20 +25,6 @@
 #include "dnsroute/server.h"
 #include "dnsroute/upstream.h"
 
-struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
-{
-    struct daemon_conf *dc = mem_calloc(1, sizeof(*dc));
-    if (conf_load_dbus(&dc->conf, d->argc, d->argv, (const char *const *)d->dbus_servers,
-                       d->dbus_server_count, err) < 0) {
-        free(dc);
-        return NULL;
-    }
-    atomic_init(&dc->users, 1); /* the loader's reference */
-    dc->serial = ++d->conf_serial;
-    daemon_dbus_apply_options(d, &dc->conf);
-    return dc;
-}
-
 static unsigned daemon_worker_count(const struct conf *c)
 {
     unsigned n = c->workers;
@@ -59,93 +45,6 @@ static void daemon_stop(struct daemon *d, const char *signame)
         daemon_worker_post(&d->workers[i], NULL, true);
     }
     uv_stop(&d->workers[0].loop);
-}
-
-static bool daemon_str_differs(const char *a, const char *b)
-{
-    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
-/* Options fixed at start-up (sockets, threads, cache, process): a reload reads them but cannot
- * apply them; say so instead of ignoring them silently. */
-static void daemon_reload_warn_fixed(const struct conf *old, const struct conf *c)
-{
-    const struct {
-        const char *name;
-        bool changed;
-    } fixed[] = {
-        {"port", old->port != c->port},
-        {"listen-address", old->listen_addr_count != c->listen_addr_count ||
-                               (c->listen_addr_count != 0 &&
-                                memcmp(old->listen_addrs, c->listen_addrs,
-                                       c->listen_addr_count * sizeof(*c->listen_addrs)) != 0)},
-        {"interface",
-         old->interface_count != c->interface_count ||
-             (c->interface_count != 0 && memcmp(old->interfaces, c->interfaces,
-                                                c->interface_count * sizeof(*c->interfaces)) != 0)},
-        {"bind-interfaces", old->bind_interfaces != c->bind_interfaces},
-        {"cache-size", old->cache_size != c->cache_size},
-        {"workers", old->workers != c->workers},
-        {"user", daemon_str_differs(old->user, c->user)},
-        {"group", daemon_str_differs(old->group, c->group)},
-        {"pid-file", daemon_str_differs(old->pid_file, c->pid_file)},
-        {"log-facility", daemon_str_differs(old->log_facility, c->log_facility)},
-        {"enable-dbus", daemon_str_differs(old->dbus_name, c->dbus_name)},
-    };
-    for (size_t i = 0; i < DNSROUTE_ARRAY_LEN(fixed); i++) {
-        if (fixed[i].changed) {
-            log_warn("reload: %s changed; it takes effect only after a restart", fixed[i].name);
-        }
-    }
-}
-
-void daemon_note_reload_failure(struct daemon *d, const char *reason)
-{
-    uv_mutex_lock(&d->lock);
-    d->reload_failures++;
-    size_t n = strnlen(reason, sizeof(d->reload_error) - 1); /* a long reason is cut */
-    memcpy(d->reload_error, reason, n);
-    d->reload_error[n] = '\0';
-    uv_mutex_unlock(&d->lock);
-}
-
-static void daemon_reload(struct daemon *d)
-{
-    struct conf_error err;
-    /* The load runs on worker 0's thread: its answers wait this long (logged, and checked by
-     * tests/e2e/test_reload_load.sh against the answer latencies under load). */
-    uint64_t start_ms = uv_hrtime() / 1000000;
-    struct daemon_conf *dc = daemon_conf_load(d, &err);
-    uv_mutex_lock(&d->lock);
-    d->reloads++;
-    uv_mutex_unlock(&d->lock);
-    if (dc == NULL) {
-        log_error("reload failed, keeping the running configuration: %s", err.message);
-        daemon_note_reload_failure(d, err.message);
-        return;
-    }
-    daemon_hosts_load(d, dc); /* SIGHUP re-reads every hosts file, as dnsmasq */
-    log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
-             domtree_domain_count(dc->conf.tree), dc->conf.server_count,
-             (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
-    daemon_reload_warn_fixed(d->workers[0].gens[0]->conf, &dc->conf);
-    daemon_adopt(d, dc);
-}
-
-void daemon_adopt(struct daemon *d, struct daemon_conf *dc)
-{
-    /* Unlike dnsmasq the cache is kept: its entries carry the route they were fetched through, so
-     * names whose upstreams changed miss and are fetched again (query.c). clear-on-reload
-     * empties it, as dnsmasq does on new D-Bus servers. */
-    if (dc->conf.clear_on_reload) {
-        daemon_cache_clear(d);
-    }
-    /* One reference per worker; each releases its own once adopted (or refused). */
-    atomic_fetch_add(&dc->users, d->nworkers);
-    for (unsigned i = 0; i < d->nworkers; i++) {
-        daemon_worker_post(&d->workers[i], dc, false);
-    }
-    daemon_conf_release(dc);
 }
 
 /* SIGUSR1 per-set lines, summed over the workers like the server lines (each worker has its own
@@ -206,6 +105,9 @@ static void daemon_log_stats(struct daemon *d)
              (unsigned long long)s.cache_hits);
     log_info("queries forwarded %llu, queries answered locally %llu",
              (unsigned long long)s.forwarded, (unsigned long long)s.answered_locally);
+    if (gen->conf->stale_cache_s != 0) {
+        log_info("queries answered from stale cache %llu", (unsigned long long)s.stale_answers);
+    }
     log_info("queries received %llu, replies %llu, servfail %llu, refused (dns-forward-max) %llu, "
              "refused (no server) %llu, formerr %llu, notimp %llu, dropped %llu, truncated %llu, "
              "set additions %llu",
@@ -295,7 +197,7 @@ static void on_signal(uv_signal_t *handle, int signum)
         daemon_stop(d, "SIGINT");
         break;
     case SIGHUP:
-        daemon_reload(d);
+        daemon_gen_reload(d);
         break;
     case SIGUSR1:
         /* Other workers may be adopting a reload: their gens[0] (and the generation it points
@@ -391,7 +293,14 @@ static int daemon_start_detached(struct daemon *d, const struct conf *c, char *e
         log_error("%s", errbuf);
         return rc == -ENOTSUP ? CONF_EXIT_BADCONF : CONF_EXIT_MISC; /* dnsmasq's EC_ codes */
     }
-    if (daemon_drop_privileges(c, c->set_count > 0, errbuf, errlen) < 0) {
+    /* Listeners bound after start (bind-dynamic, tentative addresses) need to bind a low port
+     * as the user the daemon becomes (dnsmasq need_cap_net_bind_service). */
+    bool late_binds = false;
+    for (unsigned i = 0; i < d->nworkers; i++) {
+        late_binds = late_binds || server_binds_later(d->workers[i].server);
+    }
+    bool keep_bind = late_binds && c->port != 0 && c->port < 1024;
+    if (daemon_drop_privileges(c, c->set_count > 0, keep_bind, errbuf, errlen) < 0) {
         log_error("%s", errbuf);
         return CONF_EXIT_MISC;
     }
@@ -407,6 +316,10 @@ static int daemon_start(struct daemon *d, struct daemon_conf *dc)
     const struct conf *c = &dc->conf;
     if (daemon_check_user(c, errbuf, sizeof(errbuf)) < 0) {
         (void)fprintf(stderr, "\ndnsroute: %s\n", errbuf);
+        return CONF_EXIT_BADCONF;
+    }
+    if (c->bind_interfaces && c->bind_dynamic) {
+        (void)fprintf(stderr, "\ndnsroute: cannot set --bind-interfaces and --bind-dynamic\n");
         return CONF_EXIT_BADCONF;
     }
     for (unsigned i = 0; i < d->nworkers; i++) {

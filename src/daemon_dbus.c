@@ -145,6 +145,7 @@ static void on_get_metrics(void *arg, uint32_t *v)
     v[DBUSCTL_METRIC_CACHE_LIVE_FREED] = since(cs.evictions, d->metrics_base_evictions);
     v[DBUSCTL_METRIC_QUERIES_FORWARDED] = since(s.forwarded, b->forwarded);
     v[DBUSCTL_METRIC_LOCAL_ANSWERED] = since(s.answered_locally, b->answered_locally);
+    v[DBUSCTL_METRIC_STALE_ANSWERED] = since(s.stale_answers, b->stale_answers);
     /* Queries that got no answer at all: dropped ones and those refused at dns-forward-max. */
     v[DBUSCTL_METRIC_UNANSWERED] = since(s.dropped + s.refused_full, b->dropped + b->refused_full);
     v[DBUSCTL_METRIC_TCP_CONNECTIONS] = tcp_open;

@@ -1,5 +1,5 @@
-/* daemon_impl.h - private parts of the daemon shared by daemon.c, daemon_worker.c and
- * daemon_proc.c. */
+/* daemon_impl.h - private parts of the daemon shared by daemon.c, daemon_gen.c,
+ * daemon_worker.c, daemon_dbus.c and daemon_proc.c. */
 #pragma once
 
 #include <signal.h>
@@ -103,12 +103,34 @@ struct daemon {
 /* daemon.c */
 /* query_ctx.counters: the CHAOS statistics (arg is the daemon), summed over the workers. */
 void daemon_chaos_counters(void *arg, struct localrec_counters *out);
+
+/* daemon_gen.c */
 /* Loads the configuration: command line, files, then the D-Bus servers. NULL with err filled on
  * failure. */
 struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err);
 /* Hands a freshly loaded configuration to every worker (reload, D-Bus servers); takes over the
  * loader's reference. */
 void daemon_adopt(struct daemon *d, struct daemon_conf *dc);
+/* Counts a failed reload and keeps its reason for SIGUSR1 (any thread; takes d->lock). */
+void daemon_note_reload_failure(struct daemon *d, const char *reason);
+/* Drops a reference to a shared configuration. */
+void daemon_conf_release(struct daemon_conf *dc);
+/* SIGHUP: loads the configuration again and hands it to every worker; a failure keeps the
+ * running one (logged, counted). */
+void daemon_gen_reload(struct daemon *d);
+/* Builds worker w's generation for dc (upstream channels, set socket) on w's loop; takes one
+ * reference to dc. Returns 0 or a negative code with a reason in errbuf. */
+int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char *errbuf,
+                           size_t errlen);
+/* Worker w adopts dc posted by daemon_adopt (on w's loop); drops that reference. */
+void daemon_gen_adopt(struct daemon_worker *w, struct daemon_conf *dc);
+/* Frees w's retired generations whose last query has ended (on w's loop, from on_check). */
+void daemon_gen_reap(struct daemon_worker *w);
+/* At shutdown: frees gen's upstream channels (shared with other generations of the same rules:
+ * once), which cancels its queries in flight; daemon_gen_free later frees the rest. */
+void daemon_gen_cancel(struct query_gen *gen);
+/* Frees a generation: its upstream channels, set socket and configuration reference. */
+void daemon_gen_free(struct query_gen *gen);
 
 /* daemon_dbus.c */
 /* Connects to the system bus when enable-dbus is set (before privileges are dropped, as
@@ -125,10 +147,6 @@ void daemon_dbus_log_startup(const struct daemon *d);
 void daemon_dbus_stop(struct daemon *d);
 
 /* daemon_worker.c */
-/* Builds worker w's generation for dc (upstream channels, set socket) on w's loop; takes one
- * reference to dc. Returns 0 or a negative code with a reason in errbuf. */
-int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char *errbuf,
-                           size_t errlen);
 /* Opens w's listeners (before privileges are dropped). */
 int daemon_worker_listen(struct daemon_worker *w, const struct conf *c, char *errbuf,
                          size_t errlen);
@@ -140,10 +158,6 @@ int daemon_worker_spawn(struct daemon_worker *w);
 void daemon_worker_post(struct daemon_worker *w, struct daemon_conf *dc, bool stop);
 /* Tears w down completely on its own thread after its loop returned. */
 void daemon_worker_shutdown(struct daemon_worker *w);
-/* Counts a failed reload and keeps its reason for SIGUSR1 (any thread; takes d->lock). */
-void daemon_note_reload_failure(struct daemon *d, const char *reason);
-/* Drops a reference to a shared configuration. */
-void daemon_conf_release(struct daemon_conf *dc);
 
 /* daemon_hosts.c */
 /* Creates the inotify descriptor and the handles on worker 0's loop (after the privilege drop). */
@@ -169,5 +183,7 @@ void daemon_report_started(int report_fd, int code, const char *msg);
 int daemon_check_user(const struct conf *c, char *errbuf, size_t errlen);
 /* Writes the pid file. */
 int daemon_write_pidfile(const char *path);
-/* Changes to user=/group= when root (not with -d), keeping CAP_NET_ADMIN if keep_net_admin. */
-int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errbuf, size_t errlen);
+/* Changes to user=/group= when root (not with -d), keeping CAP_NET_ADMIN if keep_net_admin and
+ * CAP_NET_BIND_SERVICE if keep_bind (listeners bound later to a port below 1024). */
+int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, bool keep_bind, char *errbuf,
+                           size_t errlen);

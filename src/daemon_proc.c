@@ -145,15 +145,16 @@ int daemon_write_pidfile(const char *path)
     return rc;
 }
 
-/* Keeps only CAP_NET_ADMIN (when keep_net_admin) in the permitted and effective sets. */
-static int daemon_set_caps(bool keep_net_admin)
+/* Keeps only CAP_NET_ADMIN (when keep_net_admin) and CAP_NET_BIND_SERVICE (when keep_bind) in the
+ * permitted and effective sets. */
+static int daemon_set_caps(bool keep_net_admin, bool keep_bind)
 {
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof(data));
-    if (keep_net_admin) {
-        data[0].permitted = data[0].effective = 1u << CAP_NET_ADMIN;
-    }
+    uint32_t caps =
+        (keep_net_admin ? 1u << CAP_NET_ADMIN : 0) | (keep_bind ? 1u << CAP_NET_BIND_SERVICE : 0);
+    data[0].permitted = data[0].effective = caps;
     if (syscall(SYS_capset, &hdr, data) != 0) {
         return -errno;
     }
@@ -175,7 +176,8 @@ int daemon_check_user(const struct conf *c, char *errbuf, size_t errlen)
     return 0;
 }
 
-int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errbuf, size_t errlen)
+int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, bool keep_bind, char *errbuf,
+                           size_t errlen)
 {
     if (geteuid() != 0 || c->user == NULL || c->no_daemon) {
         return 0; /* dnsmasq -d never changes user */
@@ -208,7 +210,7 @@ int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errb
         chown(c->log_facility, pw->pw_uid, (gid_t)-1) != 0) {
         errno = 0;
     }
-    if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+    if ((keep_net_admin || keep_bind) && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
         (void)snprintf(errbuf, errlen, "process capabilities: %s", strerror(errno));
         return -errno;
     }
@@ -217,7 +219,7 @@ int daemon_drop_privileges(const struct conf *c, bool keep_net_admin, char *errb
                        strerror(errno));
         return -errno;
     }
-    int rc = daemon_set_caps(keep_net_admin);
+    int rc = daemon_set_caps(keep_net_admin, keep_bind);
     if (rc < 0) {
         (void)snprintf(errbuf, errlen, "failed to set capabilities: %s", err_str(rc));
         return rc;

@@ -466,41 +466,59 @@ int dnsmsg_parse_reply(struct dnsmsg_reply *r, const uint8_t *pkt, size_t len,
     return 0;
 }
 
+/* ---- Record walks ---- */
+
+/* Calls fn for every RR from offset `from` on, count of them; stops at the first non-zero return.
+ * Owner names are validated except in a rewriting walk (follow false), which must not trip over
+ * a pointer into a TTL it has just changed. */
+static int walk_rrs_how(const uint8_t *pkt, size_t len, size_t from, unsigned count,
+                        dnsmsg_rr_cb *fn, void *arg, bool follow)
+{
+    struct dnsmsg_cursor c;
+    dnsmsg_cursor_init(&c, pkt, len);
+    c.pos = from;
+    for (unsigned i = 0; i < count; i++) {
+        struct dnsmsg_rr rr;
+        if (cursor_read_rr(&c, &rr, follow) != 0) {
+            return c.err;
+        }
+        int rc = fn(pkt, &rr, arg);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int walk_rrs(const uint8_t *pkt, size_t len, size_t from, unsigned count, dnsmsg_rr_cb *fn,
+                    void *arg)
+{
+    return walk_rrs_how(pkt, len, from, count, fn, arg, true);
+}
+
+int dnsmsg_walk_answers(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
+                        dnsmsg_rr_cb *fn, void *arg)
+{
+    return walk_rrs(pkt, len, r->question_end, r->ancount, fn, arg);
+}
+
 /* ---- CNAME chain ---- */
 
-struct chain {
-    const uint8_t *pkt;
-    size_t len;
-    const struct dnsmsg_reply *r;
-    uint16_t qtype;
-    struct dnsmsg_addr *out;
-    size_t cap;
-    size_t count; /* addresses written to out */
+/* The names a chain walk has been at, to end a loop. */
+struct chain_seen {
     uint8_t names[DNSMSG_CHAIN_MAX + 1][DNAME_WIRE_MAX];
     size_t lens[DNSMSG_CHAIN_MAX + 1];
-    size_t name_count;
+    size_t count;
 };
 
-static bool chain_has(const struct chain *ch, const uint8_t *name, size_t len)
+static bool chain_has(const struct chain_seen *seen, const uint8_t *name, size_t len)
 {
-    for (size_t i = 0; i < ch->name_count; i++) {
-        if (dnsmsg_name_equal(ch->names[i], ch->lens[i], name, len)) {
+    for (size_t i = 0; i < seen->count; i++) {
+        if (dnsmsg_name_equal(seen->names[i], seen->lens[i], name, len)) {
             return true;
         }
     }
     return false;
-}
-
-static void chain_take_addr(struct chain *ch, const struct dnsmsg_rr *rr)
-{
-    size_t want = ch->qtype == DNSMSG_TYPE_A ? 4 : 16;
-    if (rr->rdlen != want || ch->count >= ch->cap) {
-        return;
-    }
-    struct dnsmsg_addr *a = &ch->out[ch->count++];
-    a->len = (uint8_t)want;
-    memcpy(a->addr, ch->pkt + rr->rdata_off, want);
-    a->ttl_s = dnsmsg_ttl_norm(rr->ttl_s);
 }
 
 /* Compares the compressed name at pkt[pos] with an uncompressed one without copying it. Anything
@@ -540,13 +558,30 @@ static bool name_equal_at(const uint8_t *pkt, size_t len, size_t pos, const uint
     }
 }
 
-/* One pass over the answer section for the last chain name: collects its addresses and stores its
- * first CNAME target in next. Returns the target's length (0 for none) or an error. Owners are
- * compared in place, and only for records of a type that matters. */
-static int chain_pass(struct chain *ch, uint8_t *next)
+/* Moves the chain to the target of CNAME rr; false when it stays (unreadable target, a loop, or
+ * DNSMSG_CHAIN_MAX links taken). */
+static bool chain_follow(struct dnsmsg_chain *ch, struct chain_seen *seen,
+                         const struct dnsmsg_rr *rr)
 {
-    const uint8_t *cur = ch->names[ch->name_count - 1];
-    size_t cur_len = ch->lens[ch->name_count - 1], next_len = 0;
+    uint8_t next[DNAME_WIRE_MAX];
+    struct dnsmsg_cursor t;
+    dnsmsg_cursor_init(&t, ch->pkt, (size_t)rr->rdata_off + rr->rdlen);
+    t.pos = rr->rdata_off;
+    size_t next_len = dnsmsg_cursor_read_name(&t, next);
+    if (next_len == 0 || seen->count > DNSMSG_CHAIN_MAX || chain_has(seen, next, next_len)) {
+        return false;
+    }
+    memcpy(seen->names[seen->count], next, next_len);
+    seen->lens[seen->count++] = next_len;
+    memcpy(ch->name, next, next_len);
+    ch->name_len = next_len;
+    return true;
+}
+
+/* One pass over the answer section for the current chain name. Returns 1 when a CNAME moved the
+ * chain on and the scan starts again, 0 at its end, < 0 for an error or fn's stop. */
+static int chain_pass(struct dnsmsg_chain *ch, struct chain_seen *seen)
+{
     struct dnsmsg_cursor c;
     dnsmsg_cursor_init(&c, ch->pkt, ch->len);
     c.pos = ch->r->question_end;
@@ -555,21 +590,61 @@ static int chain_pass(struct chain *ch, uint8_t *next)
         if (cursor_read_rr(&c, &rr, false) != 0) {
             return c.err;
         }
-        bool wanted = rr.type == ch->qtype || (rr.type == DNSMSG_TYPE_CNAME && next_len == 0);
-        if (!wanted || rr.rclass != DNSMSG_CLASS_IN ||
-            !name_equal_at(ch->pkt, ch->len, rr.owner_off, cur, cur_len)) {
+        if (rr.rclass != DNSMSG_CLASS_IN ||
+            !name_equal_at(ch->pkt, ch->len, rr.owner_off, ch->name, ch->name_len)) {
             continue;
         }
-        if (rr.type == ch->qtype) {
-            chain_take_addr(ch, &rr);
-        } else {
-            struct dnsmsg_cursor t;
-            dnsmsg_cursor_init(&t, ch->pkt, (size_t)rr.rdata_off + rr.rdlen);
-            t.pos = rr.rdata_off;
-            next_len = dnsmsg_cursor_read_name(&t, next);
+        int rc = ch->fn(ch, &rr);
+        if (rc != 0) {
+            return rc;
+        }
+        /* A CNAME the chain cannot follow (a loop, the link limit, a bad target) leaves it at
+         * this name: the pass goes on, so an address beside a self-loop is still found. */
+        if (rr.type == DNSMSG_TYPE_CNAME && chain_follow(ch, seen, &rr) && ch->restart) {
+            return 1;
         }
     }
-    return (int)next_len;
+    return 0;
+}
+
+int dnsmsg_chain_walk(struct dnsmsg_chain *ch, const uint8_t *qname, size_t qname_len)
+{
+    if (qname_len > DNAME_WIRE_MAX) {
+        return ERR_MALFORMED;
+    }
+    struct chain_seen seen; /* not zero-initialised: its name arrays are ~3 KiB */
+    memcpy(seen.names[0], qname, qname_len);
+    seen.lens[0] = qname_len;
+    seen.count = 1;
+    memcpy(ch->name, qname, qname_len);
+    ch->name_len = qname_len;
+    int rc;
+    do {
+        rc = chain_pass(ch, &seen);
+    } while (rc == 1);
+    return rc;
+}
+
+/* What dnsmsg_chain_addrs collects. */
+struct chain_addrs {
+    uint16_t qtype;
+    struct dnsmsg_addr *out;
+    size_t cap;
+    size_t count; /* addresses written to out */
+};
+
+static int on_chain_addr(const struct dnsmsg_chain *ch, const struct dnsmsg_rr *rr)
+{
+    struct chain_addrs *ca = ch->arg;
+    size_t want = ca->qtype == DNSMSG_TYPE_A ? 4 : 16;
+    if (rr->type != ca->qtype || rr->rdlen != want || ca->count >= ca->cap) {
+        return 0;
+    }
+    struct dnsmsg_addr *a = &ca->out[ca->count++];
+    a->len = (uint8_t)want;
+    memcpy(a->addr, ch->pkt + rr->rdata_off, want);
+    a->ttl_s = dnsmsg_ttl_norm(rr->ttl_s);
+    return 0;
 }
 
 int dnsmsg_chain_addrs(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
@@ -579,64 +654,14 @@ int dnsmsg_chain_addrs(const uint8_t *pkt, size_t len, const struct dnsmsg_reply
     if ((qtype != DNSMSG_TYPE_A && qtype != DNSMSG_TYPE_AAAA) || qname_len > DNAME_WIRE_MAX) {
         return 0;
     }
-    struct chain ch; /* not zero-initialised: its name arrays are ~3 KiB */
-    ch.pkt = pkt;
-    ch.len = len;
-    ch.r = r;
-    ch.qtype = qtype;
-    ch.out = out;
-    ch.cap = cap;
-    ch.count = 0;
-    memcpy(ch.names[0], qname, qname_len);
-    ch.lens[0] = qname_len;
-    ch.name_count = 1;
-    for (;;) {
-        uint8_t next[DNAME_WIRE_MAX];
-        int next_len = chain_pass(&ch, next);
-        if (next_len < 0) {
-            return next_len;
-        }
-        if (next_len == 0 || ch.name_count > DNSMSG_CHAIN_MAX ||
-            chain_has(&ch, next, (size_t)next_len)) {
-            break;
-        }
-        memcpy(ch.names[ch.name_count], next, (size_t)next_len);
-        ch.lens[ch.name_count++] = (size_t)next_len;
-    }
-    return (int)ch.count;
+    struct chain_addrs ca = {.qtype = qtype, .out = out, .cap = cap};
+    struct dnsmsg_chain ch = {
+        .pkt = pkt, .len = len, .r = r, .restart = true, .fn = on_chain_addr, .arg = &ca};
+    int rc = dnsmsg_chain_walk(&ch, qname, qname_len);
+    return rc < 0 ? rc : (int)ca.count;
 }
 
 /* ---- TTLs ---- */
-
-/* Calls fn for every RR from offset `from` on, count of them; stops at the first non-zero return.
- * Owner names are validated except in a rewriting walk (follow false), which must not trip over
- * a pointer into a TTL it has just changed. */
-typedef int dnsmsg_rr_cb(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg);
-
-static int walk_rrs_how(const uint8_t *pkt, size_t len, size_t from, unsigned count,
-                        dnsmsg_rr_cb *fn, void *arg, bool follow)
-{
-    struct dnsmsg_cursor c;
-    dnsmsg_cursor_init(&c, pkt, len);
-    c.pos = from;
-    for (unsigned i = 0; i < count; i++) {
-        struct dnsmsg_rr rr;
-        if (cursor_read_rr(&c, &rr, follow) != 0) {
-            return c.err;
-        }
-        int rc = fn(pkt, &rr, arg);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
-}
-
-static int walk_rrs(const uint8_t *pkt, size_t len, size_t from, unsigned count, dnsmsg_rr_cb *fn,
-                    void *arg)
-{
-    return walk_rrs_how(pkt, len, from, count, fn, arg, true);
-}
 
 struct min_ttl {
     uint32_t ttl_s;
@@ -849,6 +874,29 @@ int dnsmsg_reply_set_edns(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_re
                                    .opt_len = DNSMSG_OPT_FIXED_LEN,
                                    .options_off = (uint16_t)(len + DNSMSG_OPT_FIXED_LEN)};
     r->len = (uint16_t)(len + DNSMSG_OPT_FIXED_LEN);
+    return (int)r->len;
+}
+
+int dnsmsg_reply_add_ede(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_reply *r,
+                         uint16_t info_code)
+{
+    enum { EDE_OPTION = 15, EDE_LEN = 6 };
+    if (len != r->len || !r->edns.present) {
+        return ERR_MISMATCH;
+    }
+    size_t end = (size_t)r->edns.opt_off + r->edns.opt_len;
+    if (len + EDE_LEN > cap || len + EDE_LEN > UINT16_MAX || end > len ||
+        r->edns.options_len + EDE_LEN > UINT16_MAX) {
+        return ERR_FULL;
+    }
+    memmove(pkt + end + EDE_LEN, pkt + end, len - end);
+    dnsmsg_put16(pkt + end, EDE_OPTION);
+    dnsmsg_put16(pkt + end + 2, 2);
+    dnsmsg_put16(pkt + end + 4, info_code);
+    r->edns.opt_len = (uint16_t)(r->edns.opt_len + EDE_LEN);
+    r->edns.options_len = (uint16_t)(r->edns.options_len + EDE_LEN);
+    dnsmsg_put16(pkt + r->edns.opt_off + 9, r->edns.options_len);
+    r->len = (uint16_t)(len + EDE_LEN);
     return (int)r->len;
 }
 

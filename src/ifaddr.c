@@ -1,7 +1,8 @@
-/* ifaddr.c - local interface addresses for --local-service. A NETLINK_ROUTE socket subscribed to
- * the IPv4 and IPv6 address groups tells the loop that something changed; the table is then read
- * again whole with an RTM_GETADDR dump on a second socket (rtnetlink(7)). Changes are rare, so a
- * fresh dump is simpler and cannot drift, unlike applying each notification. */
+/* ifaddr.c - local interface addresses for --local-service, interface-name= and bind-dynamic. A
+ * NETLINK_ROUTE socket subscribed to the IPv4 and IPv6 address groups and the link group tells the
+ * loop that something changed (RTM_NEWADDR, RTM_DELADDR, RTM_NEWLINK, RTM_DELLINK); the table is
+ * then read again whole with an RTM_GETADDR dump on a second socket (rtnetlink(7)). Changes are
+ * rare, so a fresh dump is simpler and cannot drift, unlike applying each notification. */
 #include "dnsroute/ifaddr.h"
 
 #include <errno.h>
@@ -28,7 +29,8 @@ struct ifaddr_entry {
     uint8_t family; /* AF_INET or AF_INET6 */
     uint8_t prefix_len;
     uint8_t addr[16];
-    uint32_t flags;          /* IFA_F_* (IFA_FLAGS when present) */
+    uint32_t flags; /* IFA_F_* (IFA_FLAGS when present) */
+    uint32_t ifindex;
     char label[IF_NAMESIZE]; /* IPv4: IFA_LABEL; IPv6: the interface's name */
 };
 
@@ -38,6 +40,8 @@ struct ifaddr_table {
     struct ifaddr_entry *entries;
     size_t count, cap;
     size_t pending; /* entries of a dump in progress */
+    ifaddr_change_cb *on_change;
+    void *on_change_arg;
 };
 
 static int on_addr_attr(const struct nlattr *attr, void *data)
@@ -74,6 +78,7 @@ static int on_addr_msg(const struct nlmsghdr *nlh, void *data)
     e->prefix_len = ifa->ifa_prefixlen;
     memcpy(e->addr, mnl_attr_get_payload(a), len);
     e->flags = ifa->ifa_flags;
+    e->ifindex = ifa->ifa_index;
     if (tb[IFA_FLAGS] != NULL && mnl_attr_get_payload_len(tb[IFA_FLAGS]) == sizeof(uint32_t)) {
         e->flags = mnl_attr_get_u32(tb[IFA_FLAGS]);
     }
@@ -144,7 +149,31 @@ static void on_watch_readable(uv_poll_t *h, int status, int events)
     int rc = ifaddr_dump(t);
     if (rc < 0) {
         log_warn("cannot read interface addresses: %s", strerror(-rc));
+    } else if (t->on_change != NULL) {
+        t->on_change(t->on_change_arg, t);
     }
+}
+
+void ifaddr_watch(struct ifaddr_table *t, ifaddr_change_cb *cb, void *arg)
+{
+    t->on_change = cb;
+    t->on_change_arg = arg;
+}
+
+bool ifaddr_get(const struct ifaddr_table *t, size_t i, struct ifaddr_info *out)
+{
+    if (i >= t->count) {
+        return false;
+    }
+    const struct ifaddr_entry *e = &t->entries[i];
+    memset(out, 0, sizeof(*out));
+    out->family = e->family;
+    out->prefix_len = e->prefix_len;
+    memcpy(out->addr, e->addr, sizeof(out->addr));
+    out->ifindex = e->ifindex;
+    out->tentative = (e->flags & IFA_F_TENTATIVE) != 0;
+    memcpy(out->label, e->label, sizeof(out->label));
+    return true;
 }
 
 static void on_poll_closed(uv_handle_t *h)
@@ -176,8 +205,8 @@ int ifaddr_new(uv_loop_t *loop, struct ifaddr_table **out)
         rc = -errno;
         goto fail;
     }
-    if (mnl_socket_bind(t->watch, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, MNL_SOCKET_AUTOPID) <
-        0) {
+    if (mnl_socket_bind(t->watch, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK,
+                        MNL_SOCKET_AUTOPID) < 0) {
         rc = -errno;
         goto fail;
     }
@@ -223,6 +252,20 @@ bool ifaddr_is_local(const struct ifaddr_table *t, const union sockaddr_any *pee
     for (size_t i = 0; i < t->count; i++) {
         const struct ifaddr_entry *e = &t->entries[i];
         if (e->family == family && same_net(e->addr, p, e->prefix_len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ifaddr_prefix_of(const struct ifaddr_table *t, int family, const uint8_t *addr,
+                      uint8_t *prefix_len)
+{
+    size_t len = family == AF_INET ? 4 : 16;
+    for (size_t i = 0; i < t->count; i++) {
+        const struct ifaddr_entry *e = &t->entries[i];
+        if (e->family == family && memcmp(e->addr, addr, len) == 0) {
+            *prefix_len = e->prefix_len;
             return true;
         }
     }

@@ -573,8 +573,43 @@ static bool on_ptr_hosts(void *arg, struct localrec_answer *a)
     return false;
 }
 
+static bool ln_on_local_net(const struct localname_src *src, const uint8_t *addr)
+{
+    unsigned bits = src->local4_prefix;
+    uint32_t mask = bits == 0 ? 0 : 0xFFFFFFFFu << (32 - bits);
+    uint32_t x =
+        ((uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 | (uint32_t)addr[2] << 8 | addr[3]) ^
+        ((uint32_t)src->local4[0] << 24 | (uint32_t)src->local4[1] << 16 |
+         (uint32_t)src->local4[2] << 8 | src->local4[3]);
+    return (x & mask) == 0;
+}
+
+/* localise-queries: does one of name's host-record or hosts IPv4 addresses lie on the query's
+ * subnet (dnsmasq answer_request: then the others are left out)? */
+static bool ln_localised(const struct ln_ctx *c, const char *name, size_t len)
+{
+    const struct localname *ln = c->src->names;
+    const struct ln_host *h = find_host(ln, name, len);
+    for (; h != NULL && h < ln->hosts + ln->host_count && keycmp(h->name, name, len) == 0; h++) {
+        if (h->family == AF_INET && ln_on_local_net(c->src, h->addr)) {
+            return true;
+        }
+    }
+    uint8_t addrs[LN_ADDRS_MAX * 4];
+    uint32_t n = c->src->hosts == NULL
+                     ? 0
+                     : hosts_lookup(c->src->hosts, name, len, AF_INET, 0, addrs, LN_ADDRS_MAX);
+    for (uint32_t i = 0; i < n && i < LN_ADDRS_MAX; i++) {
+        if (ln_on_local_net(c->src, addrs + (size_t)i * 4)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The host-record and hosts-file addresses of name of one family, into section; returns how
- * many were added. */
+ * many were added. An A answer under localise-queries keeps those on the query's subnet when
+ * there are any. */
 static size_t add_host_addrs(const struct ln_ctx *c, struct localrec_answer *a,
                              enum dnsmsg_section section, const char *name, size_t len,
                              const uint8_t *owner, size_t owner_len, int family)
@@ -582,9 +617,11 @@ static size_t add_host_addrs(const struct ln_ctx *c, struct localrec_answer *a,
     size_t alen = family == AF_INET6 ? 16 : 4, added = 0;
     uint16_t type = family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A;
     const struct localname *ln = c->src->names;
+    bool localise = c->src->localise && family == AF_INET && section == DNSMSG_SECTION_ANSWER &&
+                    ln_localised(c, name, len);
     const struct ln_host *h = find_host(ln, name, len);
     for (; h != NULL && h < ln->hosts + ln->host_count && keycmp(h->name, name, len) == 0; h++) {
-        if (h->family == family) {
+        if (h->family == family && (!localise || ln_on_local_net(c->src, h->addr))) {
             if (section == DNSMSG_SECTION_ANSWER) {
                 log_addr(c, "config", h->name, family, h->addr);
             }
@@ -601,13 +638,38 @@ static size_t add_host_addrs(const struct ln_ctx *c, struct localrec_answer *a,
         hosts_lookup(c->src->hosts, name, len, family, c->src->rotate, addrs, LN_ADDRS_MAX);
     n = n < LN_ADDRS_MAX ? n : LN_ADDRS_MAX;
     for (uint32_t i = 0; i < n; i++) {
+        if (localise && !ln_on_local_net(c->src, addrs + (size_t)i * alen)) {
+            continue;
+        }
         if (section == DNSMSG_SECTION_ANSWER) {
             log_addr(c, "hosts", a->name, family, addrs + (size_t)i * alen);
         }
         localrec_answer_add_rr(a, section, owner, owner_len, type, a->ttl_s,
                                addrs + (size_t)i * alen, alen);
+        added++;
     }
-    return added + n;
+    return added;
+}
+
+/* localise-queries for interface-name: is one of the name's interface IPv4 addresses on the
+ * query's subnet? */
+static bool ln_ifname_localised(const struct ln_ctx *c, const struct localrec_answer *a)
+{
+    const struct localname *ln = c->src->names;
+    struct localname_ifaddr list[LN_ADDRS_MAX];
+    for (size_t i = 0; i < ln->ifname_count; i++) {
+        const struct ln_ifname *e = &ln->ifnames[i];
+        if (keycmp(e->name, a->name, a->name_len) != 0) {
+            continue;
+        }
+        size_t n = ln_ifaddrs(c, e, list, LN_ADDRS_MAX);
+        for (size_t k = 0; k < n; k++) {
+            if (list[k].family == AF_INET && ln_on_local_net(c->src, list[k].addr)) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 /* interface-name: the interface's addresses now; none is no answer (dnsmasq logs NODATA and
@@ -618,6 +680,7 @@ static void add_ifname_addrs(const struct ln_ctx *c, struct localrec_answer *a, 
     struct localname_ifaddr list[LN_ADDRS_MAX];
     uint16_t type = family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A;
     bool got = false;
+    bool localise = c->src->localise && family == AF_INET && ln_ifname_localised(c, a);
     for (size_t i = 0; i < ln->ifname_count; i++) {
         const struct ln_ifname *e = &ln->ifnames[i];
         if (keycmp(e->name, a->name, a->name_len) != 0) {
@@ -625,7 +688,8 @@ static void add_ifname_addrs(const struct ln_ctx *c, struct localrec_answer *a, 
         }
         size_t n = ln_ifaddrs(c, e, list, LN_ADDRS_MAX);
         for (size_t k = 0; k < n; k++) {
-            if (list[k].family != family || list[k].rev_only) {
+            if (list[k].family != family || list[k].rev_only ||
+                (localise && !ln_on_local_net(c->src, list[k].addr))) {
                 continue;
             }
             got = a->answered = true;

@@ -365,7 +365,7 @@ static int probe_set(struct nlset *n, struct nlset_set *s)
         memcpy(s->type, tmp.type, sizeof(s->type));
     } else {
         s->state = NLSET_STATE_MISSING;
-        s->stats.last_error = p.err != 0 ? p.err : -ENOMSG;
+        __atomic_store_n(&s->stats.last_error, p.err != 0 ? p.err : -ENOMSG, __ATOMIC_RELAXED);
     }
     memcpy(s->err_text, tmp.err_text, sizeof(s->err_text));
     s->reprobe = false;
@@ -467,7 +467,17 @@ int nlset_get_stats(const struct nlset *n, uint32_t set_id, struct nlset_stats *
         return -EINVAL;
     }
     const struct nlset_set *s = &n->sets[set_id];
-    *out = s->stats;
+    /* The counters are written on the owning worker's loop and read here from another thread:
+     * relaxed loads. */
+    memset(out, 0, sizeof(*out));
+    out->last_error = __atomic_load_n(&s->stats.last_error, __ATOMIC_RELAXED);
+    out->queued = dnsroute_counter_read(&s->stats.queued);
+    out->added = dnsroute_counter_read(&s->stats.added);
+    out->deduped = dnsroute_counter_read(&s->stats.deduped);
+    out->wrong_family = dnsroute_counter_read(&s->stats.wrong_family);
+    for (size_t k = 0; k < NLSET_ERR_KIND_COUNT; k++) {
+        out->errors[k] = dnsroute_counter_read(&s->stats.errors[k]);
+    }
     out->state = s->state;
     out->family = s->family;
     out->has_timeout = s->has_timeout;
@@ -513,12 +523,12 @@ static int set_accepts(struct nlset_set *s, int family)
     if (s->state != NLSET_STATE_READY) {
         enum nlset_err_kind k =
             s->state == NLSET_STATE_UNUSABLE ? NLSET_ERR_FAMILY : NLSET_ERR_MISSING;
-        s->stats.errors[k]++;
+        dnsroute_counter_add(&s->stats.errors[k], 1);
         return ERR_NOT_FOUND;
     }
     int only = s->conf.only_family == 4 ? AF_INET : s->conf.only_family == 6 ? AF_INET6 : 0;
     if (family != s->family || (only != 0 && family != only)) {
-        s->stats.wrong_family++;
+        dnsroute_counter_add(&s->stats.wrong_family, 1);
         return -EAFNOSUPPORT;
     }
     return 0;
@@ -540,7 +550,7 @@ int nlset_add(struct nlset *n, uint32_t set_id, int family, const uint8_t *addr,
         struct nlset_entry *e = &n->entries[n->slots[i].idx];
         if (e->set_id == set_id && e->family == family && memcmp(e->addr, addr, len) == 0) {
             e->ttl_s = ttl_s > e->ttl_s ? ttl_s : e->ttl_s;
-            s->stats.deduped++;
+            dnsroute_counter_add(&s->stats.deduped, 1);
             return 0;
         }
     }
@@ -564,7 +574,7 @@ int nlset_add(struct nlset *n, uint32_t set_id, int family, const uint8_t *addr,
     }
     s->tail = idx;
     s->pending++;
-    s->stats.queued++;
+    dnsroute_counter_add(&s->stats.queued, 1);
     return 0;
 }
 
@@ -821,14 +831,14 @@ static uint32_t finish_set(struct nlset *n, struct nlset_set *s)
         lost = s->pending;
         err = err != 0 ? err : -EAGAIN;
     }
-    s->stats.added += s->pending - lost;
+    dnsroute_counter_add(&s->stats.added, s->pending - lost);
     if (lost == 0) {
         return s->pending;
     }
     enum nlset_err_kind kind =
         s->conf.kind == CONF_SET_IPSET ? nlset_ipset_err_kind(err) : nlset_nft_err_kind(err);
-    s->stats.errors[kind] += lost;
-    s->stats.last_error = err;
+    dnsroute_counter_add(&s->stats.errors[kind], lost);
+    __atomic_store_n(&s->stats.last_error, err, __ATOMIC_RELAXED);
     if (log_ratelimit_pass(&s->rl, now_ms())) {
         char quiet[96] = "";
         if (s->rl.suppressed != 0) {

@@ -49,6 +49,8 @@ static bool query_answer_cached_same_conf(struct query *q, const struct cache_hi
                                           struct query_cached *m);
 static void query_answer_cached(struct query *q, const struct cache_hit *hit,
                                 struct query_cached *m);
+static void query_answer_stale(struct query *q, const struct cache_hit *hit,
+                               struct query_cached *m);
 static uint32_t query_route_signature(const struct query *q);
 static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
                               const struct dnsmsg_reply *r);
@@ -82,22 +84,24 @@ void query_cache_deinit(struct query_cache *qc)
     qc->cache = NULL;
 }
 
+/* Adds every counter of add (another thread's, read relaxed) to sum. */
 void query_stats_add(struct query_stats *sum, const struct query_stats *add)
 {
-    sum->received += add->received;
-    sum->forwarded += add->forwarded;
-    sum->answered_locally += add->answered_locally;
-    sum->replies += add->replies;
-    sum->servfail += add->servfail;
-    sum->refused_full += add->refused_full;
-    sum->refused += add->refused;
-    sum->formerr += add->formerr;
-    sum->notimp += add->notimp;
-    sum->dropped += add->dropped;
-    sum->truncated += add->truncated;
-    sum->set_additions += add->set_additions;
-    sum->bogus_nxdomain += add->bogus_nxdomain;
-    sum->cache_hits += add->cache_hits;
+    sum->received += dnsroute_counter_read(&add->received);
+    sum->forwarded += dnsroute_counter_read(&add->forwarded);
+    sum->answered_locally += dnsroute_counter_read(&add->answered_locally);
+    sum->replies += dnsroute_counter_read(&add->replies);
+    sum->servfail += dnsroute_counter_read(&add->servfail);
+    sum->refused_full += dnsroute_counter_read(&add->refused_full);
+    sum->refused += dnsroute_counter_read(&add->refused);
+    sum->formerr += dnsroute_counter_read(&add->formerr);
+    sum->notimp += dnsroute_counter_read(&add->notimp);
+    sum->dropped += dnsroute_counter_read(&add->dropped);
+    sum->truncated += dnsroute_counter_read(&add->truncated);
+    sum->set_additions += dnsroute_counter_read(&add->set_additions);
+    sum->bogus_nxdomain += dnsroute_counter_read(&add->bogus_nxdomain);
+    sum->cache_hits += dnsroute_counter_read(&add->cache_hits);
+    sum->stale_answers += dnsroute_counter_read(&add->stale_answers);
 }
 
 void query_ctx_init(struct query_ctx *ctx, uv_loop_t *loop, struct server *server,
@@ -152,8 +156,11 @@ static struct query *query_alloc(struct query_ctx *ctx)
     }
     q->ctx = ctx;
     q->gen = ctx->gen;
-    q->serial = ++ctx->stats.received; /* received counts arrivals; query_finish the ends */
+    /* received counts arrivals, query_finish the ends. */
+    dnsroute_counter_add(&ctx->stats.received, 1);
+    q->serial = ctx->stats.received; /* this thread is its only writer */
     q->forwarded = false;
+    q->stale = q->refresh = false;
     q->cache_hit = false;
     q->truncated = false;
     q->has_cache_key = false;
@@ -225,7 +232,7 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
 {
     struct query_ctx *ctx = arg;
     if (!query_client_allowed(ctx, client)) {
-        ctx->stats.dropped++; /* not a query of ours: not received */
+        dnsroute_counter_add(&ctx->stats.dropped, 1); /* not a query of ours: not received */
         ctx->ops->drop(ctx->server, client);
         return;
     }
@@ -349,11 +356,14 @@ static bool query_cache_fetch(struct query *q, struct cache_hit *hit, struct que
     if (qc->max_entries == 0) {
         return false; /* cache-size=0: no lock, no hashing on the hot path */
     }
+    uint32_t stale_s = q->gen->conf->stale_cache_s;
     *hit = (struct cache_hit){.reply = query_scratch(q->ctx),
                               .reply_cap = QUERY_REPLY_CAP - 64,
                               .ttl_offs = q->ctx->ttl_offs,
                               .ttl_cap = QUERY_TTLS_MAX,
-                              .meta = m};
+                              .meta = m,
+                              .stale_ms = stale_s == CONF_STALE_FOREVER ? UINT64_MAX
+                                                                        : (uint64_t)stale_s * 1000};
     return cache_lookup(qc->cache, query_cache_key(q), uv_now(q->ctx->loop), hit) &&
            hit->meta_len == sizeof(*m);
 }
@@ -376,12 +386,76 @@ static bool query_answer_cached_same_conf(struct query *q, const struct cache_hi
     return true;
 }
 
+/* ---- use-stale-cache (dnsmasq 2.88+ receive_query/tcp_request): an entry expired less than
+ * MAX seconds ago is served at once with TTL 0 (and an RFC 8914 "stale answer" EDE for an EDNS
+ * client), and the query is forwarded anyway to refresh it; the refresh has no client, and its
+ * reply is cached, logged and added to the sets as any other. One refresh per entry at a time. */
+
+/* The refresh of the stale entry q is answered from: a copy of q without a client, routed
+ * afresh (the hit may have skipped the domain tree); NULL when the name is no longer forwarded.
+ * query_answer_stale forwards it once q's answer has left the scratch buffer. */
+static struct query *query_refresh_new(const struct query *q)
+{
+    struct query *r = query_alloc(q->ctx);
+    q->ctx->stats.received--; /* not a query a client sent */
+    r->refresh = true;
+    r->client = q->client;
+    r->serial = q->serial;
+    r->udp_limit = 0;
+    memcpy(r->buf, q->buf, q->len);
+    r->len = q->len;
+    r->q = q->q;
+    memcpy(r->key, q->key, q->key_len + 1);
+    r->key_len = q->key_len;
+    r->cache_key = q->cache_key;
+    r->has_cache_key = q->has_cache_key;
+    domtree_lookup(r->gen->conf->tree, r->key, r->key_len, r->q.qtype, &r->route);
+    if (r->route.action != DOMTREE_FORWARD) {
+        query_finish(r, QUERY_OUT_DROPPED); /* the configuration changed: nothing to refresh */
+        return NULL;
+    }
+    return r;
+}
+
+/* Serves a stale hit: every TTL 0 (dnsmasq crec_ttl), then the cached path. */
+static void query_answer_stale(struct query *q, const struct cache_hit *hit, struct query_cached *m)
+{
+    uint8_t *pkt = hit->reply;
+    struct query *refresh = hit->refresh ? query_refresh_new(q) : NULL;
+    memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
+    uint16_t rd = q->q.flags & DNSMSG_FLAG_RD;
+    dnsmsg_set_flags(pkt, rd, (uint16_t)(DNSMSG_FLAG_RD & ~rd));
+    dnsmsg_rewrite_ttls_at(pkt, hit->ttl_offs, hit->ttl_count, 0, UINT32_MAX, 0);
+    q->stale = true;
+    q->cache_hit = true;
+    query_relay(q, pkt, hit->len, &m->reply, true);
+    if (refresh != NULL) {
+        query_forward(refresh);
+    }
+}
+
+/* The EDE a stale answer carries to an EDNS client (dnsmasq EDE_STALE). Returns the new
+ * length; an answer without room for it goes without. */
+static size_t query_stale_ede(const struct query *q, uint8_t *pkt, size_t len,
+                              struct dnsmsg_reply *r)
+{
+    if (!q->stale || !r->edns.present) {
+        return len;
+    }
+    int n = dnsmsg_reply_add_ede(pkt, len, QUERY_REPLY_CAP, r, DNSMSG_EDE_STALE_ANSWER);
+    return n > 0 ? (size_t)n : len;
+}
+
 /* Answers from a fetched hit: the stored reply gets the client's ID and question case, TTLs
  * counted down at their stored offsets, and goes with its stored parse through the same relay
  * path (sets refreshed, EDNS, truncation). */
 static void query_answer_cached(struct query *q, const struct cache_hit *hit,
                                 struct query_cached *m)
 {
+    if (hit->stale) {
+        query_answer_stale(q, hit, m);
+        return;
+    }
     uint8_t *pkt = hit->reply;
     memcpy(pkt + DNSMSG_HEADER_LEN, q->q.qname, q->q.qname_len);
     /* No record outlives its cache entry (max-cache-ttl), nor max-ttl. */
@@ -422,35 +496,38 @@ static bool query_cacheable_type(uint16_t qtype)
            qtype == DNSMSG_TYPE_SRV || qtype == DNSMSG_TYPE_PTR;
 }
 
-/* The TTL a negative reply (NXDOMAIN, NODATA) is cached with: the SOA's, else neg-ttl. */
-static uint32_t query_cache_neg_ttl(const struct conf *c, const uint8_t *pkt, size_t len,
-                                    const struct dnsmsg_reply *r)
+/* The TTL a negative reply (NXDOMAIN, NODATA) is cached with: the SOA's, else neg-ttl; -1 for
+ * "do not cache". */
+static int64_t query_cache_neg_ttl(const struct conf *c, const uint8_t *pkt, size_t len,
+                                   const struct dnsmsg_reply *r)
 {
     uint32_t ttl = 0;
     if (c->no_negcache) {
-        return 0;
+        return -1;
     }
     if (dnsmsg_neg_ttl(pkt, len, r, &ttl) < 0) {
-        ttl = c->neg_ttl_s; /* no SOA: cached only with neg-ttl */
+        /* no SOA: cached only with neg-ttl */
+        return c->neg_ttl_s != 0 ? (int64_t)c->neg_ttl_s : -1;
     }
     return ttl;
 }
 
-/* The TTL a reply is cached with, 0 for "do not cache". */
-static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
-                                const struct dnsmsg_reply *r)
+/* The TTL a reply is cached with, -1 for "do not cache". A TTL of 0 is cached only under
+ * use-stale-cache (dnsmasq really_insert), to be served stale and refreshed. */
+static int64_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_t len,
+                               const struct dnsmsg_reply *r)
 {
     const struct conf *c = q->gen->conf;
     uint32_t ttl = 0;
     if (r->tc || (q->q.flags & DNSMSG_FLAG_CD) || !query_cacheable_type(q->q.qtype)) {
-        return 0;
+        return -1;
     }
     if (r->rcode == DNSMSG_RCODE_NXDOMAIN ||
         (r->rcode == DNSMSG_RCODE_NOERROR && r->ancount == 0)) {
         return query_cache_neg_ttl(c, pkt, len, r);
     }
     if (r->rcode != DNSMSG_RCODE_NOERROR || dnsmsg_min_ttl(pkt, len, r, &ttl) < 0) {
-        return 0;
+        return -1;
     }
     if (c->max_cache_ttl_s != 0 && ttl > c->max_cache_ttl_s) {
         ttl = c->max_cache_ttl_s;
@@ -466,8 +543,8 @@ static uint32_t query_cache_ttl(const struct query *q, const uint8_t *pkt, size_
 static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
                               const struct dnsmsg_reply *r)
 {
-    uint32_t ttl_s = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : 0;
-    if (ttl_s == 0) {
+    int64_t ttl_s = q->ctx->cache->max_entries ? query_cache_ttl(q, pkt, len, r) : -1;
+    if (ttl_s < 0 || (ttl_s == 0 && q->gen->conf->stale_cache_s == 0)) {
         return;
     }
     int n = dnsmsg_ttl_offsets(pkt, len, r, q->ctx->ttl_offs, QUERY_TTLS_MAX);
@@ -476,8 +553,9 @@ static void query_cache_store(struct query *q, const uint8_t *pkt, size_t len,
     }
     struct query_cached m = {*r, q->gen->conf_serial, query_route_signature(q), q->route.ipset_list,
                              q->route.nftset_list};
-    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m)};
-    cache_insert(q->ctx->cache->cache, query_cache_key(q), &v, ttl_s, uv_now(q->ctx->loop));
+    struct cache_value v = {pkt, len, q->ctx->ttl_offs, (size_t)n, &m, sizeof(m), ttl_s == 0};
+    cache_insert(q->ctx->cache->cache, query_cache_key(q), &v, (uint32_t)ttl_s,
+                 uv_now(q->ctx->loop));
 }
 
 /* ---- Upstream: send, and take the outcome. */
@@ -545,30 +623,9 @@ static void on_upstream_done(struct upstream_req *req, int status, const struct 
 
 /* ---- Relay: check the reply, cache it, queue its addresses, rewrite it for the client. */
 
-typedef bool query_rr_match_cb(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg);
-
-/* True when match accepts one of the answer records (false too when the section does not
- * parse). dnsmsg_cursor_read_rr moves past each record's rdata itself. */
-static bool query_answer_any(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
-                             query_rr_match_cb *match, const void *arg)
-{
-    struct dnsmsg_cursor cur;
-    dnsmsg_cursor_init(&cur, pkt, len);
-    dnsmsg_cursor_skip(&cur, r->question_end);
-    for (uint16_t i = 0; i < r->ancount; i++) {
-        struct dnsmsg_rr rr;
-        if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
-            return false;
-        }
-        if (match(&rr, pkt, arg)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* An A/AAAA record inside one of the bogus-nxdomain= prefixes of the configuration arg. */
-static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg)
+/* An A/AAAA record inside one of the bogus-nxdomain= prefixes of the configuration arg (1
+ * ends the walk). */
+static int on_rr_bogus(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
 {
     const struct conf *c = arg;
     int family = rr->type == DNSMSG_TYPE_A && rr->rdlen == 4       ? AF_INET
@@ -577,8 +634,8 @@ static bool query_rr_is_bogus(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
     return family != 0 && prefixset_has(c->bogus_set, family, pkt + rr->rdata_off);
 }
 
-/* A record of the type *arg (filter-AAAA/filter-A have work to do). */
-static bool query_rr_has_type(const struct dnsmsg_rr *rr, const uint8_t *pkt, const void *arg)
+/* A record of the type *arg (filter-AAAA/filter-A have work to do; 1 ends the walk). */
+static int on_rr_has_type(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg)
 {
     (void)pkt;
     return rr->type == *(const uint16_t *)arg;
@@ -590,7 +647,8 @@ static bool query_rr_has_type(const struct dnsmsg_rr *rr, const uint8_t *pkt, co
 static bool query_is_bogus(const struct conf *c, const uint8_t *pkt, size_t len,
                            const struct dnsmsg_reply *r)
 {
-    return c->bogus_nxdomain_count != 0 && query_answer_any(pkt, len, r, query_rr_is_bogus, c);
+    return c->bogus_nxdomain_count != 0 &&
+           dnsmsg_walk_answers(pkt, len, r, on_rr_bogus, (void *)c) == 1;
 }
 
 /* --stop-dns-rebind (dnsmasq extract_addresses with check_rebind): true when an A/AAAA record on
@@ -684,7 +742,7 @@ static bool query_relay_filtered(struct query *q, const uint8_t *pkt, size_t len
     uint16_t filtered = c->filter_aaaa && q->q.qtype == DNSMSG_TYPE_AAAA ? DNSMSG_TYPE_AAAA
                         : c->filter_a && q->q.qtype == DNSMSG_TYPE_A     ? DNSMSG_TYPE_A
                                                                          : 0;
-    if (filtered == 0 || !query_answer_any(pkt, len, r, query_rr_has_type, &filtered)) {
+    if (filtered == 0 || dnsmsg_walk_answers(pkt, len, r, on_rr_has_type, &filtered) != 1) {
         return false;
     }
     /* Differs from dnsmasq: its rrfilter keeps the other records (a CNAME chain, the authority
@@ -712,7 +770,7 @@ static void query_relay_send(struct query *q, uint8_t *pkt, size_t len, struct d
         query_reply_rcode(q, DNSMSG_RCODE_SERVFAIL, QUERY_OUT_SERVFAIL);
         return;
     }
-    len = (size_t)n;
+    len = query_stale_ede(q, pkt, (size_t)n, r);
     if (q->udp_limit != 0 && len > q->udp_limit) {
         len = (size_t)dnsmsg_reply_truncate(pkt, len, r, q->udp_limit);
         q->truncated = true;
@@ -754,7 +812,10 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg
         return;
     }
     if (query_logging(q)) {
-        query_log_reply(q, pkt, len, r, from_cache ? "cached" : "reply");
+        query_log_reply(q, pkt, len, r,
+                        !from_cache ? "reply"
+                        : q->stale  ? "cached-stale"
+                                    : "cached");
     }
     query_relay_send(q, pkt, len, r);
 }
@@ -763,14 +824,18 @@ static void query_relay(struct query *q, uint8_t *pkt, size_t len, struct dnsmsg
 
 void query_reply(struct query *q, const uint8_t *pkt, size_t len, enum query_outcome outcome)
 {
-    q->ctx->ops->reply(q->ctx->server, &q->client, pkt, len);
+    if (!q->refresh) {
+        q->ctx->ops->reply(q->ctx->server, &q->client, pkt, len);
+    }
     query_finish(q, outcome);
 }
 
 void query_reply_built(struct query *q, const uint8_t *out, int len, enum query_outcome outcome)
 {
     if (len < 0) {
-        q->ctx->ops->drop(q->ctx->server, &q->client);
+        if (!q->refresh) {
+            q->ctx->ops->drop(q->ctx->server, &q->client);
+        }
         query_finish(q, QUERY_OUT_DROPPED);
         return;
     }
@@ -795,17 +860,26 @@ static void query_count(struct query_stats *s, const struct query *q, enum query
         [QUERY_OUT_REFUSED_FULL] = &s->refused_full, [QUERY_OUT_REFUSED] = &s->refused,
         [QUERY_OUT_BOGUS] = &s->bogus_nxdomain,
     };
-    (*by_outcome[outcome])++;
-    s->forwarded += q->forwarded;
-    s->cache_hits += q->cache_hit;
-    s->truncated += q->truncated;
-    s->set_additions += q->set_additions;
+    dnsroute_counter_add(by_outcome[outcome], 1);
+    dnsroute_counter_add(&s->forwarded, q->forwarded);
+    dnsroute_counter_add(&s->cache_hits, q->cache_hit);
+    dnsroute_counter_add(&s->truncated, q->truncated);
+    dnsroute_counter_add(&s->set_additions, q->set_additions);
+    dnsroute_counter_add(&s->stale_answers, q->stale);
 }
 
 void query_finish(struct query *q, enum query_outcome outcome)
 {
     struct query_ctx *ctx = q->ctx;
-    query_count(&ctx->stats, q, outcome);
+    if (q->refresh) {
+        /* The refresh is over, answered or not: the entry may ask for another. Not a client's
+         * query: only its forwarding and set additions count. */
+        cache_refresh_end(ctx->cache->cache, query_cache_key(q));
+        dnsroute_counter_add(&ctx->stats.forwarded, q->forwarded);
+        dnsroute_counter_add(&ctx->stats.set_additions, q->set_additions);
+    } else {
+        query_count(&ctx->stats, q, outcome);
+    }
     ctx->in_flight--;
     query_gen_unref(q->gen);
     if (ctx->free_count < QUERY_FREE_MAX) {

@@ -51,6 +51,8 @@ struct query {
     bool cache_hit;
     bool truncated;
     bool has_cache_key;     /* cache_key built (once, by the cache lookup) */
+    bool stale;             /* answered from an expired cache entry (use-stale-cache) */
+    bool refresh;           /* fetches a fresh answer for a stale entry: there is no client */
     uint32_t set_additions; /* addresses queued for sets */
     struct cache_key cache_key;
     size_t len;

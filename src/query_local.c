@@ -59,6 +59,21 @@ static struct localname_src query_local_src(const struct query *q)
         .names = c->names, .records = c->localrec, .hosts = c->hosts, .synth = c->synth};
 }
 
+/* localise-queries (dnsmasq receive_query/tcp_request): the subnet of the interface that has
+ * the IPv4 address the query was sent to; none (IPv6, an address on no interface) leaves the
+ * answer whole. */
+static void query_local_localise(struct query *q, struct localname_src *src)
+{
+    struct query_ctx *ctx = q->ctx;
+    const union sockaddr_any *local = &q->client.local;
+    if (local->sa.sa_family != AF_INET ||
+        (ctx->ifaddrs == NULL && ifaddr_new(ctx->loop, &ctx->ifaddrs) < 0)) {
+        return;
+    }
+    memcpy(src->local4, &local->sin.sin_addr, 4);
+    src->localise = ifaddr_prefix_of(ctx->ifaddrs, AF_INET, src->local4, &src->local4_prefix);
+}
+
 bool query_may_answer_records(const struct query *q)
 {
     struct localname_src src = query_local_src(q);
@@ -112,6 +127,9 @@ bool query_answer_records(struct query *q)
                                 .log = on_records_log};
     struct localname_src src = query_local_src(q);
     src.rotate = q->ctx->hosts_rotate++;
+    if (DNSROUTE_UNLIKELY(c->localise_queries)) {
+        query_local_localise(q, &src);
+    }
     localname_answer(&src, &a, &h);
     if (!a.answered) {
         return false;

@@ -67,60 +67,46 @@ void query_log_forwarded(const struct query *q)
     }
 }
 
-/* One pass over the answer section for the chain name *name (dnsmasq extract_addresses):
- * logs its records, and returns true when a CNAME moved *name on (the caller scans again). */
-static bool query_log_chain_pass(const struct query *q, const uint8_t *pkt, size_t len,
-                                 const struct dnsmsg_reply *r, const char *word, uint8_t *name,
-                                 size_t *name_len, bool *found)
+/* What the "reply"/"cached" lines keep across the chain walk. */
+struct query_log_chain {
+    const struct query *q;
+    const char *word;
+    bool found; /* a record answering the question was logged */
+};
+
+/* One line for one record on the chain (dnsmasq extract_addresses' log_query calls): a CNAME,
+ * a record of another type, or an answer to the question (its address when it has one). */
+static int on_chain_log(const struct dnsmsg_chain *ch, const struct dnsmsg_rr *rr)
 {
-    struct dnsmsg_cursor cur;
-    dnsmsg_cursor_init(&cur, pkt, len);
-    dnsmsg_cursor_skip(&cur, r->question_end);
-    char key[DNAME_KEY_MAX + 1], tbuf[DNSMSG_TYPE_NAME_MAX];
-    for (uint16_t i = 0; i < r->ancount; i++) {
-        struct dnsmsg_rr rr;
-        uint8_t owner[DNAME_WIRE_MAX];
-        if (dnsmsg_cursor_read_rr(&cur, &rr) < 0) {
-            return false;
-        }
-        struct dnsmsg_cursor oc = cur;
-        oc.pos = rr.owner_off;
-        size_t owner_len = dnsmsg_cursor_read_name(&oc, owner);
-        if (rr.rclass != DNSMSG_CLASS_IN || owner_len == 0 ||
-            !dname_wire_equal(owner, owner_len, name, *name_len) ||
-            dname_wire_to_key(name, *name_len, key, sizeof(key)) < 0) {
-            continue;
-        }
-        const char *shown = key[0] != '\0' ? key : ".";
-        if (rr.type == DNSMSG_TYPE_CNAME) {
-            query_log(q, "%s %s is <CNAME>", word, shown);
-            struct dnsmsg_cursor tc = cur;
-            tc.pos = rr.rdata_off;
-            size_t tl = dnsmsg_cursor_read_name(&tc, name);
-            if (tl == 0) {
-                return false;
-            }
-            *name_len = tl;
-            if (q->q.qtype != DNSMSG_TYPE_CNAME) {
-                return true;
-            }
-            *found = true;
-        } else if (rr.type != q->q.qtype) {
-            query_log(q, "%s %s is <%s>", word, shown, dnsmsg_type_name(rr.type, tbuf));
-        } else if (r->rcode != DNSMSG_RCODE_NXDOMAIN) {
-            *found = true;
-            int family = rr.type == DNSMSG_TYPE_A && rr.rdlen == 4       ? AF_INET
-                         : rr.type == DNSMSG_TYPE_AAAA && rr.rdlen == 16 ? AF_INET6
-                                                                         : 0;
-            char text[64];
-            if (family == 0 || inet_ntop(family, pkt + rr.rdata_off, text, sizeof(text)) == NULL) {
-                query_log(q, "%s %s is <%s>", word, shown, dnsmsg_type_name(rr.type, tbuf));
-            } else {
-                query_log(q, "%s %s is %s", word, shown, text);
-            }
-        }
+    struct query_log_chain *lc = ch->arg;
+    const struct query *q = lc->q;
+    char key[DNAME_KEY_MAX + 1], tbuf[DNSMSG_TYPE_NAME_MAX], text[64];
+    if (dname_wire_to_key(ch->name, ch->name_len, key, sizeof(key)) < 0) {
+        return 0;
     }
-    return false;
+    const char *shown = key[0] != '\0' ? key : ".";
+    if (rr->type == DNSMSG_TYPE_CNAME) {
+        query_log(q, "%s %s is <CNAME>", lc->word, shown);
+        lc->found |= q->q.qtype == DNSMSG_TYPE_CNAME;
+        return 0;
+    }
+    if (rr->type != q->q.qtype) {
+        query_log(q, "%s %s is <%s>", lc->word, shown, dnsmsg_type_name(rr->type, tbuf));
+        return 0;
+    }
+    if (ch->r->rcode == DNSMSG_RCODE_NXDOMAIN) {
+        return 0;
+    }
+    lc->found = true;
+    int family = rr->type == DNSMSG_TYPE_A && rr->rdlen == 4       ? AF_INET
+                 : rr->type == DNSMSG_TYPE_AAAA && rr->rdlen == 16 ? AF_INET6
+                                                                   : 0;
+    if (family == 0 || inet_ntop(family, ch->pkt + rr->rdata_off, text, sizeof(text)) == NULL) {
+        query_log(q, "%s %s is <%s>", lc->word, shown, dnsmsg_type_name(rr->type, tbuf));
+    } else {
+        query_log(q, "%s %s is %s", lc->word, shown, text);
+    }
+    return 0;
 }
 
 /* The "reply" (or "cached") lines of dnsmasq's log-queries: the CNAME chain from the question
@@ -140,21 +126,19 @@ void query_log_reply(const struct query *q, const uint8_t *pkt, size_t len,
                                                      : "error");
         return;
     }
-    uint8_t name[DNAME_WIRE_MAX];
-    size_t name_len = q->q.qname_len;
-    memcpy(name, q->q.qname, name_len);
-    bool found = false;
-    /* dnsmasq follows at most 10 CNAMEs (CNAME_CHAIN). */
-    for (int hops = 0; hops <= 10; hops++) {
-        if (!query_log_chain_pass(q, pkt, len, r, word, name, &name_len, &found)) {
-            break;
-        }
-    }
-    if (found || (q->q.qtype == DNSMSG_TYPE_ANY && r->rcode != DNSMSG_RCODE_NXDOMAIN)) {
+    struct query_log_chain lc = {.q = q, .word = word};
+    struct dnsmsg_chain ch = {.pkt = pkt,
+                              .len = len,
+                              .r = r,
+                              .restart = q->q.qtype != DNSMSG_TYPE_CNAME,
+                              .fn = on_chain_log,
+                              .arg = &lc};
+    (void)dnsmsg_chain_walk(&ch, q->q.qname, q->q.qname_len);
+    if (lc.found || (q->q.qtype == DNSMSG_TYPE_ANY && r->rcode != DNSMSG_RCODE_NXDOMAIN)) {
         return;
     }
     char key[DNAME_KEY_MAX + 1];
-    if (dname_wire_to_key(name, name_len, key, sizeof(key)) < 0) {
+    if (dname_wire_to_key(ch.name, ch.name_len, key, sizeof(key)) < 0) {
         return;
     }
     query_log(q, "%s %s is %s", word, key[0] != '\0' ? key : ".",

@@ -1,10 +1,10 @@
-/* server.c - the listener set: decides which addresses to listen on (dnsmasq's port=,
- * listen-address=, interface=, except-interface=) and dispatches replies to the UDP or TCP side.
+/* server.c - the listener set: decides how to listen (dnsmasq's port=, listen-address=; the
+ * per-interface modes interface=, except-interface=, bind-dynamic are server_bind.c's) and
+ * dispatches replies to the UDP or TCP side.
  * Replies are only queued here; server_flush() sends them once the daemon has flushed the sets. */
 #include "dnsroute/server.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,74 +12,6 @@
 #include "dnsroute/log.h"
 #include "dnsroute/mem.h"
 #include "server_impl.h"
-
-/* True when name matches one of names; a trailing '*' matches any rest, as dnsmasq's
- * wildcard_match (interface=eth*). */
-static bool server_name_in(const char (*names)[IF_NAMESIZE], size_t count, const char *name)
-{
-    for (size_t i = 0; i < count; i++) {
-        size_t n = strlen(names[i]);
-        if (n > 0 && names[i][n - 1] == '*' ? strncmp(names[i], name, n - 1) == 0
-                                            : strcmp(names[i], name) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool server_addr_in(const union sockaddr_any *list, size_t count,
-                           const union sockaddr_any *a)
-{
-    for (size_t i = 0; i < count; i++) {
-        if (sockaddr_equal_ip(&list[i], a)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Collects the addresses of interface= interfaces (lo is added automatically, as dnsmasq does)
- * that are not on an except-interface=, after the listen-address= ones. except-interface= without
- * interface= means every interface but those, as in dnsmasq. */
-static void server_collect_addrs(const struct conf *conf, union sockaddr_any **out, size_t *count)
-{
-    size_t cap = 0;
-    *out = NULL;
-    *count = 0;
-    for (size_t i = 0; i < conf->listen_addr_count; i++) {
-        mem_grow((void **)out, &cap, *count + 1, sizeof(**out));
-        (*out)[(*count)++] = conf->listen_addrs[i];
-    }
-    if (conf->interface_count == 0 && conf->except_interface_count == 0) {
-        return;
-    }
-    struct ifaddrs *ifa = NULL;
-    if (getifaddrs(&ifa) != 0) {
-        return;
-    }
-    for (struct ifaddrs *p = ifa; p != NULL; p = p->ifa_next) {
-        if (p->ifa_addr == NULL ||
-            (p->ifa_addr->sa_family != AF_INET && p->ifa_addr->sa_family != AF_INET6)) {
-            continue;
-        }
-        bool wanted = strcmp(p->ifa_name, "lo") == 0 || conf->interface_count == 0 ||
-                      server_name_in(conf->interfaces, conf->interface_count, p->ifa_name);
-        if (!wanted ||
-            server_name_in(conf->except_interfaces, conf->except_interface_count, p->ifa_name)) {
-            continue;
-        }
-        union sockaddr_any a;
-        memset(&a, 0, sizeof(a));
-        memcpy(&a, p->ifa_addr,
-               p->ifa_addr->sa_family == AF_INET6 ? sizeof(a.sin6) : sizeof(a.sin));
-        if (server_addr_in(*out, *count, &a)) {
-            continue;
-        }
-        mem_grow((void **)out, &cap, *count + 1, sizeof(**out));
-        (*out)[(*count)++] = a;
-    }
-    freeifaddrs(ifa);
-}
 
 static int server_open_one(struct server *s, union sockaddr_any *a, bool wildcard, bool tcp,
                            char *errbuf, size_t errlen)
@@ -111,6 +43,19 @@ static int server_open_wildcard(struct server *s, bool tcp, char *errbuf, size_t
     return 0;
 }
 
+/* listen-address= alone: exactly those addresses (present or not: 127.0.1.1 is served by lo's
+ * 127/8). */
+static int server_open_listen_addrs(struct server *s, const struct conf *conf, bool tcp,
+                                    char *errbuf, size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; i < conf->listen_addr_count && rc == 0; i++) {
+        union sockaddr_any a = conf->listen_addrs[i];
+        rc = server_open_one(s, &a, false, tcp, errbuf, errlen);
+    }
+    return rc;
+}
+
 int server_new(const struct server_params *p, struct server **out, char *errbuf, size_t errlen)
 {
     const struct conf *conf = p->conf;
@@ -128,19 +73,13 @@ int server_new(const struct server_params *p, struct server **out, char *errbuf,
     if (conf->port == 0) {
         return 0;
     }
-    union sockaddr_any *addrs;
-    size_t count;
-    server_collect_addrs(conf, &addrs, &count);
-    int rc = 0;
-    if (count == 0 && conf->listen_addr_count == 0 && conf->interface_count == 0 &&
-        conf->except_interface_count == 0) {
-        rc = server_open_wildcard(s, p->tcp, errbuf, errlen);
+    if (conf->bind_dynamic || conf->interface_count != 0 || conf->except_interface_count != 0) {
+        return server_bind_interfaces(s, conf, p->tcp, errbuf, errlen);
     }
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        rc = server_open_one(s, &addrs[i], false, p->tcp, errbuf, errlen);
+    if (conf->listen_addr_count != 0) {
+        return server_open_listen_addrs(s, conf, p->tcp, errbuf, errlen);
     }
-    free(addrs);
-    return rc;
+    return server_open_wildcard(s, p->tcp, errbuf, errlen);
 }
 
 void server_handle_closed(struct server *s)
@@ -158,6 +97,7 @@ void server_free(struct server *s)
     }
     s->freeing = true;
     s->handles_open++; /* held until the end of this function */
+    server_bind_free(s);
     for (struct server_udp_sock *u = s->udp, *next; u != NULL; u = next) {
         next = u->next;
         server_udp_close(u);
@@ -172,6 +112,7 @@ void server_reply(struct server *s, const struct server_client *client, const ui
 {
     if (client->transport == SERVER_UDP) {
         server_udp_reply(client->udp, client, pkt, len);
+        client->udp->in_flight--;
     } else {
         server_tcp_reply(client->tcp, pkt, len);
         server_tcp_done(client->tcp);
@@ -181,9 +122,11 @@ void server_reply(struct server *s, const struct server_client *client, const ui
 
 void server_drop(struct server *s, const struct server_client *client)
 {
-    (void)s;
     if (client->transport == SERVER_TCP) {
         server_tcp_done(client->tcp);
+    } else {
+        client->udp->in_flight--;
+        server_udp_reap(s, client->udp);
     }
 }
 
@@ -193,8 +136,10 @@ void server_flush(struct server *s)
         return;
     }
     s->pending = false;
-    for (struct server_udp_sock *u = s->udp; u != NULL; u = u->next) {
+    for (struct server_udp_sock *u = s->udp, *next; u != NULL; u = next) {
+        next = u->next;
         server_udp_flush(u);
+        server_udp_reap(s, u);
     }
     for (struct list_link *k = s->conns.first; k != NULL; k = k->next) {
         server_tcp_flush(LIST_ENTRY(k, struct server_tcp_conn, link));

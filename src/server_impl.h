@@ -2,6 +2,9 @@
  * server_tcp.c. */
 #pragma once
 
+#include <net/if.h>
+
+#include "dnsroute/ifaddr.h"
 #include "dnsroute/list.h"
 #include "dnsroute/server.h"
 
@@ -21,6 +24,9 @@ struct server_udp_sock {
     int fd;
     int family;
     bool wildcard; /* bound to 0.0.0.0/:: : answer from the query's destination address */
+    bool any_if;   /* bind-dynamic: a listen-address=, answered whatever the arrival interface */
+    bool retired;  /* its address went away: closed once its queries are answered */
+    uint32_t in_flight; /* queries handed out and not yet replied/dropped */
     struct server *owner;
     struct server_udp_sock *next;
     /* Replies waiting for server_flush. */
@@ -59,6 +65,34 @@ struct server_tcp_conn {
     size_t out_len, out_cap;
 };
 
+/* An address the listeners are bound to while they follow the interfaces (server_bind.c). */
+struct server_bound {
+    union sockaddr_any addr; /* with the port */
+    uint32_t ifindex;        /* 0: a listen-address= on no interface, kept for good */
+    struct server_udp_sock *udp;
+    struct server_tcp_listener *tcp;
+    bool seen; /* still wanted in the table being read */
+};
+
+/* What the listeners follow: bind-dynamic, or addresses still tentative at start. */
+struct server_follow {
+    struct ifaddr_table *ifaddrs;
+    bool dynamic; /* bind-dynamic: every allowed address, as it comes and goes */
+    bool tcp;
+    char (*names)[IF_NAMESIZE]; /* interface= */
+    size_t name_count;
+    char (*except)[IF_NAMESIZE]; /* except-interface= */
+    size_t except_count;
+    union sockaddr_any *listen; /* listen-address= */
+    size_t listen_count;
+    union sockaddr_any *waiting; /* not dynamic: tentative at start, bound once usable */
+    size_t waiting_count, waiting_cap;
+    struct server_bound *bound;
+    size_t bound_count, bound_cap;
+    uint32_t *allowed_if; /* dynamic: interfaces a query may arrive on (dnsmasq iface_check) */
+    size_t allowed_if_count, allowed_if_cap;
+};
+
 struct server {
     uv_loop_t *loop;
     uint16_t port;
@@ -76,6 +110,8 @@ struct server {
     struct server_stats stats;
     size_t udp_max; /* largest accepted query datagram */
     uint8_t *rx;    /* recvmmsg buffers, shared by all UDP sockets (one loop thread) */
+    struct server_follow *follow; /* NULL unless the listeners follow the interfaces */
+    bool tcp_evict_open;
     bool pending;
     bool freeing;
     uint32_t handles_open;
@@ -87,12 +123,27 @@ void server_udp_reply(struct server_udp_sock *u, const struct server_client *c, 
                       size_t len);
 void server_udp_flush(struct server_udp_sock *u);
 void server_udp_close(struct server_udp_sock *u);
+/* The address of u went away: it stops reading, and is closed once its queries are answered. */
+void server_udp_retire(struct server *s, struct server_udp_sock *u);
+/* Closes u if it is retired and has nothing left to answer or send. */
+void server_udp_reap(struct server *s, struct server_udp_sock *u);
 
 int server_tcp_open(struct server *s, const union sockaddr_any *addr, char *errbuf, size_t errlen);
 void server_tcp_reply(struct server_tcp_conn *c, const uint8_t *pkt, size_t len);
 void server_tcp_done(struct server_tcp_conn *c);
 void server_tcp_flush(struct server_tcp_conn *c);
 void server_tcp_close_all(struct server *s);
+/* Stops one listener (its connections go on). */
+void server_tcp_close_listener(struct server *s, struct server_tcp_listener *l);
+
+/* server_bind.c: listeners that follow interface addresses (bind-dynamic, tentative addresses).
+ * Decides what to bind in interface= mode from the interface table; returns 0 or a negative code
+ * with the message in errbuf. */
+int server_bind_interfaces(struct server *s, const struct conf *conf, bool tcp, char *errbuf,
+                           size_t errlen);
+/* bind-dynamic: may a query that arrived on ifindex to u's address be answered? */
+bool server_bind_arrival_ok(const struct server *s, const struct server_udp_sock *u, int ifindex);
+void server_bind_free(struct server *s);
 
 /* Called by close callbacks: frees the server when the last handle has closed. */
 void server_handle_closed(struct server *s);

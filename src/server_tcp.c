@@ -47,7 +47,8 @@ int server_tcp_open(struct server *s, const union sockaddr_any *addr, char *errb
     uv_tcp_init(s->loop, &l->handle);
     l->handle.data = l;
     s->handles_open++;
-    if (s->tcp == NULL) {
+    if (!s->tcp_evict_open) {
+        s->tcp_evict_open = true;
         uv_idle_init(s->loop, &s->tcp_evict);
         s->tcp_evict.data = s;
         s->handles_open++;
@@ -449,13 +450,25 @@ static void on_listener_closed(uv_handle_t *handle)
     server_handle_closed(s);
 }
 
+void server_tcp_close_listener(struct server *s, struct server_tcp_listener *l)
+{
+    for (struct server_tcp_listener **p = &s->tcp; *p != NULL; p = &(*p)->next) {
+        if (*p == l) {
+            *p = l->next;
+            uv_close((uv_handle_t *)&l->handle, on_listener_closed);
+            return;
+        }
+    }
+}
+
 void server_tcp_close_all(struct server *s)
 {
     for (struct server_tcp_listener *l = s->tcp, *next; l != NULL; l = next) {
         next = l->next;
         uv_close((uv_handle_t *)&l->handle, on_listener_closed);
     }
-    if (s->tcp != NULL) {
+    if (s->tcp_evict_open) {
+        s->tcp_evict_open = false;
         uv_close((uv_handle_t *)&s->tcp_evict, on_evict_closed);
     }
     s->tcp = NULL;

@@ -140,6 +140,10 @@ static int server_udp_read_batch(struct server_udp_sock *u)
         c.udp = u;
         c.peer = peers[i];
         server_udp_parse_pktinfo(&msgs[i].msg_hdr, &c);
+        if (DNSROUTE_UNLIKELY(s->follow != NULL) && !server_bind_arrival_ok(s, u, c.ifindex)) {
+            continue; /* bind-dynamic: not from an interface we serve (dnsmasq iface_check) */
+        }
+        u->in_flight++;
         s->cb(s->cb_arg, &c, iov[i].iov_base, len);
     }
     return n;
@@ -255,4 +259,25 @@ void server_udp_close(struct server_udp_sock *u)
 {
     uv_poll_stop(&u->poll);
     uv_close((uv_handle_t *)&u->poll, on_udp_closed);
+}
+
+void server_udp_retire(struct server *s, struct server_udp_sock *u)
+{
+    uv_poll_stop(&u->poll);
+    u->retired = true;
+    server_udp_reap(s, u);
+}
+
+void server_udp_reap(struct server *s, struct server_udp_sock *u)
+{
+    if (!u->retired || u->in_flight != 0 || u->out_count != 0) {
+        return;
+    }
+    for (struct server_udp_sock **p = &s->udp; *p != NULL; p = &(*p)->next) {
+        if (*p == u) {
+            *p = u->next;
+            server_udp_close(u);
+            return;
+        }
+    }
 }

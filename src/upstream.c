@@ -307,8 +307,8 @@ static bool req_send_to(struct upstream_req *r, const uint32_t *servers, uint32_
     r->attempts = a;
     req_tried_map(r)[pos / 8] |= (uint8_t)(1u << (pos % 8));
     struct upstream_server_stats *st = &u->servers[a->server].stats;
-    st->sent++;
-    st->retried += r->sent_initial ? 1 : 0;
+    dnsroute_counter_add(&st->sent, 1);
+    dnsroute_counter_add(&st->retried, r->sent_initial ? 1 : 0);
     int rc = upstream_chan_send(u, a, r->query, r->len, r->tcp);
     if (rc != 0) {
         log_warn("upstream: cannot send to server %u: %s", (unsigned)a->server, err_str(rc));
@@ -316,7 +316,7 @@ static bool req_send_to(struct upstream_req *r, const uint32_t *servers, uint32_
         upstream_put_id(u, a->id);
         a->next = u->free_attempts;
         u->free_attempts = a;
-        st->failed++;
+        dnsroute_counter_add(&st->failed, 1);
         return false;
     }
     /* A synchronous c-ares failure has already released the attempt. */
@@ -521,9 +521,9 @@ static void attempt_release(struct upstream *u, struct upstream_attempt *a)
 static void stats_answer(struct upstream *u, uint32_t server, uint64_t sent_ms, uint8_t rcode)
 {
     struct upstream_server *srv = &u->servers[server];
-    srv->stats.answered++;
-    srv->stats.nxdomain += rcode == DNSMSG_RCODE_NXDOMAIN ? 1 : 0;
-    srv->latency_sum_ms += upstream_now_ms(u) - sent_ms;
+    dnsroute_counter_add(&srv->stats.answered, 1);
+    dnsroute_counter_add(&srv->stats.nxdomain, rcode == DNSMSG_RCODE_NXDOMAIN ? 1 : 0);
+    dnsroute_counter_add(&srv->latency_sum_ms, upstream_now_ms(u) - sent_ms);
 }
 
 /* A SERVFAIL or REFUSED: kept, and the other servers get their chance (2.92+ semantics). */
@@ -550,7 +550,7 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
     bool answered = ares_status == ARES_SUCCESS && abuf != NULL;
     if (!answered) {
         if (ares_status != ARES_EDESTRUCTION && ares_status != ARES_ECANCELLED) {
-            u->servers[done.server].stats.failed++;
+            dnsroute_counter_add(&u->servers[done.server].stats.failed, 1);
         }
         if (r != NULL) {
             req_after_failure(r, ares_status == ARES_ETIMEOUT ? ERR_TIMEOUT : -ECONNREFUSED);
@@ -563,7 +563,7 @@ void upstream_attempt_done(struct upstream_attempt *a, int ares_status, const ui
     /* The one parse of the answer (RFC 1035 section 4.1): the caller gets it with the bytes. */
     struct dnsmsg_view v = {abuf, alen, {0}};
     if (dnsmsg_parse_reply(&v.reply, abuf, alen, r->parsed) != 0) {
-        u->servers[done.server].stats.failed++;
+        dnsroute_counter_add(&u->servers[done.server].stats.failed, 1);
         req_after_failure(r, ERR_MISMATCH);
         return;
     }
@@ -752,9 +752,15 @@ void upstream_get_stats(const struct upstream *u, uint32_t server_id,
         return;
     }
     const struct upstream_server *srv = &u->servers[server_id];
-    *out = srv->stats;
-    if (srv->stats.answered > 0) {
-        out->avg_latency_ms = (uint32_t)(srv->latency_sum_ms / srv->stats.answered);
+    /* Written on this instance's loop, read here from another thread: relaxed loads. */
+    out->sent = dnsroute_counter_read(&srv->stats.sent);
+    out->retried = dnsroute_counter_read(&srv->stats.retried);
+    out->failed = dnsroute_counter_read(&srv->stats.failed);
+    out->nxdomain = dnsroute_counter_read(&srv->stats.nxdomain);
+    out->answered = dnsroute_counter_read(&srv->stats.answered);
+    uint64_t latency_sum_ms = dnsroute_counter_read(&srv->latency_sum_ms);
+    if (out->answered > 0) {
+        out->avg_latency_ms = (uint32_t)(latency_sum_ms / out->answered);
     }
 }
 

@@ -61,6 +61,7 @@ struct cache_value {
     size_t ttl_count;
     const void *meta;
     size_t meta_len;
+    bool keep_expired; /* store even with ttl_s 0 (use-stale-cache: served stale only) */
 };
 
 /* A hit, copied out into the caller's buffers while the shard is locked. The caller sets the
@@ -76,6 +77,12 @@ struct cache_hit {
     size_t meta_len;  /* out */
     uint32_t age_s;   /* out: seconds since it was stored */
     uint32_t ttl_s;   /* out: TTL it was stored with */
+    /* in: how long past its expiry an entry is still served (dnsmasq use-stale-cache); 0: not
+     * at all, UINT64_MAX: however old. */
+    uint64_t stale_ms;
+    bool stale;   /* out: the entry had expired (it is served under stale_ms) */
+    bool refresh; /* out: stale, and no refresh of it is under way: the caller fetches a fresh
+                   * answer now and calls cache_refresh_end when that is over */
 };
 
 /* Counters, summed over the shards. bytes is all the memory the cache holds (tables, entries,
@@ -93,16 +100,28 @@ struct cache_stats {
 struct cache *cache_new(uint32_t max_entries);
 void cache_free(struct cache *c);
 
-/* Looks up key at now_ms. A live entry gets its CLOCK bit and is copied into *hit (a miss when
- * a buffer is too small); an expired one is removed. Returns true on a hit. */
+/* Looks up key at now_ms. A live entry, or one expired less than hit->stale_ms ago (hit->stale),
+ * gets its CLOCK bit and is copied into *hit (a miss when a buffer is too small); an entry
+ * expired longer ago is removed. A stale hit asks for one refresh at a time (hit->refresh): the
+ * next stale hit of that entry asks again only after cache_refresh_end or CACHE_REFRESH_HOLD_S.
+ * Returns true on a hit. */
 bool cache_lookup(struct cache *c, const struct cache_key *key, uint64_t now_ms,
                   struct cache_hit *hit);
 
-/* Stores a copy of *v under key for ttl_s seconds (0 stores nothing), replacing an existing
+/* Stores a copy of *v under key for ttl_s seconds (0 stores nothing unless v->keep_expired),
+ * replacing an existing
  * entry and evicting one (CLOCK: the first without its bit; expired entries go first) when the
  * shard is full. */
 void cache_insert(struct cache *c, const struct cache_key *key, const struct cache_value *v,
                   uint32_t ttl_s, uint64_t now_ms);
+
+/* The refresh a stale hit asked for is over (answered or failed): the next stale hit of the
+ * entry under key asks again. An entry the refresh replaced (cache_insert) starts afresh anyway. */
+void cache_refresh_end(struct cache *c, const struct cache_key *key);
+
+/* A refresh that never ends (cannot happen: every upstream exchange ends within its time budget)
+ * holds further refreshes of its entry back this long at most (under 256). */
+enum { CACHE_REFRESH_HOLD_S = 30 };
 
 /* Drops every entry (SIGHUP when routes changed). */
 void cache_clear(struct cache *c);

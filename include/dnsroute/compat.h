@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,3 +27,18 @@
             abort();                                                                               \
         }                                                                                          \
     } while (0)
+
+/* Statistics counters shared between threads: each is written by one thread only (the loop
+ * that owns it) and read by others (SIGUSR1, D-Bus metrics, the CHAOS names). The writer adds
+ * with a relaxed atomic load and store (no read-modify-write: there is no second writer, so no
+ * lock prefix on the hot path), and a reader loads relaxed, so it sees a whole value, never a
+ * torn one (C11 7.17.3, memory_order_relaxed; GCC's __atomic builtins on a plain integer). */
+static inline void dnsroute_counter_add(uint64_t *c, uint64_t n)
+{
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t dnsroute_counter_read(const uint64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}

@@ -82,6 +82,9 @@ enum conf_local_service {
     CONF_LOCAL_SERVICE_HOST
 };
 
+/* use-stale-cache=0: expired answers are served however old (dnsmasq). */
+enum { CONF_STALE_FOREVER = UINT32_MAX, CONF_STALE_DEFAULT_S = 86400 };
+
 enum conf_log_queries { CONF_LOG_QUERIES_OFF = 0, CONF_LOG_QUERIES_ON, CONF_LOG_QUERIES_EXTRA };
 
 /* A hardware address of dhcp-host= (dnsmasq struct hwaddr_config). */
@@ -104,7 +107,8 @@ struct conf_dhcp_host {
 };
 
 struct conf {
-    /* Listening (port=, listen-address=, interface=, except-interface=, bind-interfaces). */
+    /* Listening (port=, listen-address=, interface=, except-interface=, bind-interfaces,
+     * bind-dynamic). */
     uint16_t port;                    /* default 53; 0 disables DNS */
     union sockaddr_any *listen_addrs; /* listen-address= in order */
     size_t listen_addr_count;
@@ -113,6 +117,8 @@ struct conf {
     char (*except_interfaces)[IF_NAMESIZE];
     size_t except_interface_count;
     bool bind_interfaces;
+    bool bind_dynamic;     /* listeners follow interface addresses (server.h) */
+    bool localise_queries; /* hosts A answers on the query's subnet (localname.h) */
     enum conf_local_service local_service;
 
     /* Upstreams. */
@@ -138,6 +144,9 @@ struct conf {
     uint32_t neg_ttl_s;
     uint32_t local_ttl_s;
     uint32_t max_ttl_s; /* 0 = no cap */
+    /* use-stale-cache[=MAX]: seconds past its expiry a cached answer is still served (TTL 0,
+     * refreshed in the background); 0 off (the default), CONF_STALE_FOREVER for =0. */
+    uint32_t stale_cache_s;
     bool no_negcache;
     bool clear_on_reload; /* empty the cache on SIGHUP and when D-Bus sets servers */
     bool domain_needed;

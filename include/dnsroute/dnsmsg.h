@@ -218,12 +218,45 @@ struct dnsmsg_addr {
     uint32_t ttl_s;
 };
 
+/* Called for one record by dnsmsg_walk_answers (and the TTL walks): 0 goes on, anything else
+ * ends the walk and is returned. */
+typedef int dnsmsg_rr_cb(const uint8_t *pkt, const struct dnsmsg_rr *rr, void *arg);
+
+/* Calls fn for every record of the answer section of a parsed reply, in order. Returns 0, fn's
+ * non-zero return, or ERR_* only if pkt is not the parsed reply. */
+int dnsmsg_walk_answers(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
+                        dnsmsg_rr_cb *fn, void *arg);
+
+/* The CNAME chain from a question name through the answer section (dnsmasq extract_addresses),
+ * one record at a time: the sets, rebind checks and log-queries lines share this walk. */
+struct dnsmsg_chain;
+/* Called for each answer record of class IN whose owner is the current chain name (ch->name,
+ * case-insensitive), a CNAME before the chain moves to its target. 0 goes on; anything else ends
+ * the walk and is returned. */
+typedef int dnsmsg_chain_cb(const struct dnsmsg_chain *ch, const struct dnsmsg_rr *rr);
+struct dnsmsg_chain {
+    const uint8_t *pkt; /* the parsed reply */
+    size_t len;
+    const struct dnsmsg_reply *r;
+    /* true: a CNAME moves the chain to its target and the scan starts again at the first answer
+     * (at most DNSMSG_CHAIN_MAX links; a loop ends the chain). false (a CNAME question, whose
+     * CNAME is the answer): the chain moves on but the scan goes on from there, once. */
+    bool restart;
+    dnsmsg_chain_cb *fn;
+    void *arg;
+    uint8_t name[DNAME_WIRE_MAX]; /* the current chain name (uncompressed wire); at the end, the
+                                     chain's last name */
+    size_t name_len;
+};
+/* Walks the chain from qname (uncompressed wire) over ch's reply. Returns 0, fn's non-zero
+ * return, or ERR_* (pkt not the parsed reply, qname too long). */
+int dnsmsg_chain_walk(struct dnsmsg_chain *ch, const uint8_t *qname, size_t qname_len);
+
 /* Extracts the addresses that answer (qname, qtype) from a parsed reply (dnsmasq
- * extract_addresses): starting from qname, follows CNAMEs in the answer section whose owner equals
- * the current chain name (case-insensitive, class IN, at most DNSMSG_CHAIN_MAX links, a loop ends
- * the chain) and collects the rdata of A (qtype A) or AAAA (qtype AAAA) records of class IN whose
- * owner is on the chain. Other records are ignored. Writes at most cap entries to out and returns
- * how many were written (0 for other qtypes); ERR_* only if pkt is not the parsed reply. */
+ * extract_addresses): the rdata of A (qtype A) or AAAA (qtype AAAA) records of class IN on the
+ * chain from qname (dnsmsg_chain_walk). Other records are ignored. Writes at most cap entries to
+ * out and returns how many were written (0 for other qtypes); ERR_* only if pkt is not the
+ * parsed reply. */
 int dnsmsg_chain_addrs(const uint8_t *pkt, size_t len, const struct dnsmsg_reply *r,
                        const uint8_t *qname, size_t qname_len, uint16_t qtype,
                        struct dnsmsg_addr *out, size_t cap);
@@ -265,6 +298,15 @@ void dnsmsg_rewrite_ttls_at(uint8_t *pkt, const uint16_t *offs, size_t count, ui
  * none. Updates r (len, arcount, edns). Returns the new length, or ERR_FULL (pkt unchanged). */
 int dnsmsg_reply_set_edns(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_reply *r,
                           const struct dnsmsg_edns *client, uint16_t udp_size);
+
+/* RFC 8914 extended DNS error codes dnsroute sends. */
+enum { DNSMSG_EDE_STALE_ANSWER = 3 };
+
+/* Appends an Extended DNS Error option (RFC 8914 section 2: option code 15, INFO-CODE, no
+ * EXTRA-TEXT) to the OPT of the parsed reply pkt[len] (capacity cap); updates r. Returns the new
+ * length, ERR_FULL (pkt unchanged) or ERR_MISMATCH when the reply has no OPT. */
+int dnsmsg_reply_add_ede(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_reply *r,
+                         uint16_t info_code);
 
 /* If len exceeds limit, cuts the reply to header + question (+ its OPT, options dropped if even
  * that does not fit) and sets TC; counts are fixed up and r updated. Returns the new length

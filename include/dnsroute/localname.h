@@ -73,6 +73,12 @@ struct localname_src {
     const struct hosts *hosts;
     const struct synth *synth; /* synth-domain: after hosts data, for A/AAAA and PTR */
     uint32_t rotate;           /* round robin of hosts addresses */
+    /* localise-queries (dnsmasq 2.90, IPv4 only): the subnet of the address the query was sent
+     * to. When a name's hosts file / host-record (or interface-name) IPv4 addresses include one
+     * on it, the A answer has only those; otherwise all of them. */
+    bool localise;
+    uint8_t local4[4];
+    uint8_t local4_prefix;
 };
 
 struct localname_hooks {

@@ -34,7 +34,8 @@ struct query_gen {
     void *released_arg;
 };
 
-/* Per worker, written on its loop thread only. received counts arrivals; each query that
+/* Per worker, written on its loop thread only (dnsroute_counter_add) and read by other threads
+ * through query_stats_add (relaxed loads). received counts arrivals; each query that
  * arrived then ends in exactly one of answered_locally, replies, servfail, refused_full,
  * refused, formerr, notimp, dropped or bogus_nxdomain (query.c query_finish); forwarded,
  * cache_hits, truncated and set_additions count what happened on the way. dropped also counts
@@ -54,6 +55,7 @@ struct query_stats {
     uint64_t set_additions; /* addresses queued for sets */
     uint64_t bogus_nxdomain;
     uint64_t cache_hits;
+    uint64_t stale_answers; /* use-stale-cache: answered from an expired entry */
 };
 
 /* The answer cache, shared by every worker (cache.h: sharded, each shard locked only to copy an

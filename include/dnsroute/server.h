@@ -66,11 +66,15 @@ struct server_params {
 };
 
 /* Opens and binds every listener the configuration asks for (port, listen-address, interface,
- * except-interface, bind-interfaces) and starts them on p->loop (which need not run yet).
+ * except-interface, bind-interfaces, bind-dynamic: then the listeners follow the interface
+ * addresses, rtnetlink on p->loop) and starts them on p->loop (which need not run yet).
  * Returns 0, or a negative code with a dnsmasq-style reason in errbuf ("failed to create
  * listening socket for 127.0.0.1: Address in use"). The caller frees with server_free (close
  * callbacks run on the loop). */
 int server_new(const struct server_params *p, struct server **out, char *errbuf, size_t errlen);
+/* True when listeners may be bound after start: bind-dynamic, or an address still tentative at
+ * start (the daemon keeps the capability to bind a low port). */
+bool server_binds_later(const struct server *s);
 /* Stops listening and closes every socket and connection; frees itself when the loop has run
  * the close callbacks. Clients not yet answered must be dropped before. */
 void server_free(struct server *s);

@@ -25,7 +25,7 @@ static struct cache_key key_for(const char *label, uint16_t qtype, uint8_t varia
 static void insert_bytes(struct cache *c, const struct cache_key *k, const char *reply, size_t len,
                          uint32_t ttl_s, uint64_t now_ms)
 {
-    struct cache_value v = {(const uint8_t *)reply, len, NULL, 0, NULL, 0};
+    struct cache_value v = {(const uint8_t *)reply, len, NULL, 0, NULL, 0, false};
     cache_insert(c, k, &v, ttl_s, now_ms);
 }
 
@@ -91,6 +91,55 @@ static void test_expiry(void)
     CHECK_INT_EQ(st.expired, 1);
     insert_bytes(c, &k, "x", 1, 0, 0);
     CHECK(!lookup(c, &k, 0, &hit));
+    cache_free(c);
+}
+
+/* Looks up with a use-stale-cache window of stale_ms. */
+static bool lookup_stale(struct cache *c, const struct cache_key *k, uint64_t now_ms,
+                         uint64_t stale_ms, struct test_hit *t)
+{
+    t->hit = (struct cache_hit){.reply = t->reply,
+                                .reply_cap = sizeof(t->reply),
+                                .ttl_offs = t->offs,
+                                .ttl_cap = 16,
+                                .meta = t->meta,
+                                .stale_ms = stale_ms};
+    return cache_lookup(c, k, now_ms, &t->hit);
+}
+
+/* use-stale-cache: an expired entry is served within the window, marked stale, and asks for one
+ * refresh at a time; past the window it is gone; a zero-TTL answer is kept when asked to. */
+static void test_stale(void)
+{
+    struct cache *c = cache_new(10);
+    struct cache_key k = key_for("a", 1, 0);
+    struct test_hit hit;
+    insert_bytes(c, &k, "x", 1, 5, 0);
+    CHECK(lookup_stale(c, &k, 4999, 10000, &hit));
+    CHECK(!hit.hit.stale && !hit.hit.refresh);
+    CHECK(lookup_stale(c, &k, 5000, 10000, &hit));
+    CHECK(hit.hit.stale && hit.hit.refresh);
+    CHECK_INT_EQ(hit.hit.age_s, 5);
+    CHECK(lookup_stale(c, &k, 6000, 10000, &hit));
+    CHECK(hit.hit.stale && !hit.hit.refresh); /* the first refresh is under way */
+    cache_refresh_end(c, &k);
+    CHECK(lookup_stale(c, &k, 7000, 10000, &hit));
+    CHECK(hit.hit.stale && hit.hit.refresh);
+    CHECK(lookup_stale(c, &k, 7000 + CACHE_REFRESH_HOLD_S * 1000 - 1, UINT64_MAX, &hit));
+    CHECK(!hit.hit.refresh);
+    CHECK(lookup_stale(c, &k, 7000 + CACHE_REFRESH_HOLD_S * 1000, UINT64_MAX, &hit));
+    CHECK(hit.hit.refresh); /* a refresh that never ended no longer holds the next one back */
+    CHECK(!lookup(c, &k, 5000, &hit)); /* no window: expired, removed */
+    insert_bytes(c, &k, "x", 1, 5, 0);
+    CHECK(!lookup_stale(c, &k, 15000, 10000, &hit)); /* past the window */
+    struct cache_stats st;
+    cache_get_stats(c, &st);
+    CHECK_INT_EQ(st.entries, 0);
+    struct cache_value v = {(const uint8_t *)"z", 1, NULL, 0, NULL, 0, true};
+    cache_insert(c, &k, &v, 0, 100);
+    CHECK(lookup_stale(c, &k, 100, 1000, &hit));
+    CHECK(hit.hit.stale && hit.hit.refresh);
+    CHECK(!lookup(c, &k, 100, &hit));
     cache_free(c);
 }
 
@@ -160,7 +209,7 @@ static void test_value_roundtrip(void)
     struct cache_key k = key_for("v", 1, 0);
     const uint16_t offs[3] = {33, 49, 65};
     const char meta[5] = "meta";
-    struct cache_value v = {(const uint8_t *)"reply-bytes", 11, offs, 3, meta, sizeof(meta)};
+    struct cache_value v = {(const uint8_t *)"reply-bytes", 11, offs, 3, meta, sizeof(meta), false};
     cache_insert(c, &k, &v, 60, 0);
     struct test_hit hit;
     CHECK(lookup(c, &k, 1000, &hit));
@@ -214,7 +263,7 @@ static void test_bytes_per_entry(void)
     memset(summary, 0, sizeof(summary));
     for (uint32_t i = 0; i < N; i++) {
         struct cache_key k = key_china(i);
-        struct cache_value v = {reply, sizeof(reply), offs, 2, summary, sizeof(summary)};
+        struct cache_value v = {reply, sizeof(reply), offs, 2, summary, sizeof(summary), false};
         cache_insert(c, &k, &v, 600, 0);
     }
     struct cache_stats st;
@@ -324,6 +373,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_hit_and_miss),
     CHECK_CASE(test_case_insensitive_and_variants),
     CHECK_CASE(test_expiry),
+    CHECK_CASE(test_stale),
     CHECK_CASE(test_lru_eviction),
     CHECK_CASE(test_replace_and_disabled),
     CHECK_CASE(test_many_entries_bounded),

@@ -293,6 +293,9 @@ static void test_file_errors(void)
         {"query-port=70000\n", "error", 1},
         {"min-port=70000\n", "error", 1},
         {"neg-ttl=abc\n", "error", 1},
+        {"use-stale-cache=-1\n", "error", 1},
+        {"use-stale-cache=1h\n", "error", 1},
+        {"use-stale-cache\nuse-stale-cache=5\n", "illegal repeated keyword", 2},
         {"max-tcp-connections=0\n", "error", 1},
         {"server=\"a\n", "missing \"", 1},
         {"rev-server=1.2.3.0/40,1.1.1.1\n", "bad IPv4 prefix length", 1},
@@ -844,7 +847,31 @@ static void test_numbers(void)
     CHECK_INT_EQ(c.log_queries, CONF_LOG_QUERIES_ON);
     CHECK(c.pid_file == NULL);
     CHECK(c.user == NULL);
+    CHECK_INT_EQ(c.stale_cache_s, 0);
+    CHECK(!c.bind_dynamic);
     conf_deinit(&c);
+    /* bind-dynamic is a flag, no longer ignored; with bind-interfaces the daemon refuses to start
+     * (dnsmasq checks that after --test, which accepts both). */
+    CHECK_INT_EQ(load_text(&c, &err, "bind-dynamic\nbind-interfaces\n"), 0);
+    CHECK(c.bind_dynamic && c.bind_interfaces);
+    CHECK_INT_EQ(c.warnings, 0);
+    conf_deinit(&c);
+    expect_file_error("bind-dynamic=1\n", "extraneous parameter", 1, 1);
+    /* use-stale-cache: one day without a value, 0 for ever (dnsmasq's -1), else seconds. */
+    static const struct {
+        const char *text;
+        uint32_t stale_s;
+    } stale[] = {{"use-stale-cache\n", 86400},
+                 {"use-stale-cache=0\n", CONF_STALE_FOREVER},
+                 {"use-stale-cache=\n", CONF_STALE_FOREVER},
+                 {"use-stale-cache=30\n", 30},
+                 {"use-stale-cache=99999999999\n", UINT32_MAX}};
+    for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+        CHECK_INT_EQ(load_text(&c, &err, stale[i].text), 0);
+        CHECK_INT_EQ(c.stale_cache_s, stale[i].stale_s);
+        CHECK_INT_EQ(c.warnings, 0);
+        conf_deinit(&c);
+    }
 }
 
 static void test_explain(void)

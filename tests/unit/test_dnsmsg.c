@@ -1095,6 +1095,39 @@ static void test_reply_strip_opt_not_last(void)
     CHECK_INT_EQ(r2.rcode, DNSMSG_RCODE_SERVFAIL);
 }
 
+/* RFC 8914 EDE appended to the OPT, also when the OPT is not the last record. */
+static void test_reply_add_ede(void)
+{
+    uint8_t qbuf[512], buf[512];
+    struct dnsmsg_query q;
+    size_t qlen = make_query(qbuf, sizeof(qbuf), "example.com", DNSMSG_TYPE_A, 0, false);
+    parse_ok(&q, qbuf, qlen);
+    struct dnsmsg_builder b;
+    dnsmsg_builder_init_reply(&b, buf, sizeof(buf), &q, 0, 0);
+    static const uint8_t a[4] = {1, 1, 1, 1};
+    dnsmsg_builder_add_addr(&b, DNSMSG_SECTION_ANSWER, NULL, 0, 9, a, 4);
+    dnsmsg_builder_add_opt(&b, 1232, false);
+    dnsmsg_builder_add_addr(&b, DNSMSG_SECTION_ADDITIONAL, NULL, 0, 9, a, 4);
+    int len = finish(&b);
+    struct dnsmsg_reply r, r2;
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r, buf, (size_t)len, &q), 0);
+    CHECK_INT_EQ(dnsmsg_reply_add_ede(buf, (size_t)len, (size_t)len + 5, &r, 3), ERR_FULL);
+    int n = dnsmsg_reply_add_ede(buf, (size_t)len, sizeof(buf), &r, DNSMSG_EDE_STALE_ANSWER);
+    CHECK_INT_EQ(n, len + 6);
+    CHECK_INT_EQ(dnsmsg_parse_reply(&r2, buf, (size_t)n, &q), 0);
+    CHECK_INT_EQ(r2.arcount, 2);
+    CHECK_INT_EQ(r2.ancount, 1);
+    CHECK_INT_EQ(r2.edns.options_len, 6);
+    CHECK_INT_EQ(r.edns.options_len, 6);
+    CHECK_INT_EQ(r.len, n);
+    static const uint8_t ede[6] = {0, 15, 0, 2, 0, 3};
+    CHECK_MEM_EQ(buf + r2.edns.options_off, ede, 6);
+    CHECK_MEM_EQ(buf + n - 4, a, 4); /* the record after the OPT moved along */
+    struct dnsmsg_edns none = {0};
+    n = dnsmsg_reply_set_edns(buf, (size_t)n, sizeof(buf), &r, &none, 1232);
+    CHECK_INT_EQ(dnsmsg_reply_add_ede(buf, (size_t)n, sizeof(buf), &r, 3), ERR_MISMATCH);
+}
+
 /* ---- Truncation ---- */
 
 /* A reply with count A records for the question name and an OPT with an 8-byte option. */
@@ -1538,6 +1571,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_ttls_empty_and_bad_soa),
     CHECK_CASE(test_reply_set_edns),
     CHECK_CASE(test_reply_strip_opt_not_last),
+    CHECK_CASE(test_reply_add_ede),
     CHECK_CASE(test_reply_truncate),
     CHECK_CASE(test_truncate_to_client_size),
     CHECK_CASE(test_header_accessors),

@@ -263,6 +263,48 @@ static void test_answers(void)
     conf_deinit(&c);
 }
 
+/* localise-queries: the A answer keeps the addresses on the query's subnet when there are any
+ * (host-record and hosts together, interface-name too); AAAA and other subnets are whole. */
+static void test_localise(void)
+{
+    struct conf c;
+    struct conf_error err;
+    CHECK_INT_EQ(load_text(&c, &err,
+                           "host-record=m.test,10.1.0.5\nhost-record=m.test,fd00::5\n"
+                           "interface-name=if.test,eth0\n"),
+                 0);
+    struct hosts *h = hosts_new();
+    uint8_t a4[4], a6[16];
+    CHECK_INT_EQ(inet_pton(AF_INET, "10.2.0.5", a4), 1);
+    CHECK_INT_EQ(hosts_add(h, "m.test", 6, AF_INET, a4), 1);
+    CHECK_INT_EQ(inet_pton(AF_INET6, "fd01::5", a6), 1);
+    CHECK_INT_EQ(hosts_add(h, "m.test", 6, AF_INET6, a6), 1);
+    struct localname_src src = {.names = c.names, .hosts = h, .localise = true};
+    struct reply r;
+    CHECK_INT_EQ(inet_pton(AF_INET, "10.2.0.1", src.local4), 1);
+    src.local4_prefix = 24;
+    ask(&r, &src, "m.test", DNSMSG_TYPE_A);
+    CHECK_STR_EQ(records(&r), "m.test 42 A 10.2.0.5");
+    ask(&r, &src, "m.test", DNSMSG_TYPE_AAAA);
+    CHECK_STR_EQ(records(&r), "m.test 0 AAAA fd00::5|m.test 42 AAAA fd01::5");
+    CHECK_INT_EQ(inet_pton(AF_INET, "10.1.255.1", src.local4), 1);
+    src.local4_prefix = 16;
+    ask(&r, &src, "m.test", DNSMSG_TYPE_A);
+    CHECK_STR_EQ(records(&r), "m.test 0 A 10.1.0.5");
+    src.local4_prefix = 8; /* both on 10/8 */
+    ask(&r, &src, "m.test", DNSMSG_TYPE_A);
+    CHECK_STR_EQ(records(&r), "m.test 0 A 10.1.0.5|m.test 42 A 10.2.0.5");
+    CHECK_INT_EQ(inet_pton(AF_INET, "192.168.1.1", src.local4), 1);
+    src.local4_prefix = 24; /* none on it: all */
+    ask(&r, &src, "m.test", DNSMSG_TYPE_A);
+    CHECK_STR_EQ(records(&r), "m.test 0 A 10.1.0.5|m.test 42 A 10.2.0.5");
+    /* interface-name: eth0 has 10.0.0.1 only (the hook): on 10/8 or not, it is answered. */
+    ask(&r, &src, "if.test", DNSMSG_TYPE_A);
+    CHECK_STR_EQ(records(&r), "if.test 42 A 10.0.0.1");
+    hosts_free(h);
+    conf_deinit(&c);
+}
+
 static void test_arpa(void)
 {
     int family = 0;
@@ -314,11 +356,8 @@ static void test_synth(void)
 }
 
 static const struct check_case cases[] = {
-    CHECK_CASE(test_synth),
-    CHECK_CASE(test_option_errors),
-    CHECK_CASE(test_answers),
-    CHECK_CASE(test_arpa),
-    {0},
+    CHECK_CASE(test_synth),    CHECK_CASE(test_option_errors), CHECK_CASE(test_answers),
+    CHECK_CASE(test_localise), CHECK_CASE(test_arpa),          {0},
 };
 
 int main(int argc, char **argv)
