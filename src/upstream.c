@@ -60,13 +60,25 @@ uint32_t upstream_random(struct upstream *u)
     return v;
 }
 
-/* A random ID no request or attempt in flight holds; false when none was found quickly. */
+static bool id_bit(const uint64_t *map, uint16_t id)
+{
+    return (map[id / 64] >> (id % 64)) & 1;
+}
+
+static void id_bit_set(uint64_t *map, uint16_t id, bool on)
+{
+    uint64_t bit = (uint64_t)1 << (id % 64);
+    map[id / 64] = on ? map[id / 64] | bit : map[id / 64] & ~bit;
+}
+
+/* A random ID no request or attempt in flight holds; false when none was found quickly. The
+ * in-use bitmap (8 KB) stays in the CPU cache; the counts are touched only for shared IDs. */
 static bool upstream_take_id(struct upstream *u, uint16_t *out)
 {
     for (int i = 0; i < 64; i++) {
         uint16_t id = (uint16_t)upstream_random(u);
-        if (u->id_refs[id] == 0) {
-            u->id_refs[id] = 1;
+        if (!id_bit(u->id_used, id)) {
+            id_bit_set(u->id_used, id, true);
             *out = id;
             return true;
         }
@@ -74,10 +86,26 @@ static bool upstream_take_id(struct upstream *u, uint16_t *out)
     return false;
 }
 
+/* One more holder of id, which is in use (an attempt sharing its request's ID). */
+static void upstream_share_id(struct upstream *u, uint16_t id)
+{
+    DNSROUTE_REQUIRE(id_bit(u->id_used, id));
+    if (!id_bit(u->id_shared, id)) {
+        id_bit_set(u->id_shared, id, true);
+        u->id_refs[id] = 2;
+    } else {
+        u->id_refs[id]++;
+    }
+}
+
 static void upstream_put_id(struct upstream *u, uint16_t id)
 {
-    DNSROUTE_REQUIRE(u->id_refs[id] > 0);
-    u->id_refs[id]--;
+    DNSROUTE_REQUIRE(id_bit(u->id_used, id));
+    if (!id_bit(u->id_shared, id)) {
+        id_bit_set(u->id_used, id, false);
+    } else if (--u->id_refs[id] == 1) {
+        id_bit_set(u->id_shared, id, false);
+    }
 }
 
 /* --- blocks ----------------------------------------------------------------------------------- */
@@ -270,7 +298,7 @@ static bool req_send_to(struct upstream_req *r, const uint32_t *servers, uint32_
     a->req_id = r->id;
     if (!upstream_take_id(u, &a->id)) {
         a->id = r->id;
-        u->id_refs[r->id]++;
+        upstream_share_id(u, r->id);
     }
     r->query[0] = (uint8_t)(a->id >> 8);
     r->query[1] = (uint8_t)a->id;

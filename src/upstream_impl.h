@@ -188,10 +188,12 @@ struct upstream {
     struct upstream_attempt *free_attempts;
     struct upstream_block *free_blocks; /* up to UPSTREAM_FREE_BLOCKS_MAX, for reuse */
     uint32_t free_block_count;
-    uint16_t *id_refs; /* 65536 reference counts: the request and its attempts */
-    uint8_t *rxbuf;    /* 65535 bytes: the datagram the receive filter is looking at */
-    uint8_t *txbuf;    /* 65535 bytes: the datagram the send hook is writing */
-    uint64_t dropped;  /* datagrams the receive filter refused (forged, stray, malformed) */
+    uint64_t id_used[65536 / 64];   /* IDs held by a request or attempt in flight */
+    uint64_t id_shared[65536 / 64]; /* of those, IDs held by more than one */
+    uint16_t *id_refs;              /* 65536 counts, valid for the shared IDs only */
+    uint8_t *rxbuf;                 /* 65535 bytes: the datagram the receive filter is looking at */
+    uint8_t *txbuf;                 /* 65535 bytes: the datagram the send hook is writing */
+    uint64_t dropped; /* datagrams the receive filter refused (forged, stray, malformed) */
     uint8_t rand_buf[256];
     size_t rand_pos;
     size_t inflight;
