@@ -583,8 +583,23 @@ static void resolv_line(struct conf_loader *l, char *line)
     tok = strtok_r(NULL, " \t\r\n", &save);
     struct conf_server s;
     memset(&s, 0, sizeof(s));
+    /* "fe80::1%eth0": the interface's index through the caller (a numeric scope parses as is). */
+    char *pct = tok != NULL ? strchr(tok, '%') : NULL;
+    unsigned ifindex = 0;
+    if (pct != NULL && strspn(pct + 1, "0123456789") != strlen(pct + 1)) {
+        *pct = '\0';
+        if ((ifindex = conf_ifindex(l, pct + 1)) == 0) {
+            return; /* skipped like any other line that is not an address */
+        }
+    }
     if (tok == NULL || sockaddr_parse_ip(tok, strlen(tok), 53, &s.addr) < 0) {
         return;
+    }
+    if (ifindex != 0) {
+        if (s.addr.sa.sa_family != AF_INET6) {
+            return;
+        }
+        s.addr.sin6.sin6_scope_id = ifindex;
     }
     s.from_resolv = true;
     struct domtree_rule rule = {.kind = DOMTREE_RULE_SERVER, .id = conf_intern_server(l, &s)};
@@ -730,16 +745,22 @@ static int load(struct conf_loader *l, int argc, char *const argv[], const char 
 
 int conf_load(struct conf *c, int argc, char *const argv[], struct conf_error *err)
 {
-    return conf_load_dbus(c, argc, argv, NULL, 0, err);
+    return conf_load_dbus(c, argc, argv, NULL, 0, NULL, err);
+}
+
+unsigned conf_ifindex(const struct conf_loader *l, const char *name)
+{
+    return l->resolver != NULL ? l->resolver->ifindex(l->resolver->ctx, name) : 0;
 }
 
 int conf_load_dbus(struct conf *c, int argc, char *const argv[], const char *const *dbus_servers,
-                   size_t dbus_server_count, struct conf_error *err)
+                   size_t dbus_server_count, const struct conf_resolver *r, struct conf_error *err)
 {
     struct conf_loader l;
     memset(err, 0, sizeof(*err));
     set_defaults(c);
     loader_init(&l, c, err);
+    l.resolver = r;
     int rc = load(&l, argc, argv, dbus_servers, dbus_server_count);
     loader_deinit(&l);
     if (rc < 0) {

@@ -59,9 +59,10 @@ struct conf_htab {
 struct conf_loader {
     struct conf *c;
     struct conf_error *err;
-    char msg[CONF_MSG_MAX]; /* handler error text (dnsmasq wording) */
-    int exit_code;          /* exit code for msg (CONF_EXIT_BADCONF unless a file problem) */
-    bool failed_hard;       /* err is already complete (nested file error): propagate as is */
+    const struct conf_resolver *resolver; /* NULL: no lookups */
+    char msg[CONF_MSG_MAX];               /* handler error text (dnsmasq wording) */
+    int exit_code;    /* exit code for msg (CONF_EXIT_BADCONF unless a file problem) */
+    bool failed_hard; /* err is already complete (nested file error): propagate as is */
 
     const char *file; /* file being read, NULL on the command line */
     unsigned line;
@@ -90,6 +91,10 @@ struct conf_loader {
 
 /* dnsmasq's default lease file (config.h LEASEFILE on Linux). */
 #define CONF_LEASE_FILE "/var/lib/misc/dnsmasq.leases"
+
+/* The index of the interface named by a "%scope" suffix, through the caller's resolver; 0 when
+ * there is none (or no resolver). */
+unsigned conf_ifindex(const struct conf_loader *l, const char *name);
 
 /* Sets l->msg (and the exit code) and returns -1, for handlers. */
 int conf_fail(struct conf_loader *l, const char *msg);

@@ -5,8 +5,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <linux/netfilter.h>
-#include <net/if.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +12,7 @@
 #include "conf_impl.h"
 #include "dnsroute/compat.h"
 #include "dnsroute/dname.h"
+#include "dnsroute/err.h"
 #include "dnsroute/mem.h"
 
 /* Most addresses one server hostname may expand to (dnsmasq has no limit; 16 is plenty). */
@@ -110,34 +109,32 @@ static int check_families(struct conf_loader *l, const struct conf_server *s)
     return conf_fail(l, "cannot use IPv6 server address with IPv4 source address");
 }
 
-/* Appends one SERVER rule per address of a hostname (dnsmasq 2.88+ resolves it at start-up). */
+/* Appends one SERVER rule per address of a hostname (dnsmasq 2.88+ resolves it when it reads the
+ * line), looked up through the caller's resolver; without one it does not resolve. */
 static int resolve_hostname(struct conf_loader *l, const char *host, struct conf_server *s,
                             uint16_t port, struct rule_set *out)
 {
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG};
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(host, NULL, &hints, &res);
-    if (rc != 0) {
-        return conf_fail(l, rc == EAI_AGAIN ? "Cannot resolve server name" : gai_strerror(rc));
+    union sockaddr_any addrs[RULES_MAX];
+    const char *why = "Cannot resolve server name";
+    int n = l->resolver != NULL
+                ? l->resolver->host(l->resolver->ctx, host, addrs, DNSROUTE_ARRAY_LEN(addrs), &why)
+                : ERR_NOT_FOUND;
+    if (n <= 0) {
+        return conf_fail(l, why);
     }
-    int ret = 0;
-    for (struct addrinfo *ai = res; ai != NULL && out->count < RULES_MAX; ai = ai->ai_next) {
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) {
+    for (int i = 0; i < n && out->count < RULES_MAX; i++) {
+        if (addrs[i].sa.sa_family != AF_INET && addrs[i].sa.sa_family != AF_INET6) {
             continue;
         }
-        memset(&s->addr, 0, sizeof(s->addr));
-        memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+        s->addr = addrs[i];
         sockaddr_set_port(&s->addr, port);
         if (check_families(l, s) < 0) {
-            ret = -1;
-            break;
+            return -1;
         }
         out->rules[out->count++] =
             (struct domtree_rule){.kind = DOMTREE_RULE_SERVER, .id = conf_intern_server(l, s)};
     }
-    freeaddrinfo(res);
-    return ret;
+    return 0;
 }
 
 /* dnsmasq's parse_server(): addr[#port][%scope][@iface][@source[#port]] or a hostname. */
@@ -163,7 +160,7 @@ static int parse_server_spec(struct conf_loader *l, char *spec, struct rule_set 
     } else if (inet_pton(AF_INET6, spec, &s.addr.sin6.sin6_addr) == 1) {
         s.addr.sin6.sin6_family = AF_INET6;
         s.addr.sin6.sin6_port = htons(port);
-        if (scope != NULL && (s.addr.sin6.sin6_scope_id = if_nametoindex(scope)) == 0) {
+        if (scope != NULL && (s.addr.sin6.sin6_scope_id = conf_ifindex(l, scope)) == 0) {
             return conf_fail(l, "bad interface name");
         }
     } else {

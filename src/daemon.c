@@ -383,6 +383,7 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
             }
         }
         uv_run(&d->workers[0].loop, UV_RUN_DEFAULT);
+        daemon_gen_reload_stop(d);
         daemon_hosts_stop(d);
         for (unsigned i = 1; i < spawned; i++) {
             daemon_worker_post(&d->workers[i], NULL, true);
@@ -413,6 +414,13 @@ static int daemon_explain(const struct conf *c)
     return 0;
 }
 
+static void daemon_free(struct daemon *d)
+{
+    daemon_names_free(d->names);
+    uv_mutex_destroy(&d->load_lock);
+    free(d);
+}
+
 int daemon_main(int argc, char **argv)
 {
     struct daemon *d = mem_calloc(1, sizeof(*d));
@@ -421,11 +429,12 @@ int daemon_main(int argc, char **argv)
     daemon_signals_block(&d->sigmask_orig);
     d->argc = argc;
     d->argv = argv;
+    uv_mutex_init(&d->load_lock);
     struct daemon_conf *dc = daemon_conf_load(d, &err);
     if (dc == NULL) {
         (void)fprintf(stderr, "\n%s\n", err.message);
         pthread_sigmask(SIG_SETMASK, &d->sigmask_orig, NULL);
-        free(d);
+        daemon_free(d);
         return err.exit_code;
     }
     int rc = 0;
@@ -443,6 +452,6 @@ int daemon_main(int argc, char **argv)
         dc = NULL; /* released by daemon_serve */
     }
     daemon_conf_release(dc);
-    free(d);
+    daemon_free(d);
     return rc;
 }

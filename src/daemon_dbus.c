@@ -25,24 +25,34 @@ static void free_lines(char **lines, size_t count)
     free(lines);
 }
 
+/* Installs the D-Bus servers a load reads (SIGHUP's may be reading them on the thread pool);
+ * returns the previous array. */
+static char **daemon_dbus_swap_servers(struct daemon *d, char **lines, size_t count)
+{
+    uv_mutex_lock(&d->load_lock);
+    char **old = d->dbus_servers;
+    d->dbus_servers = lines;
+    d->dbus_server_count = count;
+    uv_mutex_unlock(&d->load_lock);
+    return old;
+}
+
 static int on_set_servers(void *arg, const char *const *lines, size_t count, char *errbuf,
                           size_t errlen)
 {
     struct daemon *d = arg;
     char **old = d->dbus_servers;
     size_t old_count = d->dbus_server_count;
-    d->dbus_servers = mem_calloc(count + 1, sizeof(char *));
+    char **lines_copy = mem_calloc(count + 1, sizeof(char *));
     for (size_t i = 0; i < count; i++) {
-        d->dbus_servers[i] = mem_strdup(lines[i]);
+        lines_copy[i] = mem_strdup(lines[i]);
     }
-    d->dbus_server_count = count;
+    (void)daemon_dbus_swap_servers(d, lines_copy, count);
     struct conf_error err;
     uint64_t start_ms = uv_hrtime() / 1000000;
     struct daemon_conf *dc = daemon_conf_load(d, &err);
     if (dc == NULL) {
-        free_lines(d->dbus_servers, d->dbus_server_count);
-        d->dbus_servers = old;
-        d->dbus_server_count = old_count;
+        free_lines(daemon_dbus_swap_servers(d, old, old_count), count);
         const char *msg = err.message;
         if (strncmp(msg, "dnsroute: ", 10) == 0) {
             msg += 10;
@@ -296,9 +306,8 @@ void daemon_dbus_stop(struct daemon *d)
 {
     dbusctl_free(d->dbus);
     d->dbus = NULL;
-    free_lines(d->dbus_servers, d->dbus_server_count);
-    d->dbus_servers = NULL;
-    d->dbus_server_count = 0;
+    size_t count = d->dbus_server_count;
+    free_lines(daemon_dbus_swap_servers(d, NULL, 0), count); /* a reload may still be loading */
     free(d->server_base);
     d->server_base = NULL;
     d->server_base_count = 0;

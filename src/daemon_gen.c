@@ -7,6 +7,7 @@
 #include "daemon_impl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dnsroute/conf.h"
@@ -20,17 +21,42 @@
 
 /* ---- The shared configuration: load, reload, hand-over, release. */
 
-struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
+/* Any thread: the configuration through names, with one reference for the caller; not yet
+ * numbered (daemon_conf_ready). */
+static struct daemon_conf *daemon_conf_read(struct daemon *d, struct daemon_names *names,
+                                            struct conf_error *err)
 {
     struct daemon_conf *dc = mem_calloc(1, sizeof(*dc));
-    if (conf_load_dbus(&dc->conf, d->argc, d->argv, (const char *const *)d->dbus_servers,
-                       d->dbus_server_count, err) < 0) {
+    struct conf_resolver r = daemon_names_resolver(names);
+    uv_mutex_lock(&d->load_lock);
+    int rc = conf_load_dbus(&dc->conf, d->argc, d->argv, (const char *const *)d->dbus_servers,
+                            d->dbus_server_count, &r, err);
+    uv_mutex_unlock(&d->load_lock);
+    if (rc < 0) {
         free(dc);
         return NULL;
     }
     atomic_init(&dc->users, 1); /* the loader's reference */
+    return dc;
+}
+
+/* On worker 0's loop (or at start-up): the serial and the options switched over D-Bus. */
+static void daemon_conf_ready(struct daemon *d, struct daemon_conf *dc)
+{
     dc->serial = ++d->conf_serial;
     daemon_dbus_apply_options(d, &dc->conf);
+}
+
+struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err)
+{
+    if (d->names == NULL) {
+        d->names = daemon_names_new(true); /* start-up: nothing else runs yet */
+    }
+    struct daemon_conf *dc = daemon_conf_read(d, d->names, err);
+    daemon_names_freeze(d->names);
+    if (dc != NULL) {
+        daemon_conf_ready(d, dc);
+    }
     return dc;
 }
 
@@ -83,27 +109,94 @@ void daemon_note_reload_failure(struct daemon *d, const char *reason)
     uv_mutex_unlock(&d->lock);
 }
 
-void daemon_gen_reload(struct daemon *d)
-{
+/* SIGHUP's load: its inputs and result, handed between worker 0's loop and a pool thread. */
+struct daemon_reload {
+    uv_work_t req;
+    struct daemon *d;
+    struct daemon_names *names; /* this load's lookups (live) */
+    struct daemon_conf *dc;     /* NULL: failed, see err */
     struct conf_error err;
-    /* The load runs on worker 0's thread: its answers wait this long (logged, and checked by
-     * tests/e2e/test_reload_load.sh against the answer latencies under load). */
-    uint64_t start_ms = uv_hrtime() / 1000000;
-    struct daemon_conf *dc = daemon_conf_load(d, &err);
+    uint64_t start_ms;
+};
+
+/* On a thread of libuv's pool: reading the files (a china list takes hundreds of milliseconds)
+ * and looking up server host names never hold up worker 0's answers. */
+static void on_reload_work(uv_work_t *req)
+{
+    struct daemon_reload *r = DNSROUTE_CONTAINER_OF(req, struct daemon_reload, req);
+    r->dc = daemon_conf_read(r->d, r->names, &r->err);
+}
+
+/* Back on worker 0's loop: hand the configuration to every worker, or keep the running one. */
+static void daemon_reload_finish(struct daemon *d, struct daemon_reload *r)
+{
     uv_mutex_lock(&d->lock);
     d->reloads++;
     uv_mutex_unlock(&d->lock);
-    if (dc == NULL) {
-        log_error("reload failed, keeping the running configuration: %s", err.message);
-        daemon_note_reload_failure(d, err.message);
+    if (r->dc == NULL) {
+        log_error("reload failed, keeping the running configuration: %s", r->err.message);
+        daemon_note_reload_failure(d, r->err.message);
         return;
     }
+    daemon_names_freeze(r->names); /* D-Bus loads answer from this load's lookups */
+    daemon_names_free(d->names);
+    d->names = r->names;
+    r->names = NULL;
+    struct daemon_conf *dc = r->dc;
+    r->dc = NULL;
+    daemon_conf_ready(d, dc);
     daemon_hosts_load(d, dc); /* SIGHUP re-reads every hosts file, as dnsmasq */
     log_info("configuration reloaded: %zu domains, %zu servers, loaded in %llu ms",
              domtree_domain_count(dc->conf.tree), dc->conf.server_count,
-             (unsigned long long)(uv_hrtime() / 1000000 - start_ms));
+             (unsigned long long)(uv_hrtime() / 1000000 - r->start_ms));
     daemon_reload_warn_fixed(d->workers[0].gens[0]->conf, &dc->conf);
     daemon_adopt(d, dc);
+}
+
+static void on_reload_done(uv_work_t *req, int status)
+{
+    struct daemon_reload *r = DNSROUTE_CONTAINER_OF(req, struct daemon_reload, req);
+    struct daemon *d = r->d;
+    d->reload = NULL;
+    if (status == 0 && !d->reload_stopping) {
+        daemon_reload_finish(d, r);
+    }
+    daemon_conf_release(r->dc);
+    daemon_names_free(r->names);
+    free(r);
+    if (d->reload_again && !d->reload_stopping) {
+        d->reload_again = false; /* the files may have changed since that load began */
+        daemon_gen_reload(d);
+    }
+}
+
+void daemon_gen_reload(struct daemon *d)
+{
+    if (d->reload != NULL) {
+        d->reload_again = true;
+        return;
+    }
+    struct daemon_reload *r = mem_calloc(1, sizeof(*r));
+    r->d = d;
+    r->names = daemon_names_new(true);
+    r->start_ms = uv_hrtime() / 1000000;
+    int rc = uv_queue_work(&d->workers[0].loop, &r->req, on_reload_work, on_reload_done);
+    if (rc < 0) {
+        log_error("reload failed, keeping the running configuration: %s", uv_strerror(rc));
+        daemon_note_reload_failure(d, uv_strerror(rc));
+        daemon_names_free(r->names);
+        free(r);
+        return;
+    }
+    d->reload = r;
+}
+
+void daemon_gen_reload_stop(struct daemon *d)
+{
+    d->reload_stopping = true;
+    if (d->reload != NULL) {
+        (void)uv_cancel((uv_req_t *)&d->reload->req); /* on_reload_done runs either way */
+    }
 }
 
 void daemon_adopt(struct daemon *d, struct daemon_conf *dc)

@@ -51,6 +51,8 @@ struct daemon_hosts {
 };
 
 struct daemon;
+struct daemon_names;
+struct daemon_reload;
 
 /* One event loop with its own listeners (UDP shared through SO_REUSEPORT), upstream channels,
  * set socket, cache and generation list. Worker 0 runs on the main thread and also owns the TCP
@@ -81,7 +83,16 @@ struct daemon {
     uv_mutex_t lock;
     struct query_cache cache; /* shared by the workers */
     struct daemon_hosts hosts;
-    uint32_t conf_serial; /* the last daemon_conf.serial given (loads run one at a time) */
+    uint32_t conf_serial; /* the last daemon_conf.serial given (on worker 0's loop) */
+    /* Held by a load while it reads argv, the D-Bus servers and getopt's global state: SIGHUP's
+     * load runs on libuv's thread pool, D-Bus loads on worker 0's loop. */
+    uv_mutex_t load_lock;
+    /* The names the last start-up or SIGHUP load looked up, for D-Bus loads (daemon_names.c). */
+    struct daemon_names *names;
+    /* SIGHUP's load on the thread pool (daemon_gen.c); on worker 0's loop. */
+    struct daemon_reload *reload; /* in flight, or NULL */
+    bool reload_again;            /* a SIGHUP arrived during it: load once more after it */
+    bool reload_stopping;         /* shutting down: a load that ends now is dropped */
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
     char *pid_file;        /* written by us, removed at exit; owned */
     sigset_t sigmask_orig; /* the mask before start-up blocked the handled signals */
@@ -104,9 +115,20 @@ struct daemon {
 /* query_ctx.counters: the CHAOS statistics (arg is the daemon), summed over the workers. */
 void daemon_chaos_counters(void *arg, struct localrec_counters *out);
 
+/* daemon_names.c: the host and interface names a load looks up (conf.h struct conf_resolver) */
+/* A table that looks names up and records them (live) or answers only from its records. */
+struct daemon_names *daemon_names_new(bool live);
+/* From now on answers only from the records (no lookups). */
+void daemon_names_freeze(struct daemon_names *t);
+void daemon_names_free(struct daemon_names *t);
+/* The resolver conf_load_dbus calls, answering from t. */
+struct conf_resolver daemon_names_resolver(struct daemon_names *t);
+
 /* daemon_gen.c */
-/* Loads the configuration: command line, files, then the D-Bus servers. NULL with err filled on
- * failure. */
+/* Loads the configuration on the calling thread: command line, files, then the D-Bus servers.
+ * At start-up (no loop runs yet) host and interface names are looked up and recorded; later
+ * (D-Bus, on worker 0's loop) they are answered from the last start-up or SIGHUP load's records.
+ * NULL with err filled on failure. */
 struct daemon_conf *daemon_conf_load(struct daemon *d, struct conf_error *err);
 /* Hands a freshly loaded configuration to every worker (reload, D-Bus servers); takes over the
  * loader's reference. */
@@ -115,9 +137,13 @@ void daemon_adopt(struct daemon *d, struct daemon_conf *dc);
 void daemon_note_reload_failure(struct daemon *d, const char *reason);
 /* Drops a reference to a shared configuration. */
 void daemon_conf_release(struct daemon_conf *dc);
-/* SIGHUP: loads the configuration again and hands it to every worker; a failure keeps the
- * running one (logged, counted). */
+/* SIGHUP (worker 0's loop): loads the configuration again on libuv's thread pool - the files
+ * and the host name lookups never hold up the loop - then hands it to every worker; a failure
+ * keeps the running one (logged, counted). A SIGHUP during a load starts one more after it. */
 void daemon_gen_reload(struct daemon *d);
+/* At shutdown, after worker 0's loop stopped: a load in flight is cancelled or, once it ends,
+ * dropped. */
+void daemon_gen_reload_stop(struct daemon *d);
 /* Builds worker w's generation for dc (upstream channels, set socket) on w's loop; takes one
  * reference to dc. Returns 0 or a negative code with a reason in errbuf. */
 int daemon_worker_gen_open(struct daemon_worker *w, struct daemon_conf *dc, char *errbuf,

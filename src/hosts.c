@@ -57,12 +57,6 @@ static const char *hosts_rec_name(const struct hosts *h, const struct hosts_rec 
     return h->names + r->name;
 }
 
-static uint64_t hosts_rec_hash_name(const struct hosts *h, const struct hosts_rec *r)
-{
-    const char *n = hosts_rec_name(h, r);
-    return hosts_hash(n, strlen(n), 0);
-}
-
 static uint64_t hosts_hash_addr(uint8_t family, const uint8_t *addr)
 {
     return hosts_hash(addr, hosts_alen(family), family);
@@ -104,7 +98,26 @@ static void hosts_table_put(struct hosts_table *t, uint64_t hash, uint32_t rec)
     t->count++;
 }
 
-static void hosts_table_grow(struct hosts *h, struct hosts_table *t, bool by_addr)
+/* The name a slot of a name-keyed table stands for: a record's name (by_name) or, in by_parent, a
+ * name-pool offset (+ 1). */
+static const char *hosts_slot_name(const struct hosts *h, const struct hosts_table *t,
+                                   uint32_t slot)
+{
+    return t == &h->by_parent ? h->names + slot - 1 : hosts_rec_name(h, &h->recs[slot - 1]);
+}
+
+static uint64_t hosts_slot_hash(const struct hosts *h, const struct hosts_table *t, uint32_t slot)
+{
+    if (t == &h->by_addr) {
+        const struct hosts_rec *r = &h->recs[slot - 1];
+        return hosts_hash_addr(r->family, r->addr);
+    }
+    const char *n = hosts_slot_name(h, t, slot);
+    return hosts_hash(n, strlen(n), 0);
+}
+
+/* Doubles t (one of h's tables) when one more entry would fill it past half. */
+static void hosts_table_grow(struct hosts *h, struct hosts_table *t)
 {
     if (t->cap != 0 && (t->count + 1) * 2 <= t->cap) {
         return;
@@ -113,31 +126,35 @@ static void hosts_table_grow(struct hosts *h, struct hosts_table *t, bool by_add
     n.slots = mem_calloc(n.cap, sizeof(*n.slots));
     for (size_t i = 0; i < t->cap; i++) {
         if (t->slots[i] != 0) {
-            const struct hosts_rec *r = &h->recs[t->slots[i] - 1];
-            uint64_t hash =
-                by_addr ? hosts_hash_addr(r->family, r->addr) : hosts_rec_hash_name(h, r);
-            hosts_table_put(&n, hash, t->slots[i] - 1);
+            hosts_table_put(&n, hosts_slot_hash(h, t, t->slots[i]), t->slots[i] - 1);
         }
     }
     free(t->slots);
     *t = n;
 }
 
-/* Index + 1 of the first record of key, or 0. */
-static uint32_t hosts_find_name(const struct hosts *h, const char *key, size_t len)
+/* The slot value of key in a name-keyed table (by_name: the first record's index + 1; by_parent:
+ * the name's pool offset + 1), or 0. */
+static uint32_t hosts_table_find(const struct hosts *h, const struct hosts_table *t,
+                                 const char *key, size_t len)
 {
-    const struct hosts_table *t = &h->by_name;
     if (t->cap == 0) {
         return 0;
     }
     size_t i = hosts_hash(key, len, 0) & (t->cap - 1);
     for (; t->slots[i] != 0; i = (i + 1) & (t->cap - 1)) {
-        const char *n = hosts_rec_name(h, &h->recs[t->slots[i] - 1]);
+        const char *n = hosts_slot_name(h, t, t->slots[i]);
         if (strncmp(n, key, len) == 0 && n[len] == '\0') {
             return t->slots[i];
         }
     }
     return 0;
+}
+
+/* Index + 1 of the first record of key, or 0. */
+static uint32_t hosts_find_name(const struct hosts *h, const char *key, size_t len)
+{
+    return hosts_table_find(h, &h->by_name, key, len);
 }
 
 static uint32_t hosts_find_addr(const struct hosts *h, uint8_t family, const uint8_t *addr)
@@ -161,36 +178,7 @@ static uint32_t hosts_find_addr(const struct hosts *h, uint8_t family, const uin
 
 static uint32_t hosts_find_parent(const struct hosts *h, const char *key, size_t len)
 {
-    const struct hosts_table *t = &h->by_parent;
-    if (t->cap == 0) {
-        return 0;
-    }
-    size_t i = hosts_hash(key, len, 0) & (t->cap - 1);
-    for (; t->slots[i] != 0; i = (i + 1) & (t->cap - 1)) {
-        const char *n = h->names + t->slots[i] - 1;
-        if (strncmp(n, key, len) == 0 && n[len] == '\0') {
-            return t->slots[i];
-        }
-    }
-    return 0;
-}
-
-static void hosts_parent_grow(struct hosts *h)
-{
-    struct hosts_table *t = &h->by_parent;
-    if (t->cap != 0 && (t->count + 1) * 2 <= t->cap) {
-        return;
-    }
-    struct hosts_table n = {.cap = t->cap == 0 ? 1024 : t->cap * 2};
-    n.slots = mem_calloc(n.cap, sizeof(*n.slots));
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i] != 0) {
-            const char *name = h->names + t->slots[i] - 1;
-            hosts_table_put(&n, hosts_hash(name, strlen(name), 0), t->slots[i] - 1);
-        }
-    }
-    free(t->slots);
-    *t = n;
+    return hosts_table_find(h, &h->by_parent, key, len);
 }
 
 /* Records every parent of the name at offset off ("a.b.c": "b.c", "c"), stopping at the first
@@ -203,7 +191,7 @@ static void hosts_add_parents(struct hosts *h, uint32_t off)
         if (len == 0 || hosts_find_parent(h, parent, len) != 0) {
             return;
         }
-        hosts_parent_grow(h);
+        hosts_table_grow(h, &h->by_parent);
         hosts_table_put(&h->by_parent, hosts_hash(parent, len, 0), (uint32_t)(parent - h->names));
     }
 }
@@ -249,11 +237,11 @@ static int hosts_add_key(struct hosts *h, const char *key, size_t len, uint8_t f
     } else {
         h->recs[idx].name = hosts_intern_name(h, key, len);
         hosts_add_parents(h, h->recs[idx].name);
-        hosts_table_grow(h, &h->by_name, false);
+        hosts_table_grow(h, &h->by_name);
         hosts_table_put(&h->by_name, hosts_hash(key, len, 0), idx);
     }
     if (hosts_find_addr(h, family, addr) == 0) {
-        hosts_table_grow(h, &h->by_addr, true);
+        hosts_table_grow(h, &h->by_addr);
         hosts_table_put(&h->by_addr, hosts_hash_addr(family, addr), idx);
     }
     return 1;

@@ -13,15 +13,10 @@ static int sockaddr_parse_scope(const char *scope, uint32_t *out)
 {
     char *end = NULL;
     unsigned long n = strtoul(scope, &end, 10);
-    if (*scope != '\0' && *end == '\0') {
-        *out = (uint32_t)n;
-        return 0;
-    }
-    unsigned idx = if_nametoindex(scope);
-    if (idx == 0) {
+    if (*scope == '\0' || *end != '\0' || n > UINT32_MAX) {
         return ERR_BAD_ADDRESS;
     }
-    *out = idx;
+    *out = (uint32_t)n;
     return 0;
 }
 

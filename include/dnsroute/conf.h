@@ -229,17 +229,35 @@ struct conf_error {
     char message[1400];
 };
 
+/* The lookups a configuration needs beyond its files: server= host names (dnsmasq 2.88+ resolves
+ * them when it reads the line) and interface names in "%scope" suffixes. The loader does no I/O
+ * but reading files: its caller answers these (the daemon with getaddrinfo(3) and
+ * if_nametoindex(3), never on an event loop's thread; tests and fuzz targets with fixed tables). */
+struct conf_resolver {
+    /* Up to max IPv4/IPv6 addresses of host (ports 0) into out; returns how many (> 0), or a
+     * negative code with dnsmasq's reason in *why ("Cannot resolve server name" when the lookup
+     * failed for now, else the resolver's own text). */
+    int (*host)(void *ctx, const char *host, union sockaddr_any *out, size_t max, const char **why);
+    /* The index of the interface called name, 0 when there is none. */
+    unsigned (*ifindex)(void *ctx, const char *name);
+    void *ctx;
+};
+
 /* Builds a configuration generation from the command line (argv[0] is skipped) and every file
  * it names (default /etc/dnsmasq.conf, missing is fine unless named by -C). Warnings for
  * ignored options go to the logger. On failure returns a negative code, fills *err, and leaves
- * *c deinitialised. The caller owns *c and calls conf_deinit. */
+ * *c deinitialised. The caller owns *c and calls conf_deinit. Looks up no names: a server host
+ * name fails as dnsmasq's unresolvable one ("Cannot resolve server name"), a "%scope" must be a
+ * number (resolv.conf) or fails as "bad interface name" (server=). One load at a time in the
+ * process (getopt(3)'s state is global). */
 int conf_load(struct conf *c, int argc, char *const argv[], struct conf_error *err);
-/* conf_load, then the servers set over D-Bus: each entry is the argument of a server= line
- * ("1.2.3.4", "/d1/d2/1.2.3.4#5353", "/local.domain/"), applied after the files and
- * servers-file and before resolv-file, marked from_dbus. A bad entry fails the load with
- * dnsmasq's D-Bus text "dnsroute: Invalid IP address 'ADDR': MSG" (CONF_EXIT_BADCONF). */
+/* conf_load with names looked up through r (NULL: none), then the servers set over D-Bus: each
+ * entry is the argument of a server= line ("1.2.3.4", "/d1/d2/1.2.3.4#5353", "/local.domain/"),
+ * applied after the files and servers-file and before resolv-file, marked from_dbus. A bad entry
+ * fails the load with dnsmasq's D-Bus text "dnsroute: Invalid IP address 'ADDR': MSG"
+ * (CONF_EXIT_BADCONF). */
 int conf_load_dbus(struct conf *c, int argc, char *const argv[], const char *const *dbus_servers,
-                   size_t dbus_server_count, struct conf_error *err);
+                   size_t dbus_server_count, const struct conf_resolver *r, struct conf_error *err);
 void conf_deinit(struct conf *c);
 
 /* Reads the hosts files of c (/etc/hosts unless no-hosts, then addn-hosts= in dnsmasq's order:

@@ -17,8 +17,9 @@ union sockaddr_any {
 /* Longest text sockaddr_format() writes, with NUL: "[v6%scope]#65535". */
 #define SOCKADDR_TEXT_MAX 80
 
-/* Parses an IPv4 or IPv6 literal (IPv6 may carry "%scope", an interface name or index) of len
- * bytes into out with the given port (host order). Returns 0, or ERR_BAD_ADDRESS. */
+/* Parses an IPv4 or IPv6 literal (IPv6 may carry a numeric "%scope"; interface names are the
+ * caller's to look up) of len bytes into out with the given port (host order). Returns 0, or
+ * ERR_BAD_ADDRESS. */
 int sockaddr_parse_ip(const char *text, size_t len, uint16_t port, union sockaddr_any *out);
 /* Length of the active member, for bind()/sendto(). */
 socklen_t sockaddr_len(const union sockaddr_any *a);

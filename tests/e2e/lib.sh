@@ -358,6 +358,27 @@ e2e_require_dnsmasq()
     [[ -x "$DNSMASQ" ]] || e2e_skip "dnsmasq not found at $DNSMASQ"
 }
 
+# e2e_bind_etc SRC:DEST...: from here on DNSROUTE_BIN and DNSMASQ run in a mount namespace of
+# their own with each SRC bind-mounted over DEST (the test's hosts file over /etc/hosts, say), so
+# the machine's files are never touched. The wrappers exec, so a recorded pid is the program's.
+# Skips the test when such bind mounts are not possible here. Paths must not contain quotes.
+e2e_bind_etc()
+{
+    command -v mount >/dev/null || e2e_skip "mount(8) not found"
+    local m mounts="" prog
+    for m in "$@"; do
+        mounts+="mount --bind \"${m%%:*}\" \"${m#*:}\" && "
+    done
+    unshare -m sh -c "${mounts}true" 2>/dev/null ||
+        e2e_skip "cannot bind-mount over ${*##*:} in a private mount namespace"
+    for prog in dnsroute:"$DNSROUTE_BIN" dnsmasq:"$DNSMASQ"; do
+        printf '#!/bin/sh\nexec unshare -m sh -c '"'"'%s exec "$0" "$@"'"'"' "%s" "$@"\n' \
+            "$mounts" "${prog#*:}" >"$E2E_TMP/${prog%%:*}-wrap"
+        chmod +x "$E2E_TMP/${prog%%:*}-wrap"
+    done
+    DNSROUTE_BIN="$E2E_TMP/dnsroute-wrap" DNSMASQ="$E2E_TMP/dnsmasq-wrap"
+}
+
 # e2e_start_dnsroute NAME PORT CONF [ARGS...]: the daemon under test with dnsmasq's command
 # line (-k: foreground), listening on 127.0.0.1#PORT, logging to $E2E_TMP/NAME.err. The same
 # CONF files as for e2e_start_dnsmasq work here (that is the point of the differential test).

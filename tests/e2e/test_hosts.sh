@@ -10,23 +10,11 @@ set -euo pipefail
 e2e_enter_netns "$@"
 e2e_require_dnsroute
 e2e_require_dnsmasq
-command -v mount >/dev/null || e2e_skip "mount(8) not found"
 
-# Both daemons see $E2E_TMP/etc-hosts as /etc/hosts: each runs in its own mount namespace with
-# a bind mount (unshare execs, so the recorded pid is the daemon's). The machine's file is never
-# touched.
+# Both daemons see $E2E_TMP/etc-hosts as /etc/hosts (a bind mount in a mount namespace of their
+# own); the machine's file is never touched.
 echo '127.0.0.1 localhost' >"$E2E_TMP/etc-hosts"
-unshare -m sh -c 'mount --bind "$0" /etc/hosts' "$E2E_TMP/etc-hosts" 2>/dev/null ||
-    e2e_skip "cannot bind-mount over /etc/hosts in a private mount namespace"
-for prog in dnsroute:"$DNSROUTE_BIN" dnsmasq:"$DNSMASQ"; do
-    cat >"$E2E_TMP/${prog%%:*}-wrap" <<EOF2
-#!/bin/sh
-exec unshare -m sh -c 'mount --bind "\$0" /etc/hosts && exec "\$@"' "$E2E_TMP/etc-hosts" \
-    "${prog#*:}" "\$@"
-EOF2
-    chmod +x "$E2E_TMP/${prog%%:*}-wrap"
-done
-DNSROUTE_BIN="$E2E_TMP/dnsroute-wrap" DNSMASQ="$E2E_TMP/dnsmasq-wrap"
+e2e_bind_etc "$E2E_TMP/etc-hosts:/etc/hosts"
 
 cat >"$E2E_TMP/up.scenario" <<'EOF2'
         nx.example.com  *     nxdomain

@@ -193,14 +193,14 @@ static void test_apply(void)
     const char *lines[] = {"/foobar.com/1.2.3.4#5353", "/#/10.0.0.1"};
     struct conf c;
     struct conf_error err;
-    CHECK_INT_EQ(conf_load_dbus(&c, 4, argv, lines, 2, &err), 0);
+    CHECK_INT_EQ(conf_load_dbus(&c, 4, argv, lines, 2, NULL, &err), 0);
     CHECK_INT_EQ(c.server_count, 3);
     CHECK(!c.servers[0].from_dbus);
     CHECK(c.servers[1].from_dbus && c.servers[2].from_dbus);
     CHECK_INT_EQ(ntohs(c.servers[1].addr.sin.sin_port), 5353);
     conf_deinit(&c);
     const char *bad[] = {"/#/10.0.0.1#99999"};
-    CHECK(conf_load_dbus(&c, 4, argv, bad, 1, &err) < 0);
+    CHECK(conf_load_dbus(&c, 4, argv, bad, 1, NULL, &err) < 0);
     CHECK_STR_EQ(err.message, "dnsroute: Invalid IP address '10.0.0.1#99999': bad port");
 }
 

@@ -14,29 +14,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "conf_text.h"
 #include "dnsroute/conf.h"
 #include "dnsroute/err.h"
 #include "dnsroute/hosts.h"
 #include "dnsroute/log.h"
-
-static char tmpdir[64];
-
-static const char *write_file(const char *name, const char *text)
-{
-    static char paths[4][256];
-    static unsigned next;
-    if (tmpdir[0] == '\0') {
-        (void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_leases.XXXXXX");
-        CHECK(mkdtemp(tmpdir) != NULL);
-    }
-    char *path = paths[next++ % 4];
-    (void)snprintf(path, 256, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    (void)fputs(text, f);
-    (void)fclose(f);
-    return path;
-}
 
 struct seen {
     struct leases_entry e[8];
@@ -53,7 +35,7 @@ static void on_lease(void *arg, const struct leases_entry *e)
 
 static void test_parse(void)
 {
-    const char *path = write_file(
+    const char *path = conf_text_write(
         "leases", "1900000000 00:11:22:33:44:55 192.168.1.100 client1 01:00:11:22:33:44:55\n"
                   "0 aa:bb:cc:dd:ee:ff 192.168.1.101 * *\n"
                   "1900000000 00:11:22:33:44:56 999.1.1.1 bad *\n"
@@ -77,7 +59,7 @@ static void test_parse(void)
     CHECK_STR_EQ(s.e[2].name, "six");
     CHECK(leases_read_file("/nonexistent/leases", on_lease, &s) < 0);
     /* A bad server DUID ends the read (dnsmasq returns from read_leases). */
-    path = write_file("leases2", "duid zz\n0 00:11:22:33:44:55 10.0.0.1 late *\n");
+    path = conf_text_write("leases2", "duid zz\n0 00:11:22:33:44:55 10.0.0.1 late *\n");
     s.n = 0;
     CHECK_INT_EQ(leases_read_file(path, on_lease, &s), ERR_PARSE);
     CHECK_INT_EQ(s.n, 0);
@@ -109,21 +91,21 @@ static void test_names(void)
 {
     int64_t now = 1800000000;
     const char *leases =
-        write_file("names.leases", "1900000000 00:11:22:33:44:01 192.168.1.100 client1 *\n"
-                                   "1900000000 00:11:22:33:44:02 192.168.1.101 dup *\n"
-                                   "1900000000 00:11:22:33:44:03 192.168.1.102 Dup *\n"
-                                   "1700000000 00:11:22:33:44:04 192.168.1.103 old *\n"
-                                   "1900000100 00:11:22:33:44:05 192.168.1.104 nas *\n"
-                                   "1900000000 00:11:22:33:44:06 192.168.1.105 router *\n"
-                                   "0 00:11:22:33:44:07 10.9.0.5 vmhost *\n");
-    const char *hosts = write_file("names.hosts", "192.168.1.1 router\n192.168.1.104 nas\n");
+        conf_text_write("names.leases", "1900000000 00:11:22:33:44:01 192.168.1.100 client1 *\n"
+                                        "1900000000 00:11:22:33:44:02 192.168.1.101 dup *\n"
+                                        "1900000000 00:11:22:33:44:03 192.168.1.102 Dup *\n"
+                                        "1700000000 00:11:22:33:44:04 192.168.1.103 old *\n"
+                                        "1900000100 00:11:22:33:44:05 192.168.1.104 nas *\n"
+                                        "1900000000 00:11:22:33:44:06 192.168.1.105 router *\n"
+                                        "0 00:11:22:33:44:07 10.9.0.5 vmhost *\n");
+    const char *hosts = conf_text_write("names.hosts", "192.168.1.1 router\n192.168.1.104 nas\n");
     char text[1024];
     (void)snprintf(text, sizeof(text),
                    "no-hosts\naddn-hosts=%s\ndhcp-leasefile=%s\ndomain=lan\n"
                    "domain=vm,10.9.0.0/16\n",
                    hosts, leases);
     struct conf c;
-    CHECK_INT_EQ(load(&c, write_file("names.conf", text)), 0);
+    CHECK_INT_EQ(load(&c, conf_text_write("names.conf", text)), 0);
     struct conf_hostsrc *s = conf_hostsrc_load(&c, now);
     CHECK(c.hosts != NULL);
     CHECK_INT_EQ(c.hosts_static_count, 2);
@@ -142,7 +124,7 @@ static void test_names(void)
     CHECK_STR_EQ(ptr4(&c, "10.9.0.5"), "vmhost.vm"); /* domain= by subnet */
     CHECK_INT_EQ(conf_hostsrc_next_expiry(s, now), 100000000);
     /* Rebuilt after the lease file changed: the new lease is served, the static part kept. */
-    write_file("names.leases", "1900000000 00:11:22:33:44:09 192.168.1.120 newer *\n");
+    conf_text_write("names.leases", "1900000000 00:11:22:33:44:09 192.168.1.120 newer *\n");
     conf_hostsrc_reload_leases(s, &c);
     struct hosts *h = conf_hostsrc_build(s, &c, now);
     CHECK(hosts_has_name(h, "newer.lan", 9));
@@ -161,13 +143,13 @@ static void test_names(void)
  * by client id, exact MAC, wildcard MAC, a second MAC; only when the address fits. */
 static void test_config_names(void)
 {
-    const char *leases =
-        write_file("cfg.leases", "1900000000 00:11:22:33:44:66 10.9.0.110 clientname 01:02:03\n"
-                                 "1900000000 00:11:22:33:44:77 10.9.0.121 wrongaddr *\n"
-                                 "1900000000 00:11:22:33:44:55 10.9.0.50 sent *\n"
-                                 "1900000000 00:11:22:33:44:88 10.9.0.130 w *\n"
-                                 "1900000000 22:22:22:22:22:22 10.9.0.140 t *\n"
-                                 "1900000000 00:11:22:33:44:aa 10.9.0.150 fixed *\n");
+    const char *leases = conf_text_write(
+        "cfg.leases", "1900000000 00:11:22:33:44:66 10.9.0.110 clientname 01:02:03\n"
+                      "1900000000 00:11:22:33:44:77 10.9.0.121 wrongaddr *\n"
+                      "1900000000 00:11:22:33:44:55 10.9.0.50 sent *\n"
+                      "1900000000 00:11:22:33:44:88 10.9.0.130 w *\n"
+                      "1900000000 22:22:22:22:22:22 10.9.0.140 t *\n"
+                      "1900000000 00:11:22:33:44:aa 10.9.0.150 fixed *\n");
     char text[1024];
     (void)snprintf(text, sizeof(text),
                    "no-hosts\ndhcp-leasefile=%s\n"
@@ -179,7 +161,7 @@ static void test_config_names(void)
                    "dhcp-host=00:11:22:33:44:99,10.9.0.60,nolease\n",
                    leases);
     struct conf c;
-    CHECK_INT_EQ(load(&c, write_file("cfg.conf", text)), 0);
+    CHECK_INT_EQ(load(&c, conf_text_write("cfg.conf", text)), 0);
     CHECK_INT_EQ(c.dhcp_host_count, 6);
     CHECK_STR_EQ(c.dhcp_hosts[0].name, "fixed");
     conf_hostsrc_free(conf_hostsrc_load(&c, 1800000000));
@@ -199,7 +181,7 @@ static void test_config_names(void)
                          "dhcp-host=a,10.0.0.1\ndhcp-host=b,10.0.0.1\n",
                          "dhcp-host=[fd00::1/200]\n", "dhcp-host=[fd00::zz]\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *argv[] = {"dnsroute", "-C", (char *)write_file("bad.conf", bad[i]), NULL};
+        char *argv[] = {"dnsroute", "-C", (char *)conf_text_write("bad.conf", bad[i]), NULL};
         CHECK(conf_load(&c, 3, argv, &err) < 0);
     }
     CHECK(strstr(err.message, "bad IPv6 address at line 1") != NULL);
@@ -215,5 +197,7 @@ static const struct check_case cases[] = {
 int main(int argc, char **argv)
 {
     log_set_level(LOG_LEVEL_ERROR);
-    return check_main(argc, argv, cases);
+    int rc = check_main(argc, argv, cases);
+    conf_text_cleanup();
+    return rc;
 }

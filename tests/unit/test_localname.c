@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "conf_text.h"
 #include "dnsroute/conf.h"
 #include "dnsroute/dname.h"
 #include "dnsroute/dnsmsg.h"
@@ -19,52 +20,18 @@
 #include "dnsroute/localname.h"
 #include "dnsroute/log.h"
 
-static char tmpdir[64];
-
-static const char *conf_path(void)
-{
-    static char path[128];
-    if (tmpdir[0] == '\0') {
-        (void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_localname.XXXXXX");
-        CHECK(mkdtemp(tmpdir) != NULL);
-    }
-    (void)snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-    return path;
-}
-
-static int load_text(struct conf *c, struct conf_error *err, const char *text)
-{
-    const char *path = conf_path();
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    (void)fputs(text, f);
-    (void)fclose(f);
-    char *argv[] = {"dnsroute", "-C", (char *)path, "-R", NULL};
-    return conf_load(c, 4, argv, err);
-}
-
 static void expect_error_text(const char *text, const char *want, int exit_code)
 {
     struct conf c;
     struct conf_error err;
-    CHECK(load_text(&c, &err, text) < 0);
+    CHECK(conf_text_load(&c, &err, text) < 0);
     CHECK_STR_EQ(err.message, want);
     CHECK_INT_EQ(err.exit_code, exit_code);
 }
 
 static void expect_error(const char *line, const char *msg)
 {
-    char want[512];
-    (void)snprintf(want, sizeof(want), "dnsroute: %s at line 1 of %s", msg, conf_path());
-    expect_error_text(line, want, 1);
-}
-
-static void expect_ok(const char *text)
-{
-    struct conf c;
-    struct conf_error err;
-    CHECK_INT_EQ(load_text(&c, &err, text), 0);
-    conf_deinit(&c);
+    conf_text_expect_error(line, msg, 1, 1);
 }
 
 static void test_option_errors(void)
@@ -82,15 +49,16 @@ static void test_option_errors(void)
     expect_error("interface-name=foo,eth0/\n", "error");
     expect_error("interface-name=a\x7f,eth0\n", "bad interface name");
     char want[512];
-    (void)snprintf(want, sizeof(want), "dnsroute: duplicate CNAME at line 2 of %s", conf_path());
+    (void)snprintf(want, sizeof(want), "dnsroute: duplicate CNAME at line 2 of %s/t.conf",
+                   conf_text_tmpdir());
     expect_error_text("cname=x,y\ncname=X.,z\n", want, 1);
     expect_error_text("cname=a,b\ncname=b,a\n", "dnsroute: CNAME loop involving b", 1);
     expect_error_text("cname=a,a\n", "dnsroute: CNAME loop involving a", 1);
     expect_error_text("cname=c,a\ncname=a,b\ncname=b,a\n", "dnsroute: CNAME loop involving b", 1);
     /* What dnsmasq accepts. */
-    expect_ok("host-record=foo,1.2.3.4\nhost-record=foo,1.2.3.4,\nhost-record=a b,::1\n"
-              "cname=a,b\ncname=c,d,e,10\ncname=f,g,\ninterface-name=i,eth0/4\n"
-              "interface-name=j,eth0,extra\ninterface-name=,eth0/6\n");
+    conf_text_expect_ok("host-record=foo,1.2.3.4\nhost-record=foo,1.2.3.4,\nhost-record=a b,::1\n"
+                        "cname=a,b\ncname=c,d,e,10\ncname=f,g,\ninterface-name=i,eth0/4\n"
+                        "interface-name=j,eth0,extra\ninterface-name=,eth0/6\n");
 }
 
 /* ---- Answers. */
@@ -194,18 +162,18 @@ static void test_answers(void)
 {
     struct conf c;
     struct conf_error err;
-    CHECK_INT_EQ(load_text(&c, &err,
-                           "local-ttl=42\n"
-                           "host-record=hr.test,two.test,192.0.2.1,2001:db8::1,300\n"
-                           "host-record=both.test,192.0.2.2\n"
-                           "host-record=other.test,192.0.2.2\n"
-                           "cname=a.test,b.test,7\n"
-                           "cname=b.test,hr.test\n"
-                           "cname=ext.test,upstream.test\n"
-                           "cname=ptr.test,2.2.0.192.in-addr.arpa\n"
-                           "interface-name=if.test,eth0\n"
-                           "interface-name=if4.test,eth0/4\n"
-                           "interface-name=hr.test,eth1\n"),
+    CHECK_INT_EQ(conf_text_load(&c, &err,
+                                "local-ttl=42\n"
+                                "host-record=hr.test,two.test,192.0.2.1,2001:db8::1,300\n"
+                                "host-record=both.test,192.0.2.2\n"
+                                "host-record=other.test,192.0.2.2\n"
+                                "cname=a.test,b.test,7\n"
+                                "cname=b.test,hr.test\n"
+                                "cname=ext.test,upstream.test\n"
+                                "cname=ptr.test,2.2.0.192.in-addr.arpa\n"
+                                "interface-name=if.test,eth0\n"
+                                "interface-name=if4.test,eth0/4\n"
+                                "interface-name=hr.test,eth1\n"),
                  0);
     struct hosts *h = hosts_new();
     uint8_t a4[4];
@@ -269,9 +237,9 @@ static void test_localise(void)
 {
     struct conf c;
     struct conf_error err;
-    CHECK_INT_EQ(load_text(&c, &err,
-                           "host-record=m.test,10.1.0.5\nhost-record=m.test,fd00::5\n"
-                           "interface-name=if.test,eth0\n"),
+    CHECK_INT_EQ(conf_text_load(&c, &err,
+                                "host-record=m.test,10.1.0.5\nhost-record=m.test,fd00::5\n"
+                                "interface-name=if.test,eth0\n"),
                  0);
     struct hosts *h = hosts_new();
     uint8_t a4[4], a6[16];
@@ -322,11 +290,11 @@ static void test_synth(void)
 {
     struct conf c;
     struct conf_error err;
-    CHECK_INT_EQ(load_text(&c, &err,
-                           "synth-domain=synth.test,10.20.0.0/24\n"
-                           "synth-domain=idx.test,10.22.0.0/24,pc*\n"
-                           "synth-domain=six.test,fd20::/64\n"
-                           "synth-domain=pre.test,10.21.0.10,10.21.0.20,host-\n"),
+    CHECK_INT_EQ(conf_text_load(&c, &err,
+                                "synth-domain=synth.test,10.20.0.0/24\n"
+                                "synth-domain=idx.test,10.22.0.0/24,pc*\n"
+                                "synth-domain=six.test,fd20::/64\n"
+                                "synth-domain=pre.test,10.21.0.10,10.21.0.20,host-\n"),
                  0);
     struct localname_src src = {.names = c.names, .records = c.localrec, .synth = c.synth};
     struct reply r;
@@ -364,9 +332,6 @@ int main(int argc, char **argv)
 {
     log_set_level(LOG_LEVEL_ERROR);
     int rc = check_main(argc, argv, cases);
-    if (tmpdir[0] != '\0') {
-        (void)unlink(conf_path());
-        (void)rmdir(tmpdir);
-    }
+    conf_text_cleanup();
     return rc;
 }

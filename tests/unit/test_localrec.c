@@ -10,29 +10,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "conf_text.h"
 #include "dnsroute/conf.h"
 #include "dnsroute/dname.h"
 #include "dnsroute/dnsmsg.h"
 #include "dnsroute/localrec.h"
 #include "dnsroute/log.h"
-
-static char tmpdir[64];
-
-static int load_text(struct conf *c, struct conf_error *err, const char *text)
-{
-    if (tmpdir[0] == '\0') {
-        (void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_localrec.XXXXXX");
-        CHECK(mkdtemp(tmpdir) != NULL);
-    }
-    char path[128];
-    (void)snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    (void)fputs(text, f);
-    (void)fclose(f);
-    char *argv[] = {"dnsroute", "-C", path, "-R", NULL};
-    return conf_load(c, 4, argv, err);
-}
 
 /* ---- One answer, parsed back. */
 
@@ -99,21 +82,7 @@ static const uint8_t *next_rr(struct reply *r, uint16_t type, uint16_t *rdlen)
 
 static void expect_error(const char *line, const char *msg, int exit_code)
 {
-    struct conf c;
-    struct conf_error err;
-    CHECK(load_text(&c, &err, line) < 0);
-    char want[512];
-    (void)snprintf(want, sizeof(want), "dnsroute: %s at line 1 of %s/t.conf", msg, tmpdir);
-    CHECK_STR_EQ(err.message, want);
-    CHECK_INT_EQ(err.exit_code, exit_code);
-}
-
-static void expect_ok(const char *line)
-{
-    struct conf c;
-    struct conf_error err;
-    CHECK_INT_EQ(load_text(&c, &err, line), 0);
-    conf_deinit(&c);
+    conf_text_expect_error(line, msg, 1, exit_code);
 }
 
 static void test_option_errors(void)
@@ -146,22 +115,22 @@ static void test_option_errors(void)
     expect_error("caa-record=a,0,issue\n", "bad CAA record", 1);
     expect_error("caa-record=a,x,issue,v\n", "bad CAA record", 1);
     /* What dnsmasq accepts. */
-    expect_ok("mx-host=a..com\nmx-target=\nptr-record=\nptr-record=a.com,\ntxt-record=\n"
-              "srv-host=\nsrv-host=_a._tcp.x,\nnaptr-record=a,1,2,3,4,5\n"
-              "naptr-record=a,1,2,3,4,5,\ndns-rr=,1\ncaa-record=,0,issue,v\n");
+    conf_text_expect_ok("mx-host=a..com\nmx-target=\nptr-record=\nptr-record=a.com,\ntxt-record=\n"
+                        "srv-host=\nsrv-host=_a._tcp.x,\nnaptr-record=a,1,2,3,4,5\n"
+                        "naptr-record=a,1,2,3,4,5,\ndns-rr=,1\ncaa-record=,0,issue,v\n");
 }
 
 static void test_option_records(void)
 {
     struct conf c;
     struct conf_error err;
-    CHECK_INT_EQ(load_text(&c, &err,
-                           "txt-record=T.Example.,\"a,b\",c\n"
-                           "txt-record=t.example,second\n"
-                           "dns-rr=rr.example,99,01:0203 4-5\n"
-                           "caa-record=rr.example,128,issue,\"ca.example;x=1\"\n"
-                           "naptr-record=n.example,10,20,S,SIP+D2T,,_sip._tcp.example\n"
-                           "ptr-record=p.example,Target.Example.\n"),
+    CHECK_INT_EQ(conf_text_load(&c, &err,
+                                "txt-record=T.Example.,\"a,b\",c\n"
+                                "txt-record=t.example,second\n"
+                                "dns-rr=rr.example,99,01:0203 4-5\n"
+                                "caa-record=rr.example,128,issue,\"ca.example;x=1\"\n"
+                                "naptr-record=n.example,10,20,S,SIP+D2T,,_sip._tcp.example\n"
+                                "ptr-record=p.example,Target.Example.\n"),
                  0);
     struct reply r;
     uint16_t len;
@@ -406,11 +375,6 @@ int main(int argc, char **argv)
 {
     log_set_level(LOG_LEVEL_ERROR);
     int rc = check_main(argc, argv, cases);
-    if (tmpdir[0] != '\0') {
-        char path[128];
-        (void)snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
-        (void)unlink(path);
-        (void)rmdir(tmpdir);
-    }
+    conf_text_cleanup();
     return rc;
 }
