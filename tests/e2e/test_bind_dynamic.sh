@@ -101,6 +101,18 @@ done
 on other ip route del 10.1.0.1/32 dev e0
 
 # ---- an address added after start: bind-dynamic serves it, bind-interfaces does not
+# dnsmasq with bind-interfaces binds every usable address again on each turn of its loop while
+# any listener still waits for duplicate address detection (dnsmasq.c: is_dad_listeners ->
+# create_bound_listeners), so an address added then would be bound too (a link-local address
+# still tentative did that once). Wait until no address here is tentative, then wake both
+# bind-interfaces servers once so that they have seen it.
+for ((i = 0; i < 300; i++)); do
+    [[ -z $(ip -6 addr show tentative 2>/dev/null) ]] && break
+    sleep 0.1
+done
+[[ -z $(ip -6 addr show tentative 2>/dev/null) ]] ||
+    e2e_fail "addresses still tentative after 30 s: $(ip -6 -br addr show tentative)"
+for p in 5355 5356; do ask client 10.1.0.1 $p >/dev/null; done
 # One on the excluded wan0 first: once the lan0 address (added after it) is served, the table
 # the servers read held both, so the wan0 check below cannot pass early.
 ip addr add 10.9.1.1/24 dev wan0
