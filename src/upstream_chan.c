@@ -8,11 +8,17 @@
  * Receiving (the receive filter): a datagram is accepted only if dnsmsg parses it as a reply and,
  * on a pool socket, a query sent from that very socket waits for its ID; nothing is accepted on
  * the channel's own socket while it is pooled. The accepted bytes are kept (a capture) and c-ares
- * is shown a stand-in: the header and question with rcode NOERROR and no records, so no c-ares
+ * is shown a stand-in: the header and question with rcode REFUSED and no records, so no c-ares
  * version meets an rcode, a TC bit, a size or a record that would set off its own fallbacks
  * (1.18's EDNS switch-off on FORMERR, the TCP retry on TC, 1.34's full parse and cookie checks).
- * Over TCP the stream is copied message by message and only a FORMERR rcode is hidden. When c-ares
- * ends the attempt, the capture with its ID is what upstream.c gets. */
+ * REFUSED, not NOERROR: with ARES_FLAG_NOCHECKRESP every version hands it to the callback as an
+ * answer, and c-ares 1.26+ learns a server's latency only from NOERROR/NXDOMAIN answers (its
+ * server metrics) and would otherwise time attempts out after 5x the average round trip, at least
+ * 250 ms, long before upstream.c's own try timeout: answers a moment late were lost and every
+ * query in flight re-sent (seen as SERVFAILs under load with c-ares 1.34). So c-ares keeps the
+ * configured timeout, and upstream.c alone decides when to try again. Over TCP the stream is
+ * copied message by message with the rcode shown as REFUSED the same way. When c-ares ends the
+ * attempt, the capture with its ID is what upstream.c gets. */
 #include "upstream_impl.h"
 
 #include <errno.h>
@@ -88,7 +94,7 @@ static void chan_drop_captures(struct upstream_chan *c)
 /* --- receive filter: UDP -------------------------------------------------------------------- */
 
 /* Writes into buf[cap] what c-ares is shown of the accepted reply pkt (see the file comment):
- * header with QR set, TC and rcode clear, one question and no records. */
+ * header with QR set, TC clear, rcode REFUSED, one question and no records. */
 static ssize_t chan_standin(uint8_t *buf, size_t cap, const uint8_t *pkt,
                             const struct dnsmsg_reply *r)
 {
@@ -98,7 +104,8 @@ static ssize_t chan_standin(uint8_t *buf, size_t cap, const uint8_t *pkt,
         return -1;
     }
     memcpy(buf, pkt, n);
-    dnsmsg_set_flags(buf, DNSMSG_FLAG_QR, DNSMSG_FLAG_TC | DNSMSG_FLAG_RCODE_MASK);
+    dnsmsg_set_flags(buf, DNSMSG_FLAG_QR, DNSMSG_FLAG_TC);
+    dnsmsg_set_rcode(buf, DNSMSG_RCODE_REFUSED);
     memset(buf + 6, 0, 6); /* ancount, nscount, arcount */
     return (ssize_t)n;
 }
@@ -184,14 +191,15 @@ static struct upstream_sock *chan_find_sock(struct upstream_chan *c, int fd)
     return NULL;
 }
 
-/* One byte of a TCP message: copied; the rcode half of byte 3 is cleared in c-ares' view when it
- * is FORMERR (c-ares 1.18 would switch EDNS off, 1.34 re-send without OPT). */
+/* One byte of a TCP message: copied; in c-ares' view the rcode half of byte 3 of a reply reads
+ * REFUSED whatever it was (a FORMERR would make 1.18 switch EDNS off and 1.34 re-send without
+ * OPT; a NOERROR would teach 1.26+ a latency for its timeouts: see the file comment). */
 static void chan_tcp_msg_byte(struct upstream_sock *s, uint8_t *b)
 {
     uint32_t pos = s->tcp_msg_pos++;
     s->tcp_msg[pos] = *b;
-    if (pos == 3 && (s->tcp_msg[2] & 0x80) != 0 && (*b & 0x0f) == DNSMSG_RCODE_FORMERR) {
-        *b &= 0xf0;
+    if (pos == 3 && (s->tcp_msg[2] & 0x80) != 0) {
+        *b = (uint8_t)((*b & 0xf0) | DNSMSG_RCODE_REFUSED);
     }
 }
 
