@@ -79,10 +79,19 @@ bench_header()
 {
     echo "== $1"
     echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')   load: $(cut -d' ' -f1-3 /proc/loadavg)  cpus: $(nproc)"
-    echo "dnsroute: $DNSROUTE_BIN ($(git -C "$BENCH_SRC" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    echo "dnsroute: $DNSROUTE_BIN, built $(date -u -r "$DNSROUTE_BIN" '+%Y-%m-%d %H:%M UTC'), tree $(git -C "$BENCH_SRC" rev-parse --short HEAD 2>/dev/null || echo '?')$(bench_stale_note "$DNSROUTE_BIN")"
     echo "dnsmasq:  $("$DNSMASQ" --version | head -1)"
     echo "smartdns: $(dpkg-query -W -f='${Version}' smartdns 2>/dev/null || echo '?')"
     echo "load:     dnsperf -l $BENCH_SECONDS -c $BENCH_CLIENTS -q $BENCH_OUTSTANDING, $BENCH_RUNS runs each, programs in turn"
+}
+
+# bench_stale_note BIN: a warning when a source file of the tree is newer than BIN (the scripts
+# build nothing: a forgotten rebuild would measure old code under the tree's name).
+bench_stale_note()
+{
+    [[ -n $(find "$BENCH_SRC/src" "$BENCH_SRC/include" -newer "$1" -print -quit 2>/dev/null) ]] &&
+        echo "  STALE: sources newer than this binary, rebuild (cmake --build --preset release)"
+    return 0
 }
 
 # bench_domains OUT: one china-list domain per line: the real list when present (accelerated,
