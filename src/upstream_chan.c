@@ -342,9 +342,10 @@ ssize_t upstream_chan_on_send(struct upstream_chan *c, int fd, const struct iove
  * channel's: the send hook tells c-ares it was written, and on the next loop turn c-ares reads a
  * stand-in answer for it (REFUSED, no capture), which ends that query alone; upstream.c sees a
  * failed attempt and tries the next server at once, as dnsmasq moves on when sendto fails.
- * Returning the error instead fails only that query with c-ares 1.18 to 1.27, but c-ares 1.28+
- * (ares_conn_flush) takes it as a broken connection: it closes its socket and ends or re-sends
- * every query in flight on the channel - with the port pool, every query to that server. */
+ * Returning the error instead fails only that query with c-ares 1.18 and 1.27, but c-ares 1.34
+ * (ares_conn_flush, handle_conn_error) takes it as a broken connection: it closes its socket and
+ * ends or re-sends every query in flight on the channel - with the port pool, every query to
+ * that server. */
 static void chan_unsent(struct upstream_chan *c, int fd, const uint8_t *msg, size_t len)
 {
     struct upstream *u = c->u;

@@ -4,7 +4,7 @@
 # EPERM) the one query for 0123456.blocked.test to the first server while 16 others wait for
 # that server's answer (it never answers them). The blocked query goes at once to the second
 # server (strict-order); the 16 go there only after the try timeout (1 s), never earlier.
-# c-ares 1.28+ takes a send error from the socket functions for a broken connection and ends or
+# c-ares 1.34 takes a send error from the socket functions for a broken connection and ends or
 # re-sends every query in flight on the channel (all of them, with the port pool); dnsroute
 # reports the write as done and fails that one attempt itself (src/upstream_chan.c). Run
 # against every c-ares version by .ci/cares-matrix.sh.
