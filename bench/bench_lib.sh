@@ -12,7 +12,11 @@
 #
 # The reference: a trivial responder (bench/trivial_responder.c: recvmmsg/sendmmsg, a fixed
 # answer, no logic) takes its turn like the servers, and every server's CPU per answered query is
-# also printed as a multiple of its CPU per query ("x trivial").
+# also printed as a multiple of its CPU per query ("x trivial"). For forwarding, the program
+# "trivfwd" (bench/trivial_forwarder.c: the same batches towards the clients, each query sent
+# upstream from a random one of 1,024 pool sockets under a random ID, answers read from whichever
+# pool socket is ready and matched to the socket they left from, nothing else) is the floor of
+# forwarding with random source ports ("x trivfwd"); the forwarding benches run it by default.
 #
 # Environment: DNSROUTE_BIN, FAKE_UPSTREAM, TRIVIAL_RESPONDER (default: the release build),
 # DNSROUTE_CHINA_LIST (the dnsmasq-china-list directory; tests/e2e/lib.sh's default), DNSMASQ,
@@ -34,10 +38,11 @@ BENCH_SRC=$(cd "$BENCH_DIR/.." && pwd)
 : "${DNSROUTE_BIN:=$BENCH_SRC/build/release/dnsroute}"
 : "${FAKE_UPSTREAM:=$BENCH_SRC/build/release/tests/e2e/fake_upstream}"
 : "${TRIVIAL_RESPONDER:=$BENCH_SRC/build/release/bench/trivial_responder}"
+: "${TRIVIAL_FORWARDER:=$BENCH_SRC/build/release/bench/trivial_forwarder}"
 : "${SMARTDNS:=/usr/sbin/smartdns}"
 : "${BENCH_SECONDS:=10}" "${BENCH_RUNS:=3}" "${BENCH_CLIENTS:=4}" "${BENCH_OUTSTANDING:=200}"
 : "${BENCH_PROGRAMS:=trivial dnsroute dnsmasq smartdns}" "${BENCH_RECORDS:=2}"
-export DNSROUTE_SOURCE_DIR DNSROUTE_BIN FAKE_UPSTREAM TRIVIAL_RESPONDER SMARTDNS
+export DNSROUTE_SOURCE_DIR DNSROUTE_BIN FAKE_UPSTREAM TRIVIAL_RESPONDER TRIVIAL_FORWARDER SMARTDNS
 export BENCH_SECONDS BENCH_RUNS BENCH_CLIENTS BENCH_OUTSTANDING BENCH_PROGRAMS BENCH_RECORDS
 # shellcheck source=../tests/e2e/lib.sh
 . "$BENCH_SRC/tests/e2e/lib.sh"
@@ -59,6 +64,9 @@ bench_enter()
     [[ -x "$FAKE_UPSTREAM" ]] || e2e_fail "fake_upstream not built: $FAKE_UPSTREAM"
     if [[ " $BENCH_PROGRAMS " == *" trivial "* && ! -x "$TRIVIAL_RESPONDER" ]]; then
         e2e_fail "trivial_responder not built: $TRIVIAL_RESPONDER"
+    fi
+    if [[ " $BENCH_PROGRAMS " == *" trivfwd "* && ! -x "$TRIVIAL_FORWARDER" ]]; then
+        e2e_fail "trivial_forwarder not built: $TRIVIAL_FORWARDER"
     fi
     command -v dnsperf >/dev/null || e2e_skip "dnsperf not installed"
     e2e_add_addr 127.0.0.2/32 2>/dev/null || true
@@ -305,6 +313,7 @@ bench_start()
     local prog=$1 conf=$2 i
     case $prog in
     trivial) e2e_spawn trivial "$TRIVIAL_RESPONDER" 127.0.0.1 "$BENCH_PORT" "$BENCH_RECORDS" ;;
+    trivfwd) e2e_spawn trivfwd "$TRIVIAL_FORWARDER" 127.0.0.1 "$BENCH_PORT" 127.0.0.2 53 1024 ;;
     baseline)
         [[ -x ${BENCH_BASELINE_BIN:-} ]] || e2e_fail "baseline: set BENCH_BASELINE_BIN to a dnsroute binary"
         DNSROUTE_BIN=$BENCH_BASELINE_BIN e2e_start_dnsroute baseline "$BENCH_PORT" "$conf" \
@@ -339,7 +348,7 @@ bench_start()
 bench_dig_checks()
 {
     local name type got exp bad=0
-    [[ $1 == trivial ]] && return 0
+    [[ $1 == trivial || $1 == trivfwd ]] && return 0 # no routing: every name to 127.0.0.2
     shift
     while read -r name type; do
         got=$(e2e_short "$BENCH_SERVER" "$name" "$type")
@@ -524,12 +533,14 @@ bench_summary()
 }
 
 # bench_x_trivial PROG CPU: "  x<ratio> trivial" (CPU per query over the trivial responder's
-# median, already in BENCH_CPU[trivial]), nothing when it was not run.
+# median, already in BENCH_CPU[trivial]) and "  x<ratio> trivfwd" (over the trivial forwarder's),
+# each only when that reference was run.
 bench_x_trivial()
 {
-    local t=${BENCH_CPU[trivial]:-}
-    [[ -n $t && $1 != trivial ]] || return 0
-    awk -v a="$2" -v b="$t" 'BEGIN { if (b > 0) printf "  x%.2f trivial", a / b }'
+    local t=${BENCH_CPU[trivial]:-} f=${BENCH_CPU[trivfwd]:-}
+    [[ -n $t && $1 != trivial ]] && awk -v a="$2" -v b="$t" 'BEGIN { if (b > 0) printf "  x%.2f trivial", a / b }'
+    [[ -n $f && $1 != trivial && $1 != trivfwd ]] && awk -v a="$2" -v b="$f" 'BEGIN { if (b > 0) printf "  x%.2f trivfwd", a / b }'
+    return 0
 }
 
 # bench_trivial_goal GOAL...: the trivial:FACTOR goal of bench_summary.
@@ -544,4 +555,8 @@ bench_trivial_goal()
             echo "dnsroute cpu/query x trivial responder: goal <= ${goal#*:}x: MISSED"
         fi
     done
+    local f=${BENCH_CPU[trivfwd]:-}
+    if [[ -n $t && -n $f && -n $d ]]; then
+        awk -v d="$d" -v f="$f" -v t="$t" 'BEGIN { if (f > 0 && t > 0) printf "floor of forwarding with random ports (trivfwd): x%.2f trivial; dnsroute x%.2f trivfwd\n", f / t, d / f }'
+    fi
 }

@@ -205,7 +205,7 @@ static int opt_help(struct conf_loader *l, char *arg)
     (void)printf("Usage: dnsroute [options]\n\nValid options are the DNS options of dnsmasq (see "
                  "docs/compatibility.md), plus:\n"
                  "    --explain=<name>[,<type>]  Print how a query would be routed, then exit.\n"
-                 "    --workers=<n>              Worker threads (0: one per CPU, the default).\n"
+                 "    --workers=<n>              Worker threads (0: one per 2 CPUs, the default).\n"
                  "    --no-set-refresh           Cached answers do not re-add to the sets.\n"
                  "    --set-timeout=off|<min>[,<max>]  Set element timeouts from answer TTLs.\n"
                  "Other dnsmasq options are accepted with a warning and ignored.\n");
@@ -406,7 +406,7 @@ static int opt_set_timeout(struct conf_loader *l, char *arg)
     return 0;
 }
 
-/* --workers=N (dnsroute): event-loop threads sharing the UDP port; 0 = one per CPU. */
+/* --workers=N (dnsroute): event-loop threads sharing the UDP port; 0 = one per two CPUs. */
 static int opt_workers(struct conf_loader *l, char *arg)
 {
     uint32_t v = 0;

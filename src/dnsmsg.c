@@ -939,6 +939,33 @@ int dnsmsg_reply_truncate(uint8_t *pkt, size_t len, struct dnsmsg_reply *r, size
 
 /* ---- Header accessors ---- */
 
+bool dnsmsg_peek_query(const uint8_t *pkt, size_t len, struct dnsmsg_query_peek *out)
+{
+    if (len < DNSMSG_HEADER_LEN + 5 || (pkt[2] & 0x80) != 0 || dnsmsg_get16(pkt + 4) != 1) {
+        return false;
+    }
+    size_t p = DNSMSG_HEADER_LEN;
+    while (p < len && pkt[p] != 0) {
+        if (pkt[p] > 63) {
+            return false; /* a compression pointer or a bad label type */
+        }
+        p += 1u + pkt[p];
+    }
+    out->qname_len = p + 1 - DNSMSG_HEADER_LEN;
+    if (p + 5 > len || out->qname_len > DNAME_WIRE_MAX) {
+        return false;
+    }
+    out->qtype = dnsmsg_get16(pkt + p + 1);
+    out->qclass = dnsmsg_get16(pkt + p + 3);
+    out->flags = dnsmsg_get16(pkt + 2);
+    p += 5;
+    /* OPT (RFC 6891 section 6.1.2): root owner, type 41, class, then the TTL field's extended
+     * rcode and version bytes, then the flags whose top bit is DO. */
+    out->do_bit = dnsmsg_get16(pkt + 10) == 1 && p + 11 <= len && pkt[p] == 0 &&
+                  dnsmsg_get16(pkt + p + 1) == DNSMSG_TYPE_OPT && (pkt[p + 7] & 0x80) != 0;
+    return true;
+}
+
 uint16_t dnsmsg_get_id(const uint8_t *pkt)
 {
     return dnsmsg_get16(pkt);

@@ -254,39 +254,17 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
     query_route(q);
 }
 
-static uint16_t query_get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* The cache hash of a query datagram, read straight from its bytes (name, type, class, the CD
- * flag and the DO bit of an OPT right after the question), as query_cache_key will compute it;
- * false when it is not a plain one-question query. A hint only: query_parse decides. */
+/* The cache hash of a query datagram, read straight from its bytes, as query_cache_key will
+ * compute it; false when it is not a plain one-question query. A hint only: query_parse decides. */
 bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash)
 {
-    if (len < DNSMSG_HEADER_LEN + 5 || (pkt[2] & 0x80) != 0 || query_get16(pkt + 4) != 1) {
+    struct dnsmsg_query_peek pq;
+    if (!dnsmsg_peek_query(pkt, len, &pq)) {
         return false;
     }
-    size_t p = DNSMSG_HEADER_LEN;
-    while (p < len && pkt[p] != 0) {
-        if (pkt[p] > 63) {
-            return false; /* a compression pointer or a bad label: leave it to the parser */
-        }
-        p += 1u + pkt[p];
-    }
-    size_t name_len = p + 1 - DNSMSG_HEADER_LEN;
-    if (p + 5 > len || name_len > DNAME_WIRE_MAX) {
-        return false;
-    }
-    uint16_t qtype = query_get16(pkt + p + 1), qclass = query_get16(pkt + p + 3);
-    uint8_t variant = (query_get16(pkt + 2) & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0;
-    p += 5;
-    /* OPT: root owner, type 41, class, TTL = ext-rcode, version, flags (DO: top bit). */
-    if (query_get16(pkt + 10) == 1 && p + 11 <= len && pkt[p] == 0 &&
-        query_get16(pkt + p + 1) == DNSMSG_TYPE_OPT && (pkt[p + 7] & 0x80) != 0) {
-        variant |= CACHE_VARIANT_DO;
-    }
-    *hash = cache_hash(pkt + DNSMSG_HEADER_LEN, name_len, qtype, qclass, variant);
+    uint8_t variant = (uint8_t)(((pq.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0) |
+                                (pq.do_bit ? CACHE_VARIANT_DO : 0));
+    *hash = cache_hash(pkt + DNSMSG_HEADER_LEN, pq.qname_len, pq.qtype, pq.qclass, variant);
     return true;
 }
 

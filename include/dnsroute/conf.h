@@ -135,7 +135,7 @@ struct conf {
     uint32_t dns_forward_max;     /* dnsroute default: 5000 (dnsmasq: 150) */
     uint16_t edns_packet_max;     /* default 1232 */
     uint32_t max_tcp_connections; /* default 20 (dnsmasq); dnsroute serves them in-process */
-    uint32_t workers;             /* --workers (dnsroute): loop threads; 0 = one per CPU, up to 8 */
+    uint32_t workers;             /* --workers (dnsroute): loop threads; 0 = one per 2 CPUs, <= 8 */
 
     /* Cache and answers. */
     uint32_t cache_size;      /* default 150; 0 disables */

@@ -313,6 +313,18 @@ int dnsmsg_reply_add_ede(uint8_t *pkt, size_t len, size_t cap, struct dnsmsg_rep
  * (len itself when it already fits). */
 int dnsmsg_reply_truncate(uint8_t *pkt, size_t len, struct dnsmsg_reply *r, size_t limit);
 
+/* ---- A query datagram's question read straight from its bytes, without a parse: for hints taken
+ * before the parse (e.g. the cache key of every datagram of a receive batch, to prefetch). */
+struct dnsmsg_query_peek {
+    size_t qname_len; /* the uncompressed name at DNSMSG_HEADER_LEN, root label included */
+    uint16_t qtype, qclass, flags;
+    bool do_bit; /* an OPT record right after the question has the DO bit */
+};
+
+/* True for a query (QR clear) of one question with an uncompressed name of at most
+ * DNAME_WIRE_MAX bytes; false otherwise (then only the full parse can tell). */
+bool dnsmsg_peek_query(const uint8_t *pkt, size_t len, struct dnsmsg_query_peek *out);
+
 /* ---- Header accessors for any message of at least DNSMSG_HEADER_LEN bytes (the caller has
  * checked the length, for instance through a successful parse). */
 uint16_t dnsmsg_get_id(const uint8_t *pkt);

@@ -79,6 +79,17 @@ static void forward_upstream(const struct dnsmsg_query *q, const uint8_t *data, 
     }
 }
 
+/* The pre-parse peek (receive-batch hints) agrees with the parse on every query both accept. */
+static void check_peek(const struct dnsmsg_query *q, const uint8_t *data, size_t size)
+{
+    struct dnsmsg_query_peek pq;
+    if (!dnsmsg_peek_query(data, size, &pq)) {
+        return;
+    }
+    require(pq.qname_len == q->qname_len && pq.qtype == q->qtype && pq.qclass == q->qclass);
+    require(pq.flags == q->flags);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     scan_names(data, size);
@@ -91,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     answer_locally(&q, data, size);
     if (rc == 0) {
         forward_upstream(&q, data, size);
+        check_peek(&q, data, size);
         char tbuf[DNSMSG_TYPE_NAME_MAX];
         const char *name = dnsmsg_type_name(q.qtype, tbuf);
         int t = dnsmsg_type_parse(name, strlen(name));

@@ -391,6 +391,41 @@ static void test_query_truncated_every_byte(void)
     parse_ok(&q, pkt, len);
 }
 
+/* The peek agrees with the parse on a plain and an EDNS query, says no to what only the parser can
+ * judge (a reply, two questions, a compressed name), and reads nothing past any cut. */
+static void test_query_peek(void)
+{
+    uint8_t pkt[512];
+    struct dnsmsg_query_peek pq;
+    struct dnsmsg_query q;
+    size_t len = make_query(pkt, sizeof(pkt), "www.Example.com", DNSMSG_TYPE_AAAA, 1232, true);
+    parse_ok(&q, pkt, len);
+    CHECK(dnsmsg_peek_query(pkt, len, &pq));
+    CHECK_INT_EQ(pq.qname_len, q.qname_len);
+    CHECK_INT_EQ(pq.qtype, DNSMSG_TYPE_AAAA);
+    CHECK_INT_EQ(pq.qclass, DNSMSG_CLASS_IN);
+    CHECK_INT_EQ(pq.flags, q.flags);
+    CHECK(pq.do_bit && q.edns.do_bit);
+    len = make_query(pkt, sizeof(pkt), "example.com", DNSMSG_TYPE_A, 1232, false);
+    CHECK(dnsmsg_peek_query(pkt, len, &pq) && !pq.do_bit);
+    len = make_query(pkt, sizeof(pkt), "example.com", DNSMSG_TYPE_A, 0, false);
+    CHECK(dnsmsg_peek_query(pkt, len, &pq) && !pq.do_bit && pq.qname_len == 13);
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1); /* exact size: ASan sees any read past it */
+        memcpy(copy, pkt, cut);
+        CHECK(!dnsmsg_peek_query(copy, cut, &pq));
+        free(copy);
+    }
+    pkt[2] |= 0x80; /* a reply */
+    CHECK(!dnsmsg_peek_query(pkt, len, &pq));
+    pkt[2] &= 0x7f;
+    pkt[5] = 2; /* two questions */
+    CHECK(!dnsmsg_peek_query(pkt, len, &pq));
+    pkt[5] = 1;
+    pkt[DNSMSG_HEADER_LEN] = 0xc0; /* a compression pointer in the question */
+    CHECK(!dnsmsg_peek_query(pkt, len, &pq));
+}
+
 static void test_query_header_rejects(void)
 {
     uint8_t pkt[512];
@@ -1552,6 +1587,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_query_edns),
     CHECK_CASE(test_query_edns_options),
     CHECK_CASE(test_query_truncated_every_byte),
+    CHECK_CASE(test_query_peek),
     CHECK_CASE(test_query_header_rejects),
     CHECK_CASE(test_query_wrong_counts),
     CHECK_CASE(test_query_additional_rules),
