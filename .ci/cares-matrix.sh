@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 src=$PWD
 dir=${CARES_TARBALLS:-}
 out=$src/build/cares-matrix
-tests='^(e2e_test_(routing|failover|edns|tcp|spoof|forged_answers|race|ipset_diff|slow_answer))$'
+tests='^(e2e_test_(routing|failover|edns|tcp|spoof|forged_answers|race|ipset_diff|slow_answer|send_error))$'
 
 shopt -s nullglob
 tarballs=("$dir"/c-ares-*.tar.gz)

@@ -651,20 +651,25 @@ static size_t add_host_addrs(const struct ln_ctx *c, struct localrec_answer *a,
     return added;
 }
 
-/* localise-queries for interface-name: is one of the name's interface IPv4 addresses on the
- * query's subnet? */
-static bool ln_ifname_localised(const struct ln_ctx *c, const struct localrec_answer *a)
+/* What ln_each_ifaddr calls for one current address of interface-name entry e; true stops it. */
+typedef bool ln_ifaddr_fn(const struct ln_ctx *c, const struct ln_ifname *e,
+                          const struct localname_ifaddr *addr, void *arg);
+
+/* Calls fn for each current address of each interface-name entry of name (entries in
+ * configuration order); returns true as soon as fn does, else false. */
+static bool ln_each_ifaddr(const struct ln_ctx *c, const char *name, size_t len, ln_ifaddr_fn *fn,
+                           void *arg)
 {
     const struct localname *ln = c->src->names;
     struct localname_ifaddr list[LN_ADDRS_MAX];
     for (size_t i = 0; i < ln->ifname_count; i++) {
         const struct ln_ifname *e = &ln->ifnames[i];
-        if (keycmp(e->name, a->name, a->name_len) != 0) {
+        if (keycmp(e->name, name, len) != 0) {
             continue;
         }
         size_t n = ln_ifaddrs(c, e, list, LN_ADDRS_MAX);
         for (size_t k = 0; k < n; k++) {
-            if (list[k].family == AF_INET && ln_on_local_net(c->src, list[k].addr)) {
+            if (fn(c, e, &list[k], arg)) {
                 return true;
             }
         }
@@ -672,33 +677,48 @@ static bool ln_ifname_localised(const struct ln_ctx *c, const struct localrec_an
     return false;
 }
 
+static bool ifaddr_on_local_net(const struct ln_ctx *c, const struct ln_ifname *e,
+                                const struct localname_ifaddr *addr, void *arg)
+{
+    (void)e;
+    (void)arg;
+    return addr->family == AF_INET && ln_on_local_net(c->src, addr->addr);
+}
+
+/* add_ifname_addrs' state for ifaddr_add. */
+struct ln_ifname_add {
+    struct localrec_answer *a;
+    int family;
+    bool localise;
+    bool got;
+};
+
+static bool ifaddr_add(const struct ln_ctx *c, const struct ln_ifname *e,
+                       const struct localname_ifaddr *addr, void *arg)
+{
+    struct ln_ifname_add *x = arg;
+    if (addr->family != x->family || addr->rev_only ||
+        (x->localise && !ln_on_local_net(c->src, addr->addr))) {
+        return false;
+    }
+    x->got = x->a->answered = true;
+    log_addr(c, "config", e->name, x->family, addr->addr);
+    localrec_answer_add_rr(x->a, DNSMSG_SECTION_ANSWER, NULL, 0,
+                           x->family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A, x->a->ttl_s,
+                           addr->addr, x->family == AF_INET6 ? 16 : 4);
+    return false;
+}
+
 /* interface-name: the interface's addresses now; none is no answer (dnsmasq logs NODATA and
- * looks no further for this family). */
+ * looks no further for this family). Under localise-queries an A answer keeps the addresses on
+ * the query's subnet when one of the name's interface IPv4 addresses is there. */
 static void add_ifname_addrs(const struct ln_ctx *c, struct localrec_answer *a, int family)
 {
-    const struct localname *ln = c->src->names;
-    struct localname_ifaddr list[LN_ADDRS_MAX];
-    uint16_t type = family == AF_INET6 ? DNSMSG_TYPE_AAAA : DNSMSG_TYPE_A;
-    bool got = false;
-    bool localise = c->src->localise && family == AF_INET && ln_ifname_localised(c, a);
-    for (size_t i = 0; i < ln->ifname_count; i++) {
-        const struct ln_ifname *e = &ln->ifnames[i];
-        if (keycmp(e->name, a->name, a->name_len) != 0) {
-            continue;
-        }
-        size_t n = ln_ifaddrs(c, e, list, LN_ADDRS_MAX);
-        for (size_t k = 0; k < n; k++) {
-            if (list[k].family != family || list[k].rev_only ||
-                (localise && !ln_on_local_net(c->src, list[k].addr))) {
-                continue;
-            }
-            got = a->answered = true;
-            log_addr(c, "config", e->name, family, list[k].addr);
-            localrec_answer_add_rr(a, DNSMSG_SECTION_ANSWER, NULL, 0, type, a->ttl_s, list[k].addr,
-                                   family == AF_INET6 ? 16 : 4);
-        }
-    }
-    if (!got) {
+    struct ln_ifname_add x = {a, family, false, false};
+    x.localise = c->src->localise && family == AF_INET &&
+                 ln_each_ifaddr(c, a->name, a->name_len, ifaddr_on_local_net, NULL);
+    (void)ln_each_ifaddr(c, a->name, a->name_len, ifaddr_add, &x);
+    if (!x.got) {
         ln_log(c, "config %s is %s", shown(a->name),
                family == AF_INET6 ? "NODATA-IPv6" : "NODATA-IPv4");
     }

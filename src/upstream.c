@@ -226,8 +226,6 @@ static void req_keep(struct upstream_req *r, const struct dnsmsg_view *v, uint32
     r->held_server = server;
 }
 
-static void upstream_defer_start(struct upstream *u);
-
 /* Finishes r on the next loop turn (never inside upstream_send()). */
 static void req_defer(struct upstream_req *r, int status)
 {
@@ -248,6 +246,7 @@ static void req_defer(struct upstream_req *r, int status)
 static void on_defer(uv_timer_t *timer)
 {
     struct upstream *u = DNSROUTE_CONTAINER_OF(timer, struct upstream, defer);
+    upstream_chan_flush_unsent(u);
     /* Only those deferred before this turn: a callback that sends again and fails again at once
      * is served on the next turn, not in a loop here. */
     size_t n = 0;
@@ -271,7 +270,7 @@ static void on_defer(uv_timer_t *timer)
     }
 }
 
-static void upstream_defer_start(struct upstream *u)
+void upstream_defer_start(struct upstream *u)
 {
     if (!uv_is_active((uv_handle_t *)&u->defer)) {
         uv_timer_start(&u->defer, on_defer, 0, 0);

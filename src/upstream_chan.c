@@ -4,7 +4,8 @@
  * socket hooks through which every message passes (upstream_ares.c installs them).
  * Sending: a UDP query leaves through the next socket of the server's port pool, as the bytes
  * upstream_send() was given, carrying the ID c-ares chose (c-ares 1.22+ picks its own; 1.34
- * would also add a DNS cookie); the pool socket records that ID.
+ * would also add a DNS cookie); the pool socket records that ID. A datagram that cannot be sent
+ * fails that one query, never the channel (see "unsent queries").
  * Receiving (the receive filter): a datagram is accepted only if dnsmsg parses it as a reply and,
  * on a pool socket, a query sent from that very socket waits for its ID; nothing is accepted on
  * the channel's own socket while it is pooled. The accepted bytes are kept (a capture) and c-ares
@@ -52,6 +53,9 @@ static void psock_close_all(struct upstream_chan *c);
 static void psock_tick(struct upstream_chan *c, uint64_t now);
 static int chan_new(struct upstream *u, uint32_t server, bool tcp, bool stayopen,
                     struct upstream_chan **out);
+static void chan_unsent(struct upstream_chan *c, int fd, const uint8_t *msg, size_t len);
+static ssize_t chan_recv_unsent(struct upstream_chan *c, void *buf, size_t cap,
+                                struct sockaddr *from, socklen_t *fromlen);
 
 /* --- captures ------------------------------------------------------------------------------- */
 
@@ -251,6 +255,9 @@ ssize_t upstream_chan_on_recv(struct upstream_chan *c, int fd, void *buf, size_t
     if (c->tcp) {
         return chan_recv_tcp(c, fd, buf, len);
     }
+    if (c->unsent_reading != NULL) {
+        return chan_recv_unsent(c, buf, len, from, fromlen);
+    }
     struct upstream_psock *ps = c->reading;
     if (c->pooled && ps == NULL) {
         return chan_drain(c, fd);
@@ -304,19 +311,19 @@ ssize_t upstream_chan_on_send(struct upstream_chan *c, int fd, const struct iove
         return -1;
     }
     if (!c->pooled) {
-        return send(fd, msg, len, 0) < 0 ? -1 : (ssize_t)total;
+        if (send(fd, msg, len, 0) < 0) {
+            chan_unsent(c, fd, msg, len);
+        }
+        return (ssize_t)total;
     }
     /* Never through the channel's own socket: its answers would not be accepted. */
     struct upstream_psock *ps = psock_next(c);
-    if (ps == NULL) {
-        errno = ENOBUFS;
-        return -1;
-    }
-    if (send(ps->fd, msg, len, 0) < 0) {
-        int saved = errno;
-        psock_retire(ps);
-        errno = saved;
-        return -1;
+    if (ps == NULL || send(ps->fd, msg, len, 0) < 0) {
+        if (ps != NULL) {
+            psock_retire(ps);
+        }
+        chan_unsent(c, fd, msg, len);
+        return (ssize_t)total;
     }
     psock_sent(ps, dnsmsg_get_id(msg));
     if (c->sending_attempt != NULL) {
@@ -326,6 +333,107 @@ ssize_t upstream_chan_on_send(struct upstream_chan *c, int fd, const struct iove
         c->sending_attempt->wire_serial = ps->serial;
     }
     return (ssize_t)total;
+}
+
+/* --- unsent queries ------------------------------------------------------------------------- */
+
+/* A UDP datagram that could not be sent (a firewall's EPERM, ENETUNREACH, ENOBUFS, a pending
+ * ICMP error as ECONNREFUSED, or no pool socket: EMFILE) is one query's failure, never the
+ * channel's: the send hook tells c-ares it was written, and on the next loop turn c-ares reads a
+ * stand-in answer for it (REFUSED, no capture), which ends that query alone; upstream.c sees a
+ * failed attempt and tries the next server at once, as dnsmasq moves on when sendto fails.
+ * Returning the error instead fails only that query with c-ares 1.18 and 1.27, but c-ares 1.34
+ * (ares_conn_flush, handle_conn_error) takes it as a broken connection: it closes its socket and
+ * ends or re-sends every query in flight on the channel - with the port pool, every query to
+ * that server. */
+static void chan_unsent(struct upstream_chan *c, int fd, const uint8_t *msg, size_t len)
+{
+    struct upstream *u = c->u;
+    struct dnsmsg_reply r;
+    if (dnsmsg_peek_reply(&r, msg, len) != 0) {
+        return; /* not a query c-ares can match an answer to: it times out */
+    }
+    struct upstream_unsent *un = upstream_block_alloc(u, sizeof(*un) + r.question_end);
+    un->fd = fd;
+    un->len = (size_t)chan_standin(un->msg, r.question_end, msg, &r);
+    un->next = c->unsent;
+    c->unsent = un;
+    if (!c->unsent_queued) {
+        c->unsent_queued = true;
+        c->next_unsent = u->unsent_chans;
+        u->unsent_chans = c;
+    }
+    upstream_defer_start(u);
+}
+
+/* c-ares reads the stand-in of an unsent query (once per ares_process_fd call), "from" the
+ * server so that every version matches it to the query. */
+static ssize_t chan_recv_unsent(struct upstream_chan *c, void *buf, size_t cap,
+                                struct sockaddr *from, socklen_t *fromlen)
+{
+    const struct upstream_unsent *un = c->unsent_reading;
+    if (c->read_one || un->len > cap) {
+        errno = EAGAIN;
+        return -1;
+    }
+    c->read_one = true;
+    memcpy(buf, un->msg, un->len);
+    if (from != NULL && fromlen != NULL) {
+        const union sockaddr_any *addr = &c->u->servers[c->server].addr;
+        socklen_t n = sockaddr_len(addr);
+        memcpy(from, &addr->sa, n < *fromlen ? n : *fromlen);
+        *fromlen = n;
+    }
+    return (ssize_t)un->len;
+}
+
+/* Hands c-ares the stand-ins queued so far on c; those queued meanwhile (a re-send that failed
+ * again) wait for the next turn. A socket c-ares has closed since took its queries with it. */
+static void chan_flush_unsent(struct upstream_chan *c)
+{
+    struct upstream_unsent *list = c->unsent;
+    c->unsent = NULL;
+    while (list != NULL) {
+        struct upstream_unsent *un = list;
+        list = un->next;
+        if (chan_find_sock(c, un->fd) != NULL) {
+            c->unsent_reading = un;
+            c->read_one = false;
+            ares_process_fd(c->ch, un->fd, ARES_SOCKET_BAD);
+            c->unsent_reading = NULL;
+            chan_drop_captures(c);
+        }
+        upstream_block_free(c->u, un);
+    }
+}
+
+void upstream_chan_flush_unsent(struct upstream *u)
+{
+    struct upstream_chan *list = u->unsent_chans;
+    u->unsent_chans = NULL;
+    while (list != NULL) {
+        struct upstream_chan *c = list;
+        list = c->next_unsent;
+        c->next_unsent = NULL;
+        c->unsent_queued = false;
+        chan_flush_unsent(c);
+    }
+}
+
+/* A channel being destroyed: its stand-ins go (c-ares ends its queries itself). */
+static void chan_drop_unsent(struct upstream *u, struct upstream_chan *c)
+{
+    for (struct upstream_chan **pp = &u->unsent_chans; *pp != NULL; pp = &(*pp)->next_unsent) {
+        if (*pp == c) {
+            *pp = c->next_unsent;
+            break;
+        }
+    }
+    while (c->unsent != NULL) {
+        struct upstream_unsent *un = c->unsent;
+        c->unsent = un->next;
+        upstream_block_free(u, un);
+    }
 }
 
 /* --- source address and port ----------------------------------------------------------------- */
@@ -914,6 +1022,7 @@ static void chan_destroy(struct upstream *u, struct upstream_chan *c)
     if (c->pooled) {
         psock_close_all(c);
     }
+    chan_drop_unsent(u, c);
     size_t i = c->index;
     u->chans[i] = u->chans[--u->chan_count];
     u->chans[i]->index = i;

@@ -38,6 +38,16 @@ enum { UPSTREAM_READ_BURST = 64 };
 
 struct upstream_chan;
 
+/* A UDP query whose datagram could not be sent (the send hook told c-ares it was): the
+ * stand-in answer c-ares reads for it on the next loop turn through socket fd, which ends that one
+ * query without an answer (see upstream_chan.c, "unsent queries"). */
+struct upstream_unsent {
+    struct upstream_unsent *next;
+    int fd;
+    size_t len;
+    uint8_t msg[]; /* the stand-in: the query's header and question, QR set, REFUSED */
+};
+
 /* One descriptor c-ares opened, watched by one uv_poll_t; freed in the poll's close callback. */
 struct upstream_sock {
     uv_poll_t poll;
@@ -133,6 +143,10 @@ struct upstream_chan {
     const uint8_t *sending; /* the query inside ares_send right now (see on_send) */
     struct upstream_attempt *sending_attempt; /* its attempt */
     size_t sending_len;
+    struct upstream_unsent *unsent;         /* stand-ins waiting for the next loop turn */
+    struct upstream_unsent *unsent_reading; /* the one c-ares is reading right now */
+    struct upstream_chan *next_unsent;      /* in upstream.unsent_chans */
+    bool unsent_queued;                     /* on upstream.unsent_chans */
 };
 
 /* The channels of one (server, transport). */
@@ -183,8 +197,9 @@ struct upstream {
     struct upstream_group *groups;
     struct upstream_chan **chans; /* every channel, for the housekeeping timer */
     size_t chan_count, chan_cap;
-    struct upstream_req *head, *tail; /* in flight, by deadline */
-    struct upstream_req *deferred;    /* FIFO of outcomes for the next turn */
+    struct upstream_req *head, *tail;   /* in flight, by deadline */
+    struct upstream_req *deferred;      /* FIFO of outcomes for the next turn */
+    struct upstream_chan *unsent_chans; /* channels with unsent queries to end next turn */
     struct upstream_attempt *free_attempts;
     struct upstream_block *free_blocks; /* up to UPSTREAM_FREE_BLOCKS_MAX, for reuse */
     uint32_t free_block_count;
@@ -218,6 +233,10 @@ struct upstream_block {
 void *upstream_block_alloc(struct upstream *u, size_t size);
 void upstream_block_free(struct upstream *u, void *p);
 
+/* upstream.c: runs the deferred work (upstream_chan_flush_unsent, then deferred requests) on
+ * the next loop turn. */
+void upstream_defer_start(struct upstream *u);
+
 /* upstream.c: a loop handle of u finished closing (u may be freed now). */
 void upstream_handle_closed(struct upstream *u);
 /* upstream.c: called by upstream_chan.c when c-ares ends an attempt. abuf is the answer exactly
@@ -234,6 +253,9 @@ int upstream_chan_send(struct upstream *u, struct upstream_attempt *a, const uin
                        size_t len, bool tcp);
 /* Runs c-ares' timeouts on every busy channel and destroys channels idle for long. */
 void upstream_chan_tick(struct upstream *u);
+/* Ends, through c-ares, every query whose datagram could not be sent (queued by the send hook
+ * until this next loop turn): each attempt fails alone and upstream.c tries the next server. */
+void upstream_chan_flush_unsent(struct upstream *u);
 /* Destroys every channel (c-ares runs each pending attempt's callback with ARES_EDESTRUCTION). */
 void upstream_chan_destroy_all(struct upstream *u);
 /* Chooses the port pool size from the descriptor limit (raised to its hard maximum) and the
