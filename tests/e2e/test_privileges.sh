@@ -49,6 +49,27 @@ status_of()
 }
 threads_of() { ls /proc/"$(e2e_pid "$1")"/task | wc -l; }
 
+# A failed check explains itself (it failed once at load 19 and never since): each live daemon's
+# statistics (SIGUSR1) and log, the upstream's last queries, and a fresh query in full.
+e2e_on_fail()
+{
+    local d
+    for d in dr dp du; do
+        e2e_alive "$d" || continue
+        e2e_signal "$d" USR1
+        sleep 0.5
+        echo "-- $d log:"
+        cat "$E2E_TMP/$d.err"
+    done
+    echo "-- upstream's last queries:"
+    tail -n 5 "$(e2e_qlog up)"
+    echo "-- www.set.test now, from each daemon still running:"
+    for d in dr:5353 dp:5354; do
+        e2e_alive "${d%:*}" && e2e_dig "127.0.0.1#${d#*:}" www.set.test
+    done
+    return 0
+}
+
 # ---- with set rules: nobody/dip, CAP_NET_ADMIN only (bit 12), on every thread
 # No --user: dnsmasq's default user=nobody group=dip.
 e2e_spawn dr "$DNSROUTE_BIN" -k -C "$conf" --port=5353 --listen-address=127.0.0.1 \
