@@ -80,15 +80,26 @@ static void on_wake(uv_async_t *handle)
 void daemon_worker_post(struct daemon_worker *w, struct daemon_conf *dc, bool stop)
 {
     uv_mutex_lock(&w->d->lock);
-    if (dc != NULL) {
+    /* Once its stop is posted, a worker thread leaves its loop and closes it, wake handle and
+     * eventfd included, maybe before this thread posts again (daemon_serve repeats SIGTERM's
+     * stop before the join): a later uv_async_send would write to the closed eventfd, and libuv
+     * aborts on EBADF (exit 134 after SIGTERM under load), or to whatever file reused the number.
+     * So the stop's wake-up is the last one, sent under the lock: the worker cannot see the stop
+     * before that send is complete, and nothing is handed to a stopping worker. */
+    bool wake = !w->stop;
+    if (dc != NULL && w->stop) {
+        daemon_conf_release(dc); /* a stopping worker adopts nothing */
+    } else if (dc != NULL) {
         if (w->pending != NULL) {
             daemon_conf_release(w->pending); /* superseded before it was adopted */
         }
         w->pending = dc;
     }
     w->stop = w->stop || stop;
+    if (wake) {
+        uv_async_send(&w->wake);
+    }
     uv_mutex_unlock(&w->d->lock);
-    uv_async_send(&w->wake);
 }
 
 void daemon_worker_start(struct daemon_worker *w)
