@@ -440,6 +440,23 @@ e2e_short()
     e2e_dig "$@" +short | grep -v '^;;' | LC_ALL=C sort || true
 }
 
+# e2e_wait_short SERVER NAME EXPECTED WHAT [SECONDS]: asks SERVER for NAME (A, +short) until the
+# answer is EXPECTED ("" for none), then asserts it. The bound is wall-clock time (default 10 s),
+# not a number of tries: on a loaded machine each dig takes longer, and a change the daemon reads
+# on its own (inotify, a rewritten file) may take a second or more to be served.
+e2e_wait_short()
+{
+    local got deadline=$((SECONDS + ${5:-10}))
+    while :; do
+        got=$(e2e_short "$1" "$2")
+        if [[ "$got" == "$3" ]] || ((SECONDS >= deadline)); then
+            break
+        fi
+        sleep 0.05
+    done
+    e2e_assert_eq "$3" "$got" "$4"
+}
+
 # e2e_norm: reads dig output (with comments) on stdin and prints a comparable form:
 #   rcode NOERROR / flags qr rd ra / edns udp=1232 do=0 / an|ns|ar <owner> <class> <type> <rdata>
 # Owners are lower-cased, TTLs dropped (E2E_KEEP_TTL=1 keeps them), IDs dropped, RRs sorted.

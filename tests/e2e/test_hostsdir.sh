@@ -76,18 +76,8 @@ compare()
     e2e_assert_eq 0 "$n" "$1: $(grep -c . "$E2E_TMP/queries") queries answered like dnsmasq 2.90"
 }
 
-# wait_short SERVER NAME EXPECTED WHAT: waits (at most 2 s: the issue's "a second or two") until
-# NAME's +short A answer is EXPECTED ("" for none).
-wait_short()
-{
-    local i got=
-    for ((i = 0; i < 40; i++)); do
-        got=$(e2e_short "$1" "$2")
-        [[ "$got" == "$3" ]] && break
-        sleep 0.05
-    done
-    e2e_assert_eq "$3" "$got" "$4 ($1, without SIGHUP)"
-}
+# wait_short SERVER NAME EXPECTED WHAT: lib.sh's wait, its message naming the server.
+wait_short() { e2e_wait_short "$1" "$2" "$3" "$4 ($1, without SIGHUP)"; }
 
 compare "at start"
 e2e_assert_eq 192.168.1.10 "$(e2e_short $DR nas.lan)" "a hostsdir file is read at start"
