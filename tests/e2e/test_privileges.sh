@@ -49,8 +49,9 @@ status_of()
 }
 threads_of() { ls /proc/"$(e2e_pid "$1")"/task | wc -l; }
 
-# A failed check explains itself (it failed once at load 19 and never since): each live daemon's
-# statistics (SIGUSR1) and log, the upstream's last queries, and a fresh query in full.
+# A failed check explains itself: each live daemon's statistics (SIGUSR1) and log, the upstream's
+# last queries, and a fresh query in full. (Its one failure, at load 19, was dp aborting on
+# SIGTERM: the worker wake-up after the stop, fixed in 34192c7.)
 e2e_on_fail()
 {
     local d
