@@ -337,7 +337,7 @@ bench_start()
         [[ -x $SMARTDNS ]] || e2e_skip "smartdns not found at $SMARTDNS"
         e2e_spawn smartdns "$SMARTDNS" -f -c "$conf" -p -
         for ((i = 0; i < 600; i++)); do
-            ss -Hlnu "sport = :$BENCH_PORT" | grep -q . && break
+            [[ -n $(ss -Hlnu "sport = :$BENCH_PORT") ]] && break
             e2e_alive smartdns || e2e_fail "smartdns exited at start-up"
             sleep 0.05
         done

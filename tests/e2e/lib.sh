@@ -269,7 +269,7 @@ e2e_wait_listen()
     esc=$(printf '%s' "$addr" | sed 's/[].*[]/\\&/g')
     re="^($esc|0[.]0[.]0[.]0|[[]::[]]|[*]):$port\$"
     for ((i = 0; i < 100; i++)); do
-        if ss "$flag" "sport = :$port" 2>/dev/null | awk '{print $4}' | grep -Eq "$re"; then
+        if grep -Eq "$re" <<<"$(ss "$flag" "sport = :$port" 2>/dev/null | awk '{print $4}')"; then
             return 0
         fi
         if [[ -n "$name" ]] && ! e2e_alive "$name"; then

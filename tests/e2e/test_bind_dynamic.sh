@@ -51,7 +51,7 @@ e2e_spawn dri "$DNSROUTE_BIN" -k -C "$E2E_TMP/bi.conf" --port=5355 --user=root -
     --log-facility=- --workers=1
 e2e_spawn dmi "$DNSMASQ" -d -C "$E2E_TMP/bi.conf" --port=5356 --pid-file= --log-facility=-
 for p in 5353 5354 5355 5356; do e2e_wait_listen udp 10.1.0.1 $p; done
-if ((V6)) && ! ip -6 addr show dev lan0 tentative | grep -q fd01::1; then
+if ((V6)) && [[ $(ip -6 addr show dev lan0 tentative) != *fd01::1* ]]; then
     V6=0
     e2e_skip_part "fd01::1 finished DAD before the servers started: the tentative checks"
 fi
@@ -141,9 +141,11 @@ for p in 5353 5354; do
     e2e_assert_eq 192.0.2.1 "$(wait_answer client 10.5.0.1 $p)" \
         "$(who $p) bind-dynamic: lan1 re-created is served again"
 done
-ss -Hlnu "sport = :5353" | awk '{print $4}' | grep -q '^10\.5\.0\.1:5353$' ||
+# Sockets read whole before grep: `ss | grep -q` under pipefail fails when grep exits early.
+bound=$(ss -Hlnu "sport = :5353" | awk '{print $4}')
+grep -q '^10\.5\.0\.1:5353$' <<<"$bound" ||
     e2e_fail "dnsroute does not listen on 10.5.0.1 any more"
-if ss -Hlnu "sport = :5353" | awk '{print $4}' | grep -q '^10\.9\.'; then
+if grep -q '^10\.9\.' <<<"$bound"; then
     e2e_fail "dnsroute listens on an address of the excluded wan0"
 fi
 e2e_ok "dnsroute's sockets: lan1's address bound again, none on wan0"
@@ -152,7 +154,8 @@ e2e_ok "dnsroute's sockets: lan1's address bound again, none on wan0"
 ip addr del 10.1.1.1/24 dev lan0
 closed=0
 for ((i = 0; i < 100; i++)); do
-    ss -Hlnu "sport = :5353" | awk '{print $4}' | grep -q '^10\.1\.1\.1:' || { closed=1; break; }
+    bound=$(ss -Hlnu "sport = :5353" | awk '{print $4}')
+    grep -q '^10\.1\.1\.1:' <<<"$bound" || { closed=1; break; }
     sleep 0.1
 done
 e2e_assert_eq 1 "$closed" "dnsroute: the listener of a removed address is closed"

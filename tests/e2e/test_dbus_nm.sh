@@ -9,7 +9,7 @@ e2e_enter_netns "$@"
 . "$(dirname "$0")/dbus_lib.sh"
 
 # ---- the same calls against dnsmasq 2.90: same routing ----
-if [[ -x "$DNSMASQ" ]] && "$DNSMASQ" --version | grep -q ' DBus '; then
+if [[ -x "$DNSMASQ" ]] && [[ $("$DNSMASQ" --version) == *" DBus "* ]]; then
     e2e_start_dnsroute dr3 5356 "$E2E_TMP/m.conf" --user=root --pid-file= \
         --enable-dbus=test.dnsroute.other
     e2e_start_dnsmasq dm 5357 "$E2E_TMP/m.conf" --enable-dbus=org.freedesktop.NetworkManager.dnsmasq
