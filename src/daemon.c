@@ -391,6 +391,8 @@ static int daemon_serve(struct daemon *d, struct daemon_conf *dc)
         uv_run(&d->workers[0].loop, UV_RUN_DEFAULT);
         daemon_gen_reload_stop(d);
         daemon_hosts_stop(d);
+        /* Stop (again, after daemon_stop's post: a repeated stop sends no second wake-up) and join
+         * every worker: this is also the stop if worker 0's loop ever ends without daemon_stop. */
         for (unsigned i = 1; i < spawned; i++) {
             daemon_worker_post(&d->workers[i], NULL, true);
             uv_thread_join(&d->workers[i].thread);

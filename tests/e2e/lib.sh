@@ -201,6 +201,12 @@ e2e_cleanup()
 
 # ---- processes ----------------------------------------------------------------------------
 
+# e2e_deadline SECONDS: prints the moment (microseconds) SECONDS (an integer) from now;
+# e2e_before DEADLINE: true until then. Waits are bounded by wall-clock time, not by a number of
+# tries: on a loaded machine each try takes longer, and what is waited for is slower too.
+e2e_deadline() { local now=${EPOCHREALTIME//[.,]/}; echo $((now + $1 * 1000000)); }
+e2e_before() { local now=${EPOCHREALTIME//[.,]/}; ((now < $1)); }
+
 # e2e_pid NAME: the pid of a started process.
 e2e_pid() { echo "${E2E_PIDS[$1]}"; }
 
@@ -219,16 +225,17 @@ e2e_spawn()
     E2E_ORDER+=("$name")
 }
 
-# e2e_kill NAME: SIGTERM, wait up to 5 s, then SIGKILL. Returns the process's exit status
+# e2e_kill NAME: SIGTERM, wait up to 10 s, then SIGKILL. Returns the process's exit status
 # (143 = killed by SIGTERM without handling it). Safe to call twice.
 e2e_kill()
 {
-    local name=$1 pid=${E2E_PIDS[$1]:-} i rc=0
+    local name=$1 pid=${E2E_PIDS[$1]:-} end rc=0
     [[ -n "$pid" ]] || return 0
     unset "E2E_PIDS[$name]"
     if kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 100; i++)); do
+        end=$(e2e_deadline 10)
+        while e2e_before "$end"; do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.05
         done
@@ -258,17 +265,18 @@ e2e_check_sanitizer()
     fi
 }
 
-# e2e_wait_listen PROTO ADDR PORT [NAME]: waits (max 5 s) until a socket is bound to ADDR:PORT
+# e2e_wait_listen PROTO ADDR PORT [NAME]: waits (max 10 s) until a socket is bound to ADDR:PORT
 # or to the wildcard address on PORT (PROTO udp or tcp); fails early if process NAME died.
 e2e_wait_listen()
 {
-    local proto=$1 addr=$2 port=$3 name=${4:-} i flag=-Hlnu
+    local proto=$1 addr=$2 port=$3 name=${4:-} end flag=-Hlnu
     [[ "$proto" == tcp ]] && flag=-Hlnt
     [[ "$addr" == *:* ]] && addr="[$addr]"
     local esc re
     esc=$(printf '%s' "$addr" | sed 's/[].*[]/\\&/g')
     re="^($esc|0[.]0[.]0[.]0|[[]::[]]|[*]):$port\$"
-    for ((i = 0; i < 100; i++)); do
+    end=$(e2e_deadline 10)
+    while e2e_before "$end"; do
         if grep -Eq "$re" <<<"$(ss "$flag" "sport = :$port" 2>/dev/null | awk '{print $4}')"; then
             return 0
         fi
@@ -277,7 +285,7 @@ e2e_wait_listen()
         fi
         sleep 0.05
     done
-    e2e_fail "nothing listens on $proto $addr:$port after 5 s${name:+ ($name)}"
+    e2e_fail "nothing listens on $proto $addr:$port after 10 s${name:+ ($name)}"
 }
 
 # e2e_start_fake NAME SCENARIO LISTEN... [-- EXTRA_ARGS]: starts fake_upstream with one -l per
@@ -285,7 +293,7 @@ e2e_wait_listen()
 # fake writes once every socket is bound.
 e2e_start_fake()
 {
-    local name=$1 scenario=$2 i
+    local name=$1 scenario=$2 end
     shift 2
     local -a args=(-s "$scenario" -q "$E2E_TMP/$name.qlog" -p "$E2E_TMP/$name.pid")
     while (($#)) && [[ "$1" != -- ]]; do
@@ -296,12 +304,13 @@ e2e_start_fake()
     [[ -x "$FAKE_UPSTREAM" ]] || e2e_fail "fake_upstream not built: $FAKE_UPSTREAM"
     : >"$E2E_TMP/$name.qlog"
     e2e_spawn "$name" "$FAKE_UPSTREAM" "${args[@]}" "$@"
-    for ((i = 0; i < 100; i++)); do
+    end=$(e2e_deadline 10)
+    while e2e_before "$end"; do
         [[ -s "$E2E_TMP/$name.pid" ]] && return 0
         e2e_alive "$name" || e2e_fail "fake upstream $name failed to start"
         sleep 0.05
     done
-    e2e_fail "fake upstream $name not ready after 5 s"
+    e2e_fail "fake upstream $name not ready after 10 s"
 }
 
 # e2e_start_fake_catchall NAME LISTEN...: a fake upstream answering every A query with 9.9.9.9
@@ -397,16 +406,17 @@ e2e_start_dnsroute()
     e2e_wait_listen tcp 127.0.0.1 "$port" "$name"
 }
 
-# e2e_wait_log NAME ERE [SECONDS]: waits (default max 5 s) until a line of NAME's output
+# e2e_wait_log NAME ERE [SECONDS]: waits (default max 10 s, wall-clock) until a line of NAME's output
 # ($E2E_TMP/NAME.err) matches ERE; fails the test otherwise.
 e2e_wait_log()
 {
-    local f="$E2E_TMP/$1.err" i n=$((${3:-5} * 20))
-    for ((i = 0; i < n; i++)); do
+    local f="$E2E_TMP/$1.err" end
+    end=$(e2e_deadline "${3:-10}")
+    while e2e_before "$end"; do
         grep -Eq -- "$2" "$f" 2>/dev/null && return 0
         sleep 0.05
     done
-    e2e_fail "/$2/ not in $1's output within ${3:-5} s"
+    e2e_fail "/$2/ not in $1's output within ${3:-10} s"
 }
 
 # e2e_signal NAME SIG: sends a signal (e.g. HUP) to a started process.
@@ -644,11 +654,12 @@ e2e_qlog_field()
     grep -E -- "${3:-.}" "$(e2e_qlog "$1")" | tr ' ' '\n' | sed -n "s/^$2=//p" || true
 }
 
-# e2e_wait_qlog NAME COUNT [ERE]: waits (max 5 s) until at least COUNT matching queries arrived.
+# e2e_wait_qlog NAME COUNT [ERE]: waits (max 10 s) until at least COUNT matching queries arrived.
 e2e_wait_qlog()
 {
-    local i
-    for ((i = 0; i < 100; i++)); do
+    local end
+    end=$(e2e_deadline 10)
+    while e2e_before "$end"; do
         (($(e2e_qlog_count "$1" "${3:-.}") >= $2)) && return 0
         sleep 0.05
     done
@@ -710,9 +721,10 @@ e2e_mkns()
 {
     command -v nsenter >/dev/null || e2e_skip "nsenter not found"
     e2e_spawn "ns_$1" unshare -n sleep infinity
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ "$(readlink "/proc/${E2E_PIDS[ns_$1]}/ns/net")" != "$(readlink /proc/self/ns/net)" ]] && break
+    local end
+    end=$(e2e_deadline 10)
+    until [[ "$(readlink "/proc/${E2E_PIDS[ns_$1]}/ns/net")" != "$(readlink /proc/self/ns/net)" ]]; do
+        e2e_before "$end" || e2e_fail "namespace $1 not created after 10 s"
         sleep 0.02
     done
     E2E_NS[$1]=${E2E_PIDS[ns_$1]}

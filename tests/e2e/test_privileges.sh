@@ -105,14 +105,12 @@ e2e_ok "nftset inet t f4 filled as nobody"
 printf '%s\n' no-resolv no-hosts server=127.0.0.2 ipset=/set.test/s4,s6 \
     nftset=/set.test/4#inet#t#f4 ipset=/new.test/n4 >"$conf"
 e2e_signal dr HUP
-for _ in $(seq 1 50); do
-    grep -q 'configuration reloaded' "$E2E_TMP/dr.err" && break
-    sleep 0.1
-done
-e2e_assert_match 'configuration reloaded' "$(cat "$E2E_TMP/dr.err")" "SIGHUP reload as nobody"
-ok=0
-for i in $(seq 1 20); do
-    e2e_short $DR "r$i.new.test" >/dev/null
+e2e_wait_log dr 'configuration reloaded'
+e2e_ok "SIGHUP reload as nobody"
+ok=0 i=0
+end=$(e2e_deadline 10)
+while e2e_before "$end"; do
+    e2e_short $DR "r$((++i)).new.test" >/dev/null
     if e2e_ipset_has n4 192.0.2.2; then ok=1; break; fi
     sleep 0.1
 done
@@ -142,10 +140,7 @@ e2e_assert_eq 192.0.2.9 "$(e2e_short 127.0.0.1#5354 www.example.test)" "and it a
 ipset flush s4
 printf '%s\n' no-resolv no-hosts server=127.0.0.2 ipset=/set.test/s4 >"$plain"
 e2e_signal dp HUP
-for _ in $(seq 1 50); do
-    grep -q 'cannot use the set' "$E2E_TMP/dp.err" && break
-    sleep 0.1
-done
+e2e_wait_log dp 'cannot use the set'
 # ipset's own wording (libipset): "Kernel error received: Operation not permitted".
 e2e_assert_match "ipset s4: cannot use the set: .*$(e2e_strerror EPERM)" "$(cat "$E2E_TMP/dp.err")" \
     "a set rule added by a reload without CAP_NET_ADMIN: logged as not permitted"
