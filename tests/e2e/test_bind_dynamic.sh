@@ -57,22 +57,12 @@ if ((V6)) && [[ $(ip -6 addr show dev lan0 tentative) != *fd01::1* ]]; then
 fi
 
 who() { case $1 in 5353 | 5355) echo dnsroute ;; *) echo dnsmasq ;; esac; }
-# ask NS SERVER PORT [SECONDS]: the short answer, or "none" when nothing came back within
-# SECONDS (default 3). Checks that nothing comes pass 1 (a late answer counts as none there);
-# positive checks keep the default, so a slow answer on a busy machine is still an answer.
-ask()
-{
-    local r
-    r=$(on "$1" dig @"$2" -p "$3" +tries=1 +time="${4:-3}" +short test.example A 2>/dev/null |
-        grep -v '^;;' || true)
-    echo "${r:-none}"
-}
 # wait_answer NS SERVER PORT: asks until answered (10 s at most); prints the last answer.
 wait_answer()
 {
     local got i
     for ((i = 0; i < 100; i++)); do
-        got=$(ask "$@" 1)
+        got=$(e2e_ask "$@" 1)
         [[ "$got" != none ]] && break
         sleep 0.1
     done
@@ -80,8 +70,8 @@ wait_answer()
 }
 
 for p in 5353 5354 5355 5356; do
-    e2e_assert_eq 192.0.2.1 "$(ask client 10.1.0.1 $p)" "$(who $p) $p: lan0 served"
-    e2e_assert_eq none "$(ask other 10.9.0.1 $p 1)" "$(who $p) $p: wan0 (except-interface) not"
+    e2e_assert_eq 192.0.2.1 "$(e2e_ask client 10.1.0.1 $p)" "$(who $p) $p: lan0 served"
+    e2e_assert_eq none "$(e2e_ask other 10.9.0.1 $p 1)" "$(who $p) $p: wan0 (except-interface) not"
 done
 if ((V6)); then
     for p in 5353 5354 5355 5356; do
@@ -94,10 +84,10 @@ fi
 # (dnsmasq receive_query's iface_check), bind-interfaces only the address (IPv4).
 on other ip route add 10.1.0.1/32 dev e0
 for p in 5353 5354; do
-    e2e_assert_eq none "$(ask other 10.1.0.1 $p 1)" "$(who $p) bind-dynamic: arrived on wan0, dropped"
+    e2e_assert_eq none "$(e2e_ask other 10.1.0.1 $p 1)" "$(who $p) bind-dynamic: arrived on wan0, dropped"
 done
 for p in 5355 5356; do
-    e2e_assert_eq 192.0.2.1 "$(ask other 10.1.0.1 $p)" \
+    e2e_assert_eq 192.0.2.1 "$(e2e_ask other 10.1.0.1 $p)" \
         "$(who $p) bind-interfaces: arrived on wan0, answered (bound address only)"
 done
 on other ip route del 10.1.0.1/32 dev e0
@@ -114,7 +104,7 @@ for ((i = 0; i < 300; i++)); do
 done
 [[ -z $(ip -6 addr show tentative 2>/dev/null) ]] ||
     e2e_fail "addresses still tentative after 30 s: $(ip -6 -br addr show tentative)"
-for p in 5355 5356; do ask client 10.1.0.1 $p >/dev/null; done
+for p in 5355 5356; do e2e_ask client 10.1.0.1 $p >/dev/null; done
 # One on the excluded wan0 first: once the lan0 address (added after it) is served, the table
 # the servers read held both, so the wan0 check below cannot pass early.
 ip addr add 10.9.1.1/24 dev wan0
@@ -124,19 +114,19 @@ on client ip addr add 10.1.1.2/24 dev e0
 for p in 5353 5354; do
     e2e_assert_eq 192.0.2.1 "$(wait_answer client 10.1.1.1 $p)" \
         "$(who $p) bind-dynamic: an address added after start is served"
-    e2e_assert_eq none "$(ask other 10.9.1.1 $p 1)" \
+    e2e_assert_eq none "$(e2e_ask other 10.9.1.1 $p 1)" \
         "$(who $p) bind-dynamic: an address added to the excluded wan0 is not"
 done
 # The bind-dynamic servers saw the change; the bind-interfaces ones ignore it.
 for p in 5355 5356; do
-    e2e_assert_eq none "$(ask client 10.1.1.1 $p 1)" \
+    e2e_assert_eq none "$(e2e_ask client 10.1.1.1 $p 1)" \
         "$(who $p) bind-interfaces: the address added after start is not served"
 done
 
 # ---- lan1 goes away and comes back with the same name and address
 ip link del lan1
 for p in 5353 5354; do
-    e2e_assert_eq none "$(ask client 10.5.0.1 $p 1)" "$(who $p): lan1 deleted, not served"
+    e2e_assert_eq none "$(e2e_ask client 10.5.0.1 $p 1)" "$(who $p): lan1 deleted, not served"
 done
 veth lan1 client e1 10.5.0.1 10.5.0.2
 for p in 5353 5354; do

@@ -24,17 +24,8 @@ ip addr add 10.5.0.1/24 dev wan0; on wan ip addr add 10.5.0.2/24 dev e0
 printf '%s\n' '* A a 192.0.2.1' >"$E2E_TMP/up.scenario"
 e2e_start_fake up "$E2E_TMP/up.scenario" 127.0.0.2#53
 
-# ask NS SERVER_IP PORT [SECONDS]: the short answer, or "none" when nothing came back within
-# SECONDS (default 3). Checks that nothing comes pass 1 (a late answer counts as none there);
-# positive checks keep the default, so a slow answer on a busy machine is still an answer.
-ask()
-{
-    local r
-    r=$(on "$1" dig @"$2" -p "$3" +tries=1 +time="${4:-3}" +short test.example A 2>/dev/null | grep -v '^;;' || true)
-    echo "${r:-none}"
-}
 
-# secs WANT: how long ask waits when WANT is expected (1 s for "none", 3 s for an answer).
+# secs WANT: how long e2e_ask waits when WANT is expected (1 s for "none", 3 s for an answer).
 secs() { if [[ $1 == none ]]; then echo 1; else echo 3; fi; }
 # check NAME LINE: runs both servers on "no-resolv no-hosts server=127.0.0.2 LINE" and compares
 # what the lan and wan clients and this host get.
@@ -50,8 +41,8 @@ check()
     e2e_wait_listen udp 0.0.0.0 $((port + 1))
     for p in $port $((port + 1)); do
         who=dnsroute; [[ $p != "$port" ]] && who=dnsmasq
-        e2e_assert_eq "$3" "$(ask lan 10.1.0.1 $p "$(secs "$3")")" "$name/$who: the lan client"
-        e2e_assert_eq "$4" "$(ask wan 10.5.0.1 $p "$(secs "$4")")" "$name/$who: the wan client"
+        e2e_assert_eq "$3" "$(e2e_ask lan 10.1.0.1 $p "$(secs "$3")")" "$name/$who: the lan client"
+        e2e_assert_eq "$4" "$(e2e_ask wan 10.5.0.1 $p "$(secs "$4")")" "$name/$who: the wan client"
         e2e_assert_eq 192.0.2.1 "$(e2e_short 127.0.0.1#$p test.example A)" "$name/$who: this host"
     done
     e2e_stop "dr_$name"

@@ -38,19 +38,10 @@ e2e_spawn dr "$DNSROUTE_BIN" -k -C "$E2E_TMP/ls.conf" --port=5353 --user=root --
 e2e_spawn dm "$DNSMASQ" -d -C "$E2E_TMP/ls.conf" --port=5354 --pid-file= --log-facility=-
 for p in 5353 5354; do e2e_wait_listen udp 0.0.0.0 $p; done
 
-# ask NS SERVER_IP PORT [SECONDS]: the short answer, or "none" when nothing came back within
-# SECONDS (default 3). Checks that nothing comes pass 1 (a late answer counts as none there);
-# positive checks keep the default, so a slow answer on a busy machine is still an answer.
-ask()
-{
-    local r
-    r=$(on "$1" dig @"$2" -p "$3" +tries=1 +time="${4:-3}" +short test.example A 2>/dev/null | grep -v '^;;' || true)
-    echo "${r:-none}"
-}
 for p in 5353 5354; do
     who=dnsroute; [[ $p == 5354 ]] && who=dnsmasq
-    e2e_assert_eq 192.0.2.1 "$(ask client 10.1.0.1 $p)" "$who: a client on a connected subnet is answered"
-    e2e_assert_eq none "$(ask far 10.2.0.1 $p 1)" "$who: a client two hops away is not"
+    e2e_assert_eq 192.0.2.1 "$(e2e_ask client 10.1.0.1 $p)" "$who: a client on a connected subnet is answered"
+    e2e_assert_eq none "$(e2e_ask far 10.2.0.1 $p 1)" "$who: a client two hops away is not"
     e2e_assert_eq 192.0.2.1 "$(e2e_short 127.0.0.1#$p test.example A)" "$who: this host is answered"
 done
 e2e_assert_match 'ignoring query from non-local network 10\.3\.0\.2 \(logged only once\)' \
@@ -87,10 +78,10 @@ e2e_spawn drh "$DNSROUTE_BIN" -k -C "$E2E_TMP/host.conf" --port=5355 --user=root
     --log-facility=- --workers=1
 e2e_wait_listen udp 0.0.0.0 5355
 e2e_assert_eq 192.0.2.1 "$(e2e_short 127.0.0.1#5355 test.example A)" "host: this host is answered"
-e2e_assert_eq none "$(ask client 10.1.0.1 5355 1)" "host: a client on a connected subnet is not"
+e2e_assert_eq none "$(e2e_ask client 10.1.0.1 5355 1)" "host: a client on a connected subnet is not"
 printf '%s\n' no-resolv no-hosts server=127.0.0.2 local-service interface=lan0 >"$E2E_TMP/if.conf"
 e2e_spawn dri "$DNSROUTE_BIN" -k -C "$E2E_TMP/if.conf" --port=5356 --user=root --pid-file= \
     --log-facility=- --workers=1
 e2e_wait_listen udp 10.1.0.1 5356
-e2e_assert_eq 192.0.2.1 "$(ask far 10.1.0.1 5356)" \
+e2e_assert_eq 192.0.2.1 "$(e2e_ask far 10.1.0.1 5356)" \
     "interface= given: local-service is off, the far client is answered on lan0's address"
