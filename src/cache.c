@@ -8,6 +8,7 @@
  * them. */
 #include "dnsroute/cache.h"
 
+#include <assert.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -76,22 +77,23 @@ static size_t entry_bytes(struct cache_entry *e)
     return malloc_usable_size(e) + sizeof(size_t);
 }
 
-/* The key's hash: FNV-1a over the folded name, type, class and variant, mixed (murmur3 fmix64)
- * because the shard takes the top bits and the bucket the low ones. */
+/* The key's hash: hash_words64 over the folded name, then type, class and variant as one more
+ * word, mixed (murmur3 fmix64) because the shard takes the top bits and the bucket the low ones.
+ * Computed on every query (hash.h says why not FNV here). */
 static uint64_t key_hash(const uint8_t *folded, size_t name_len, uint16_t qtype, uint16_t qclass,
                          uint8_t variant)
 {
-    uint8_t tail[5] = {(uint8_t)(qtype >> 8), (uint8_t)qtype, (uint8_t)(qclass >> 8),
-                       (uint8_t)qclass, variant};
-    uint64_t h = hash_fnv64(hash_fnv64(HASH_FNV64_BASIS, folded, name_len), tail, sizeof(tail));
+    uint64_t tail = (uint64_t)qtype << 24 | (uint64_t)qclass << 8 | variant;
+    uint64_t h = hash_words64(HASH_FNV64_BASIS, folded, name_len);
+    h = (h ^ tail) * 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
+    h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
     return h;
 }
 
-void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, uint16_t qtype,
-                    uint16_t qclass, uint8_t variant)
+static void key_fold(struct cache_key *k, const uint8_t *name, size_t name_len, uint16_t qtype,
+                     uint16_t qclass, uint8_t variant)
 {
     k->name_len = (uint8_t)name_len;
     for (size_t i = 0; i < name_len; i++) {
@@ -101,7 +103,21 @@ void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, u
     k->qtype = qtype;
     k->qclass = qclass;
     k->variant = variant;
+}
+
+void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, uint16_t qtype,
+                    uint16_t qclass, uint8_t variant)
+{
+    key_fold(k, name, name_len, qtype, qclass, variant);
     k->hash = key_hash(k->name, name_len, qtype, qclass, variant);
+}
+
+void cache_key_init_hashed(struct cache_key *k, const uint8_t *name, size_t name_len,
+                           uint16_t qtype, uint16_t qclass, uint8_t variant, uint64_t hash)
+{
+    key_fold(k, name, name_len, qtype, qclass, variant);
+    k->hash = hash;
+    assert(hash == key_hash(k->name, name_len, qtype, qclass, variant));
 }
 
 static struct cache_shard *shard_of(const struct cache *c, uint64_t hash)
@@ -123,9 +139,9 @@ uint64_t cache_hash(const uint8_t *name, size_t name_len, uint16_t qtype, uint16
 
 /* Two passes over the batch, so that its cache misses overlap instead of coming one after the
  * other inside the shard locks: first the bucket slots, then (their loads done by then) the
- * first entry of each chain, its header and the start of its data. No lock is taken: a bucket
- * head is read atomically (every store to a chain link is atomic, under the shard lock), and
- * prefetching an entry another thread has just freed is harmless (a prefetch never faults).
+ * first entry of each chain, its header and its data up to a typical reply's end. No lock is taken:
+ * a bucket head is read atomically (every store to a chain link is atomic, under the shard lock),
+ * and prefetching an entry another thread has just freed is harmless (a prefetch never faults).
  * Nothing read here is used for anything but the hint. */
 void cache_prefetch(const struct cache *c, const uint64_t *hashes, size_t n)
 {
@@ -138,9 +154,10 @@ void cache_prefetch(const struct cache *c, const uint64_t *hashes, size_t n)
         const struct cache_entry *e =
             __atomic_load_n(&s->buckets[hashes[i] & s->bucket_mask], __ATOMIC_RELAXED);
         if (e != NULL) {
-            __builtin_prefetch(e);
-            __builtin_prefetch((const uint8_t *)e + 64);
-            __builtin_prefetch((const uint8_t *)e + 128);
+            /* Header, name and summary, TTL offsets and a typical reply: five lines. */
+            for (size_t off = 0; off < (size_t)5 * 64; off += 64) {
+                __builtin_prefetch((const uint8_t *)e + off);
+            }
         }
     }
 }

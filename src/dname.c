@@ -76,7 +76,17 @@ static inline bool key_byte_plain(uint8_t c)
 /* Appends one wire label to out[*n..], keeping room for the NUL; false when cap is too small. */
 static bool label_to_key(const uint8_t *label, size_t ll, char *out, size_t cap, size_t *n)
 {
-    for (size_t i = 0; i < ll; i++) {
+    size_t i = 0;
+    if (*n + ll < cap) {
+        /* Room for the label as it is: copy and fold up to the first byte to escape (every byte
+         * of almost every name), with no room check per byte. */
+        char *o = out + *n;
+        for (; i < ll && key_byte_plain(label[i]); i++) {
+            o[i] = fold((char)label[i]);
+        }
+        *n += i;
+    }
+    for (; i < ll; i++) {
         uint8_t c = label[i];
         size_t need = key_byte_plain(c) ? 1 : 4;
         if (*n + need >= cap) {

@@ -254,9 +254,18 @@ void query_receive(void *arg, const struct server_client *client, const uint8_t 
     query_route(q);
 }
 
+/* dnsmsg_peek_query agrees with the parse on the name, type, class and flags of every query both
+ * accept (fuzz_dnsmsg_query checks it) but finds the OPT only right after the question: the tag
+ * covers the name length and the CD/DO variant, and a hint is used only when its tag matches. */
+uint16_t query_hint_tag(size_t qname_len, uint8_t variant)
+{
+    return (uint16_t)(1 + variant + 4 * qname_len);
+}
+
 /* The cache hash of a query datagram, read straight from its bytes, as query_cache_key will
- * compute it; false when it is not a plain one-question query. A hint only: query_parse decides. */
-bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash)
+ * compute it, and its tag; false when it is not a plain one-question query. A hint only:
+ * query_parse decides. */
+bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash, uint16_t *tag)
 {
     struct dnsmsg_query_peek pq;
     if (!dnsmsg_peek_query(pkt, len, &pq)) {
@@ -265,10 +274,11 @@ bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash)
     uint8_t variant = (uint8_t)(((pq.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0) |
                                 (pq.do_bit ? CACHE_VARIANT_DO : 0));
     *hash = cache_hash(pkt + DNSMSG_HEADER_LEN, pq.qname_len, pq.qtype, pq.qclass, variant);
+    *tag = query_hint_tag(pq.qname_len, variant);
     return true;
 }
 
-void query_prefetch(void *arg, const struct server_datagram *d, size_t n)
+void query_prefetch(void *arg, struct server_datagram *d, size_t n)
 {
     struct query_ctx *ctx = arg;
     if (ctx->cache == NULL || ctx->cache->max_entries == 0) {
@@ -277,7 +287,9 @@ void query_prefetch(void *arg, const struct server_datagram *d, size_t n)
     uint64_t hashes[64];
     size_t m = 0;
     for (size_t i = 0; i < n && m < sizeof(hashes) / sizeof(hashes[0]); i++) {
-        m += query_peek_cache_hash(d[i].pkt, d[i].len, &hashes[m]);
+        if (query_peek_cache_hash(d[i].pkt, d[i].len, &d[i].hint, &d[i].hint_tag)) {
+            hashes[m++] = d[i].hint;
+        }
     }
     cache_prefetch(ctx->cache->cache, hashes, m);
 }
@@ -320,7 +332,14 @@ static const struct cache_key *query_cache_key(struct query *q)
     if (!q->has_cache_key) {
         uint8_t variant = (uint8_t)((q->q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
                                     ((q->q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
-        cache_key_init(&q->cache_key, q->q.qname, q->q.qname_len, q->q.qtype, q->q.qclass, variant);
+        if (q->client.hint_tag == query_hint_tag(q->q.qname_len, variant)) {
+            /* query_prefetch hashed this very question (query_hint_tag says why the check) */
+            cache_key_init_hashed(&q->cache_key, q->q.qname, q->q.qname_len, q->q.qtype,
+                                  q->q.qclass, variant, q->client.hint);
+        } else {
+            cache_key_init(&q->cache_key, q->q.qname, q->q.qname_len, q->q.qtype, q->q.qclass,
+                           variant);
+        }
         q->has_cache_key = true;
     }
     return &q->cache_key;

@@ -69,6 +69,7 @@ int server_new(const struct server_params *p, struct server **out, char *errbuf,
     s->cb_arg = p->cb_arg;
     s->udp_max = conf->edns_packet_max > 512 ? conf->edns_packet_max : 512;
     s->rx = mem_alloc(SERVER_RX_BATCH * (s->udp_max + 1));
+    s->rxh = server_udp_rx_new(s->rx, s->udp_max + 1);
     *out = s;
     if (conf->port == 0) {
         return 0;
@@ -86,6 +87,7 @@ void server_handle_closed(struct server *s)
 {
     if (--s->handles_open == 0 && s->freeing) {
         free(s->rx);
+        free(s->rxh);
         free(s);
     }
 }

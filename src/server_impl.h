@@ -108,8 +108,9 @@ struct server {
     uv_idle_t tcp_evict; /* active while over the cap: evicts on the next loop turns */
     uint64_t tcp_round;  /* loop turns seen by tcp_evict */
     struct server_stats stats;
-    size_t udp_max; /* largest accepted query datagram */
-    uint8_t *rx;    /* recvmmsg buffers, shared by all UDP sockets (one loop thread) */
+    size_t udp_max;        /* largest accepted query datagram */
+    uint8_t *rx;           /* recvmmsg buffers, shared by all UDP sockets (one loop thread) */
+    struct server_rx *rxh; /* their recvmmsg headers (server_udp.c) */
     struct server_follow *follow; /* NULL unless the listeners follow the interfaces */
     bool tcp_evict_open;
     bool pending;
@@ -117,6 +118,8 @@ struct server {
     uint32_t handles_open;
 };
 
+/* The recvmmsg headers for SERVER_RX_BATCH buffers of slot bytes each at buf (freed with free). */
+struct server_rx *server_udp_rx_new(uint8_t *buf, size_t slot);
 int server_udp_open(struct server *s, const union sockaddr_any *addr, bool wildcard, char *errbuf,
                     size_t errlen);
 void server_udp_reply(struct server_udp_sock *u, const struct server_client *c, const uint8_t *pkt,

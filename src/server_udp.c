@@ -95,34 +95,52 @@ static void server_udp_parse_pktinfo(struct msghdr *mh, struct server_client *c)
     }
 }
 
-/* Reads one recvmmsg batch; returns the number of datagrams, 0 when none are waiting. */
-static int server_udp_read_batch(struct server_udp_sock *u)
-{
-    struct server *s = u->owner;
+/* The receive headers of one loop's UDP sockets, set up once: a batch resets only what the
+ * last recvmmsg wrote (address and control lengths) in the slots it filled. */
+struct server_rx {
     struct mmsghdr msgs[SERVER_RX_BATCH];
     struct iovec iov[SERVER_RX_BATCH];
     union sockaddr_any peers[SERVER_RX_BATCH];
     uint8_t cmsg[SERVER_RX_BATCH][SERVER_CMSG_SPACE];
-    size_t slot = s->udp_max + 1;
-    memset(msgs, 0, sizeof(msgs));
+    struct server_datagram d[SERVER_RX_BATCH];
+    int used; /* slots the last batch filled */
+};
+
+struct server_rx *server_udp_rx_new(uint8_t *buf, size_t slot)
+{
+    struct server_rx *rx = mem_calloc(1, sizeof(*rx));
     for (int i = 0; i < SERVER_RX_BATCH; i++) {
-        iov[i].iov_base = s->rx + (size_t)i * slot;
-        iov[i].iov_len = slot;
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &peers[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof(peers[i]);
-        msgs[i].msg_hdr.msg_control = cmsg[i];
-        msgs[i].msg_hdr.msg_controllen = sizeof(cmsg[i]);
+        rx->iov[i].iov_base = buf + (size_t)i * slot;
+        rx->iov[i].iov_len = slot;
+        rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
+        rx->msgs[i].msg_hdr.msg_iovlen = 1;
+        rx->msgs[i].msg_hdr.msg_name = &rx->peers[i];
+        rx->msgs[i].msg_hdr.msg_control = rx->cmsg[i];
+    }
+    rx->used = SERVER_RX_BATCH;
+    return rx;
+}
+
+/* Reads one recvmmsg batch; returns the number of datagrams, 0 when none are waiting. */
+static int server_udp_read_batch(struct server_udp_sock *u)
+{
+    struct server *s = u->owner;
+    struct server_rx *rx = s->rxh;
+    struct mmsghdr *msgs = rx->msgs;
+    for (int i = 0; i < rx->used; i++) {
+        msgs[i].msg_hdr.msg_namelen = sizeof(rx->peers[i]);
+        msgs[i].msg_hdr.msg_controllen = sizeof(rx->cmsg[i]);
     }
     int n = recvmmsg(u->fd, msgs, SERVER_RX_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) {
+        rx->used = 0;
         return 0;
     }
-    if (s->prefetch != NULL && n > 1) {
-        struct server_datagram d[SERVER_RX_BATCH];
+    rx->used = n;
+    struct server_datagram *d = rx->d;
+    if (s->prefetch != NULL) {
         for (int i = 0; i < n; i++) {
-            d[i] = (struct server_datagram){iov[i].iov_base, msgs[i].msg_len};
+            d[i] = (struct server_datagram){rx->iov[i].iov_base, msgs[i].msg_len, 0, 0};
         }
         s->prefetch(s->cb_arg, d, (size_t)n);
     }
@@ -138,13 +156,17 @@ static int server_udp_read_batch(struct server_udp_sock *u)
         memset(&c, 0, sizeof(c));
         c.transport = SERVER_UDP;
         c.udp = u;
-        c.peer = peers[i];
+        c.peer = rx->peers[i];
+        if (s->prefetch != NULL) {
+            c.hint = d[i].hint;
+            c.hint_tag = d[i].hint_tag;
+        }
         server_udp_parse_pktinfo(&msgs[i].msg_hdr, &c);
         if (DNSROUTE_UNLIKELY(s->follow != NULL) && !server_bind_arrival_ok(s, u, c.ifindex)) {
             continue; /* bind-dynamic: not from an interface we serve (dnsmasq iface_check) */
         }
         u->in_flight++;
-        s->cb(s->cb_arg, &c, iov[i].iov_base, len);
+        s->cb(s->cb_arg, &c, rx->iov[i].iov_base, len);
     }
     return n;
 }

@@ -44,6 +44,12 @@ enum { CACHE_META_MAX = 64 };
 void cache_key_init(struct cache_key *k, const uint8_t *name, size_t name_len, uint16_t qtype,
                     uint16_t qclass, uint8_t variant);
 
+/* cache_key_init with the key's hash already known: cache_hash of the same question (e.g. read
+ * from the datagram before the parse). Folds the name and takes the hash as given (debug builds
+ * assert it is the one cache_key_init would compute). */
+void cache_key_init_hashed(struct cache_key *k, const uint8_t *name, size_t name_len,
+                           uint16_t qtype, uint16_t qclass, uint8_t variant, uint64_t hash);
+
 /* The hash cache_key_init gives the same question (name in wire form, any case). */
 uint64_t cache_hash(const uint8_t *name, size_t name_len, uint16_t qtype, uint16_t qclass,
                     uint8_t variant);

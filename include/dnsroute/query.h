@@ -124,12 +124,18 @@ void query_stats_add(struct query_stats *sum, const struct query_stats *add);
 void query_receive(void *arg, const struct server_client *client, const uint8_t *pkt, size_t len);
 
 /* server_batch_cb (arg: the query_ctx): before a receive batch is handed to query_receive one by
- * one, starts the cache loads its lookups will need, so that their misses overlap. */
-void query_prefetch(void *arg, const struct server_datagram *d, size_t n);
+ * one, starts the cache loads its lookups will need, so that their misses overlap, and leaves
+ * each datagram's cache hash in its hint, so that the lookup does not hash it again. */
+void query_prefetch(void *arg, struct server_datagram *d, size_t n);
 
 /* The cache key hash (cache_hash) of query datagram pkt[len] read from its bytes, as the lookup
- * will compute it after parsing; false when it is not a plain one-question query. */
-bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash);
+ * will compute it after parsing, and the tag the lookup checks before it uses the hash (never
+ * 0); false when it is not a plain one-question query. */
+bool query_peek_cache_hash(const uint8_t *pkt, size_t len, uint64_t *hash, uint16_t *tag);
+
+/* The tag of a cache hash hint for a question of that name length and CACHE_VARIANT_* bits
+ * (never 0): the lookup uses a datagram's hint only when it equals the parsed question's. */
+uint16_t query_hint_tag(size_t qname_len, uint8_t variant);
 /* Takes and drops a reference to a generation. */
 void query_gen_ref(struct query_gen *gen);
 void query_gen_unref(struct query_gen *gen);

@@ -28,6 +28,8 @@ struct server_client {
     int ifindex;              /* arrival interface (UDP), 0 if unknown */
     struct server_udp_sock *udp;
     struct server_tcp_conn *tcp;
+    uint64_t hint;     /* what the batch callback left for this datagram (server_datagram), */
+    uint16_t hint_tag; /* and its tag: 0 when it left nothing (always so over TCP) */
 };
 
 /* A query arrived: pkt/len are valid only during the call (copy them). The callee must end the
@@ -35,15 +37,19 @@ struct server_client {
 typedef void server_query_cb(void *arg, const struct server_client *client, const uint8_t *pkt,
                              size_t len);
 
-/* One datagram of a receive batch. */
+/* One datagram of a receive batch; hint and hint_tag (0: none) are the batch callback's to set. */
 struct server_datagram {
     const uint8_t *pkt;
     size_t len;
+    uint64_t hint;
+    uint16_t hint_tag;
 };
 
 /* A UDP receive batch is about to be handed to the query callback datagram by datagram: a hint
- * to start loading what they will touch (it must not answer or keep anything). */
-typedef void server_batch_cb(void *arg, const struct server_datagram *d, size_t n);
+ * to start loading what they will touch (it must not answer or keep anything). What it leaves
+ * in a datagram's hint reaches the query callback in server_client.hint and hint_tag (the query
+ * layer: the cache hash it read from the datagram, so that it is not computed twice). */
+typedef void server_batch_cb(void *arg, struct server_datagram *d, size_t n);
 
 struct server_stats {
     uint64_t udp_received, udp_sent, udp_send_errors, udp_truncated_in;

@@ -79,7 +79,9 @@ static void forward_upstream(const struct dnsmsg_query *q, const uint8_t *data, 
     }
 }
 
-/* The pre-parse peek (receive-batch hints) agrees with the parse on every query both accept. */
+/* The pre-parse peek (receive-batch hints) agrees with the parse on every query both accept:
+ * everything the cache hash covers, so a hint's hash is the lookup's (query_hint_tag checks the
+ * name length and the DO/CD variant again at run time). */
 static void check_peek(const struct dnsmsg_query *q, const uint8_t *data, size_t size)
 {
     struct dnsmsg_query_peek pq;
@@ -88,6 +90,7 @@ static void check_peek(const struct dnsmsg_query *q, const uint8_t *data, size_t
     }
     require(pq.qname_len == q->qname_len && pq.qtype == q->qtype && pq.qclass == q->qclass);
     require(pq.flags == q->flags);
+    require(pq.do_bit == q->edns.do_bit);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -450,12 +450,18 @@ static void check_peek(const uint8_t *wire, size_t wlen, uint16_t qtype, uint16_
     struct dnsmsg_query q;
     CHECK_INT_EQ(dnsmsg_parse_query(&q, pkt, (size_t)len), 0);
     struct cache_key k;
-    cache_key_init(&k, q.qname, q.qname_len, q.qtype, q.qclass,
-                   (uint8_t)((q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
-                             ((q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0)));
+    uint8_t variant = (uint8_t)((q.edns.do_bit ? CACHE_VARIANT_DO : 0) |
+                                ((q.flags & DNSMSG_FLAG_CD) ? CACHE_VARIANT_CD : 0));
+    cache_key_init(&k, q.qname, q.qname_len, q.qtype, q.qclass, variant);
     uint64_t h = 0;
-    CHECK(query_peek_cache_hash(pkt, (size_t)len, &h));
+    uint16_t tag = 0;
+    CHECK(query_peek_cache_hash(pkt, (size_t)len, &h, &tag));
     CHECK(h == k.hash);
+    CHECK(tag != 0 && tag == query_hint_tag(q.qname_len, variant));
+    struct cache_key k2;
+    cache_key_init_hashed(&k2, q.qname, q.qname_len, q.qtype, q.qclass, variant, h);
+    CHECK(k2.hash == k.hash && k2.name_len == k.name_len &&
+          memcmp(k2.name, k.name, k.name_len) == 0);
 }
 
 static void test_peek_cache_hash(void)
@@ -471,13 +477,14 @@ static void test_peek_cache_hash(void)
                                  true, 0, false);
     CHECK(len > 0);
     uint64_t h;
-    CHECK(!query_peek_cache_hash(pkt, (size_t)len - 1, &h)); /* class cut short */
-    CHECK(!query_peek_cache_hash(pkt, 20, &h));              /* name cut short */
-    pkt[12] = 0xc0;                                          /* a compression pointer */
-    CHECK(!query_peek_cache_hash(pkt, (size_t)len, &h));
+    uint16_t tag;
+    CHECK(!query_peek_cache_hash(pkt, (size_t)len - 1, &h, &tag)); /* class cut short */
+    CHECK(!query_peek_cache_hash(pkt, 20, &h, &tag));              /* name cut short */
+    pkt[12] = 0xc0;                                                /* a compression pointer */
+    CHECK(!query_peek_cache_hash(pkt, (size_t)len, &h, &tag));
     pkt[12] = 3;
     pkt[2] |= 0x80; /* a response */
-    CHECK(!query_peek_cache_hash(pkt, (size_t)len, &h));
+    CHECK(!query_peek_cache_hash(pkt, (size_t)len, &h, &tag));
 }
 
 static const struct check_case cases[] = {
