@@ -11,8 +11,8 @@
 #   BENCH_PERF=1 BENCH_PROGRAMS=dnsroute bench/bench_forward.sh   # + perf profile of the daemon
 # Environment: see bench_lib.sh.
 set -euo pipefail
-# The forwarding floor runs too (bench_lib.sh: trivfwd).
-: "${BENCH_PROGRAMS:=trivial trivfwd dnsroute dnsmasq smartdns}"
+# The forwarding floors run too (bench_lib.sh: trivfwd, trivfwd1).
+: "${BENCH_PROGRAMS:=trivial trivfwd trivfwd1 dnsroute dnsmasq smartdns}"
 . "$(dirname "$0")/bench_lib.sh"
 bench_enter "$@"
 

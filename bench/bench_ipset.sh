@@ -13,8 +13,8 @@
 #   BENCH_RUNS=2 BENCH_SECONDS=5 bench/bench_ipset.sh --nft
 # Environment: see bench_lib.sh.
 set -euo pipefail
-# The forwarding floor runs too (bench_lib.sh: trivfwd).
-: "${BENCH_PROGRAMS:=trivial trivfwd dnsroute dnsmasq smartdns}"
+# The forwarding floors run too (bench_lib.sh: trivfwd, trivfwd1).
+: "${BENCH_PROGRAMS:=trivial trivfwd trivfwd1 dnsroute dnsmasq smartdns}"
 . "$(dirname "$0")/bench_lib.sh"
 bench_enter "$@"
 
@@ -41,7 +41,7 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
         bench_dig_checks "$prog" "$E2E_TMP/queries" || bad=$?
         ((bad == 0)) || echo "  INVALID: $prog gave $bad wrong answers to the dig checks" >&2
         bench_dnsperf "$prog" "$E2E_TMP/queries" "$run"
-        [[ $prog == trivial || $prog == trivfwd ]] || bench_sets_check "$prog" "$run" "$E2E_TMP/queries" || bad=1
+        [[ $prog == trivial || $prog == trivfwd* ]] || bench_sets_check "$prog" "$run" "$E2E_TMP/queries" || bad=1
         ((bad == 0)) || echo "$prog $run 0 0 100 0" >>"$BENCH_OUT"
         e2e_kill "$prog" || true
     done

@@ -16,7 +16,9 @@
 # "trivfwd" (bench/trivial_forwarder.c: the same batches towards the clients, each query sent
 # upstream from a random one of 1,024 pool sockets under a random ID, answers read from whichever
 # pool socket is ready and matched to the socket they left from, nothing else) is the floor of
-# forwarding with random source ports ("x trivfwd"); the forwarding benches run it by default.
+# forwarding with random source ports ("x trivfwd"); "trivfwd1" is the same program with one
+# fixed source port, upstream traffic batched both ways (sendmmsg/recvmmsg): the floor of a
+# forwarder that gives up source port randomness. The forwarding benches run both by default.
 #
 # Environment: DNSROUTE_BIN, FAKE_UPSTREAM, TRIVIAL_RESPONDER (default: the release build),
 # DNSROUTE_CHINA_LIST (the dnsmasq-china-list directory; tests/e2e/lib.sh's default), DNSMASQ,
@@ -65,7 +67,7 @@ bench_enter()
     if [[ " $BENCH_PROGRAMS " == *" trivial "* && ! -x "$TRIVIAL_RESPONDER" ]]; then
         e2e_fail "trivial_responder not built: $TRIVIAL_RESPONDER"
     fi
-    if [[ " $BENCH_PROGRAMS " == *" trivfwd "* && ! -x "$TRIVIAL_FORWARDER" ]]; then
+    if [[ " $BENCH_PROGRAMS " == *" trivfwd"* && ! -x "$TRIVIAL_FORWARDER" ]]; then
         e2e_fail "trivial_forwarder not built: $TRIVIAL_FORWARDER"
     fi
     command -v dnsperf >/dev/null || e2e_skip "dnsperf not installed"
@@ -323,6 +325,7 @@ bench_start()
     case $prog in
     trivial) e2e_spawn trivial "$TRIVIAL_RESPONDER" 127.0.0.1 "$BENCH_PORT" "$BENCH_RECORDS" ;;
     trivfwd) e2e_spawn trivfwd "$TRIVIAL_FORWARDER" 127.0.0.1 "$BENCH_PORT" 127.0.0.2 53 1024 ;;
+    trivfwd1) e2e_spawn trivfwd1 "$TRIVIAL_FORWARDER" 127.0.0.1 "$BENCH_PORT" 127.0.0.2 53 1 ;;
     baseline)
         [[ -x ${BENCH_BASELINE_BIN:-} ]] || e2e_fail "baseline: set BENCH_BASELINE_BIN to a dnsroute binary"
         DNSROUTE_BIN=$BENCH_BASELINE_BIN e2e_start_dnsroute baseline "$BENCH_PORT" "$conf" \
@@ -357,7 +360,7 @@ bench_start()
 bench_dig_checks()
 {
     local name type got exp bad=0
-    [[ $1 == trivial || $1 == trivfwd ]] && return 0 # no routing: every name to 127.0.0.2
+    [[ $1 == trivial || $1 == trivfwd* ]] && return 0 # no routing: every name to 127.0.0.2
     shift
     while read -r name type; do
         got=$(e2e_short "$BENCH_SERVER" "$name" "$type")
@@ -548,7 +551,7 @@ bench_x_trivial()
 {
     local t=${BENCH_CPU[trivial]:-} f=${BENCH_CPU[trivfwd]:-}
     [[ -n $t && $1 != trivial ]] && awk -v a="$2" -v b="$t" 'BEGIN { if (b > 0) printf "  x%.2f trivial", a / b }'
-    [[ -n $f && $1 != trivial && $1 != trivfwd ]] && awk -v a="$2" -v b="$f" 'BEGIN { if (b > 0) printf "  x%.2f trivfwd", a / b }'
+    [[ -n $f && $1 != trivial && $1 != trivfwd* ]] && awk -v a="$2" -v b="$f" 'BEGIN { if (b > 0) printf "  x%.2f trivfwd", a / b }'
     return 0
 }
 
@@ -567,5 +570,9 @@ bench_trivial_goal()
     local f=${BENCH_CPU[trivfwd]:-}
     if [[ -n $t && -n $f && -n $d ]]; then
         awk -v d="$d" -v f="$f" -v t="$t" 'BEGIN { if (f > 0 && t > 0) printf "floor of forwarding with random ports (trivfwd): x%.2f trivial; dnsroute x%.2f trivfwd\n", f / t, d / f }'
+    fi
+    local f1=${BENCH_CPU[trivfwd1]:-}
+    if [[ -n $t && -n $f1 ]]; then
+        awk -v f="$f1" -v t="$t" 'BEGIN { if (t > 0) printf "floor of forwarding from one fixed port, batched (trivfwd1): x%.2f trivial\n", f / t }'
     fi
 }

@@ -10,6 +10,12 @@
  *
  *   trivial_forwarder ADDR PORT UPSTREAM_ADDR UPSTREAM_PORT [POOL]   (POOL: 1..4096, default 1024)
  *
+ * With POOL 1 it is the floor of forwarding from one fixed source port instead: the queries of a
+ * client batch go upstream in one sendmmsg and the answers come back in recvmmsg batches, as any
+ * forwarder with a fixed query port can do (the benches run it as "trivfwd1"). Between the two
+ * lies what per-query source ports cost: a send and a receive system call, and a socket's wake-up,
+ * for every query instead of every batch.
+ *
  * It runs until killed. Not a DNS server: a query it cannot send is dropped; an unanswered one
  * keeps its ID until the run ends (a bench run asks fewer than 65,536 at once). */
 #include <arpa/inet.h>
@@ -90,6 +96,9 @@ static uint8_t in[BATCH][PKT_MAX], out[BATCH][PKT_MAX];
 static struct sockaddr_in peers[BATCH], out_peers[BATCH];
 static size_t out_len[BATCH];
 static unsigned out_count;
+/* POOL 1: the queries of one client batch, sent upstream together (they stay in in[]). */
+static struct iovec up_iov[BATCH];
+static unsigned up_count;
 
 /* Sends every queued answer to its client. */
 static void flush_answers(int fd)
@@ -130,9 +139,30 @@ static void forward_query(uint8_t *q, size_t len, const struct sockaddr_in *clie
     unsigned s = next_random() % pool_size;
     pending[id] = (struct pending){*client, (uint16_t)(q[0] << 8 | q[1]), (uint16_t)s, true};
     q[0] = (uint8_t)(id >> 8), q[1] = (uint8_t)id;
+    if (pool_size == 1) {
+        up_iov[up_count++] = (struct iovec){.iov_base = q, .iov_len = len};
+        return;
+    }
     if (send(pool[s], q, len, 0) < 0) {
         pending[id].used = false;
     }
+}
+
+/* POOL 1: the batch's queries upstream in one sendmmsg; what cannot be sent frees its ID. */
+static void flush_upstream(void)
+{
+    struct mmsghdr tx[BATCH];
+    memset(tx, 0, sizeof(tx[0]) * up_count);
+    for (unsigned i = 0; i < up_count; i++) {
+        tx[i].msg_hdr.msg_iov = &up_iov[i];
+        tx[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent = sendmmsg(pool[0], tx, up_count, 0);
+    for (unsigned i = sent < 0 ? 0 : (unsigned)sent; i < up_count; i++) {
+        const uint8_t *q = up_iov[i].iov_base;
+        pending[(uint16_t)(q[0] << 8 | q[1])].used = false;
+    }
+    up_count = 0;
 }
 
 static void read_queries(int fd)
@@ -151,28 +181,63 @@ static void read_queries(int fd)
     for (int i = 0; i < n; i++) {
         forward_query(in[i], rx[i].msg_len, &peers[i]);
     }
+    if (up_count != 0) {
+        flush_upstream();
+    }
 }
 
-/* One answer from pool socket s: queued for its client if its ID was sent from s. */
-static void read_answer(int fd, unsigned s)
+/* Answer a[n] from pool socket s: queued for its client if its ID was sent from s. */
+static void take_answer(const uint8_t *a, size_t n, unsigned s)
 {
-    if (out_count == BATCH) {
-        flush_answers(fd);
-    }
-    ssize_t n = recv(pool[s], out[out_count], PKT_MAX, MSG_DONTWAIT);
     if (n < HEADER_LEN) {
         return;
     }
-    uint8_t *a = out[out_count];
-    uint16_t id = (uint16_t)(a[0] << 8 | a[1]);
-    struct pending *p = &pending[id];
+    struct pending *p = &pending[(uint16_t)(a[0] << 8 | a[1])];
     if (!p->used || p->sock != s) {
         return; /* not sent from this socket: dropped */
     }
     p->used = false;
-    a[0] = (uint8_t)(p->client_id >> 8), a[1] = (uint8_t)p->client_id;
+    if (a != out[out_count]) {
+        memcpy(out[out_count], a, n);
+    }
+    out[out_count][0] = (uint8_t)(p->client_id >> 8), out[out_count][1] = (uint8_t)p->client_id;
     out_peers[out_count] = p->client;
-    out_len[out_count++] = (size_t)n;
+    out_len[out_count++] = n;
+}
+
+/* POOL 1: a recvmmsg batch of answers from the one socket, read into in[] (free by now: its
+ * queries went out in read_queries) and queued for their clients. */
+static void read_answers_batch(int fd)
+{
+    flush_answers(fd);
+    struct mmsghdr rx[BATCH];
+    struct iovec iov[BATCH];
+    memset(rx, 0, sizeof(rx));
+    for (int i = 0; i < BATCH; i++) {
+        iov[i] = (struct iovec){.iov_base = in[i], .iov_len = PKT_MAX};
+        rx[i].msg_hdr.msg_iov = &iov[i];
+        rx[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(pool[0], rx, BATCH, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < n; i++) {
+        take_answer(in[i], rx[i].msg_len, 0);
+    }
+}
+
+/* One answer from pool socket s (POOL 1: a batch of them). */
+static void read_answer(int fd, unsigned s)
+{
+    if (pool_size == 1) {
+        read_answers_batch(fd);
+        return;
+    }
+    if (out_count == BATCH) {
+        flush_answers(fd);
+    }
+    ssize_t n = recv(pool[s], out[out_count], PKT_MAX, MSG_DONTWAIT);
+    if (n > 0) {
+        take_answer(out[out_count], (size_t)n, s);
+    }
 }
 
 int main(int argc, char **argv)
